@@ -1,0 +1,1 @@
+"""referral-bot: a customer referral program that runs inside Telegram and Slack."""

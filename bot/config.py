@@ -1,0 +1,74 @@
+"""Settings from the environment and `.env`, validated once at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+
+class Settings(BaseSettings):
+    """Every setting a deployment can change; `.env.example` documents each one."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: str = Field(default="", description="Token from @BotFather")
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    telegram_file_url: str = ""
+    telegram_poll_timeout: int = Field(default=30, ge=0, le=50)
+
+    slack_bot_token: str = ""
+    slack_api_url: str = "https://slack.com/api/"
+    slack_app_token: str = ""
+    slack_signing_secret: str = ""
+    slack_http_port: int = Field(default=3000, ge=1, le=65535)
+    slack_alert_channel: str = ""
+    slack_manager_ids: str = ""
+
+    database_url: str = "sqlite:///referrals.db"
+    sqlite_synchronous: Literal["FULL", "EXTRA", "NORMAL"] = "FULL"
+    program_file: Path = Path("program.toml")
+    templates_dir: Path | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token_shape(cls, value: str) -> str:
+        # Telegram tokens are "<bot id>:<secret>"; catching a pasted typo here beats a 401 later.
+        if value and (":" not in value or not value.split(":", 1)[0].isdigit()):
+            raise ValueError("expected the form 123456:ABC-DEF from @BotFather")
+        return value
+
+    @field_validator("templates_dir", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith("sqlite:///"):
+            raise ValueError("use sqlite:///path/to/file.db")
+        return value
+
+    @property
+    def telegram_file_base_url(self) -> str:
+        return self.telegram_file_url or self.telegram_api_url.replace("/bot", "/file/bot", 1)
+
+    @property
+    def sqlite_path(self) -> str:
+        return self.database_url.removeprefix("sqlite:///")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning pydantic's report into one line that names the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise ConfigError(f"setting {name}: {first['msg']}") from None

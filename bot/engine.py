@@ -1,0 +1,57 @@
+"""The engine owns the event loop: it enters every part, runs them side by side, and on a stop
+signal (or any part failing) cancels them and exits every part in reverse order."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Sequence
+from contextlib import AsyncExitStack
+from types import TracebackType
+from typing import Protocol, Self
+
+log = logging.getLogger(__name__)
+
+
+class Part(Protocol):
+    async def run(self) -> None: ...
+
+
+class Engine:
+    def __init__(self, parts: Sequence[Part], stack: AsyncExitStack) -> None:
+        self._parts = parts
+        self._stack = stack
+        self._tasks: list[asyncio.Task[None]] = []
+        self.stopping = asyncio.Event()
+
+    async def __aenter__(self) -> Self:
+        self._tasks = [asyncio.create_task(part.run(), name=type(part).__name__) for part in self._parts]
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.stopping.set()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._stack.aclose()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    async def serve(self) -> None:
+        """Run until stop() (SIGINT and SIGTERM call it) or until a part fails, which is raised."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.stop)
+        stopper = asyncio.create_task(self.stopping.wait())
+        done, _ = await asyncio.wait([stopper, *self._tasks], return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        for task in done:
+            if task is not stopper and not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+        log.info("stopping")

@@ -1,0 +1,163 @@
+"""Domain values. Frozen, and free of any platform SDK type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Literal
+
+
+class Segment(StrEnum):
+    INNER_CIRCLE = "inner_circle"
+    CUSTOMER = "customer"
+    PAST_CUSTOMER = "past_customer"
+    PARTNER = "partner"
+    PROSPECT = "prospect"
+
+
+class Status(StrEnum):
+    NEW = "new"
+    CLAIMED = "claimed"
+    CONTACTED = "contacted"
+    CONVERTED = "converted"
+    LOST = "lost"
+    REJECTED = "rejected"
+
+
+class Source(StrEnum):
+    LINK = "link"
+    DIRECT = "direct"
+    INLINE_SHARE = "inline_share"
+
+
+@dataclass(frozen=True)
+class ChatUser:
+    """A person as a chat platform describes them, before we know anything else."""
+
+    id: int
+    first_name: str
+    last_name: str | None = None
+    username: str | None = None
+    language_code: str | None = None
+
+
+@dataclass(frozen=True)
+class Customer:
+    telegram_id: int
+    first_name: str
+    last_name: str | None
+    username: str | None
+    language: str
+    segment: str
+    referral_code: str
+    variant: str
+    created_at: datetime
+    updated_at: datetime
+    referred_by: int | None = None
+    phone: str | None = None
+    contact_consent_at: datetime | None = None
+    asks_opted_out: bool = False
+    opted_out_at: datetime | None = None
+    unreachable_at: datetime | None = None
+
+    @property
+    def display_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+
+@dataclass(frozen=True)
+class Referral:
+    id: str
+    referrer_id: int
+    source: str
+    channel: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    friend_telegram_id: int | None = None
+    friend_name: str | None = None
+    friend_contact: str | None = None
+    friend_contact_kind: str | None = None
+    friend_note: str | None = None
+    friend_consent_at: datetime | None = None
+    flagged: bool = False
+    flag_reason: str | None = None
+    assignee: str | None = None
+    variant: str | None = None
+    deal_value: Decimal | None = None
+    claimed_at: datetime | None = None
+    contacted_at: datetime | None = None
+    converted_at: datetime | None = None
+    lost_at: datetime | None = None
+    rejected_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Reward:
+    id: str
+    referral_id: str
+    customer_id: int
+    role: Literal["referrer", "friend"]
+    description: str
+    status: str  # held | pending | issued | revoked
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button in a message, described by what it does rather than by a platform type.
+
+    kind: url | callback | copy | share_chat (pick a chat to share an inline card into) | contact
+    """
+
+    text: str
+    kind: Literal["url", "callback", "copy", "share_chat", "contact"]
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to one Telegram chat, rendered and ready to send."""
+
+    chat_id: int
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    keyboard: Literal["inline", "reply", "remove"] = "inline"
+    photo_of: str | None = None  # when set, send a QR code of this text as a PNG with `text` as caption
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "buttons": [[vars(button) for button in row] for row in self.buttons],
+            "keyboard": self.keyboard,
+            "photo_of": self.photo_of,
+        }
+
+    @classmethod
+    def from_payload(cls, chat_id: int, payload: dict[str, Any]) -> Outgoing:
+        rows = tuple(tuple(Button(**button) for button in row) for row in payload["buttons"])
+        return cls(chat_id, payload["text"], rows, payload["keyboard"], payload.get("photo_of"))
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: str
+    platform: str
+    chat_id: str
+    payload: dict[str, Any]
+    attempts: int
+    created_at: datetime
+    dedupe_key: str = field(default="")
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A direct referral a customer is typing in, one answer at a time."""
+
+    telegram_id: int
+    step: str
+    data: dict[str, str]
+    updated_at: datetime

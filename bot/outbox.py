@@ -1,0 +1,119 @@
+"""The outbox dispatcher: sends committed outbox rows through each platform's sender.
+
+Rows are leased before sending, so a crash mid-send means the row goes out again once the lease
+ends. A chat's rows are sent in order; different chats are sent concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot.clock import Clock
+from bot.models import OutboxRow
+from storage.base import Store
+
+log = logging.getLogger(__name__)
+
+
+class SendFailed(Exception):
+    """A send that did not go through. `retry_after` is the platform's own wait; `permanent`
+    means trying again cannot help (blocked by the user, chat gone)."""
+
+    def __init__(self, reason: str, retry_after: float | None = None, permanent: bool = False) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+        self.permanent = permanent
+
+
+class Sender(Protocol):
+    async def send(self, row: OutboxRow) -> str | None:
+        """Deliver one row; return the platform's message id. Raise SendFailed when it did not go."""
+
+
+@dataclass(frozen=True)
+class DispatchPolicy:
+    batch: int = 100
+    lease: timedelta = timedelta(seconds=60)
+    max_attempts: int = 12
+    max_backoff: float = 300.0
+    idle_wait: float = 1.0
+
+
+class Dispatcher:
+    def __init__(
+        self, store: Store, senders: Mapping[str, Sender], clock: Clock, policy: DispatchPolicy | None = None
+    ) -> None:
+        self._store = store
+        self._senders = senders
+        self._clock = clock
+        self._policy = policy or DispatchPolicy()
+        self._wakeup = asyncio.Event()
+
+    def wake(self) -> None:
+        """Called after a commit that queued messages, so they leave at once rather than on the next poll."""
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        while True:
+            sent = await self.dispatch_once()
+            if sent == 0:
+                self._wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), self._policy.idle_wait)
+
+    async def dispatch_once(self) -> int:
+        """Send what is due now; return how many rows were attempted."""
+        rows = await self._store.claim_due(self._clock.now(), self._policy.batch, self._policy.lease)
+        by_chat: dict[tuple[str, str], list[OutboxRow]] = defaultdict(list)
+        for row in rows:
+            by_chat[(row.platform, row.chat_id)].append(row)
+        await asyncio.gather(*(self._send_in_order(chat_rows) for chat_rows in by_chat.values()))
+        return len(rows)
+
+    async def _send_in_order(self, rows: Sequence[OutboxRow]) -> None:
+        for index, row in enumerate(rows):
+            retry_at = await self._deliver(row)
+            if retry_at is not None:
+                # Keep the chat's order: later rows wait until the one that failed goes again.
+                for later in rows[index + 1 :]:
+                    await self._store.retry_later(later.id, retry_at, "waiting for an earlier message")
+                return
+
+    async def _deliver(self, row: OutboxRow) -> datetime | None:
+        """Send one row; return when to try again, or None when it is settled (sent or dead)."""
+        sender = self._senders.get(row.platform)
+        if sender is None:
+            await self._store.mark_dead(row.id, self._clock.now(), f"no sender for {row.platform}")
+            return None
+        try:
+            message_id = await sender.send(row)
+        except SendFailed as failure:
+            return await self._failed(row, failure)
+        except Exception as exc:  # a bug or an unexpected reply must not stop the other chats
+            log.exception("outbox row %s: unexpected error", row.id)
+            return await self._failed(row, SendFailed(f"{type(exc).__name__}: {exc}"))
+        await self._store.mark_sent(row.id, self._clock.now(), message_id)
+        return None
+
+    async def _failed(self, row: OutboxRow, failure: SendFailed) -> datetime | None:
+        now = self._clock.now()
+        if failure.permanent or row.attempts >= self._policy.max_attempts:
+            log.error("outbox row %s to %s:%s is dead: %s", row.id, row.platform, row.chat_id, failure)
+            await self._store.mark_dead(row.id, now, str(failure))
+            return None
+        if failure.retry_after is not None:
+            wait = failure.retry_after
+        else:
+            wait = min(self._policy.max_backoff, 2.0**row.attempts) * random.uniform(0.5, 1.0)
+        log.warning("outbox row %s: %s; retrying in %.1fs", row.id, failure, wait)
+        retry_at = now + timedelta(seconds=wait)
+        await self._store.retry_later(row.id, retry_at, str(failure))
+        return retry_at

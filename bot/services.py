@@ -1,0 +1,39 @@
+"""The domain services a chat adapter calls, built once by the wiring."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.clock import Clock
+from bot.direct_referral import DirectReferrals
+from bot.links import Links
+from bot.preferences import Preferences
+from bot.program import Program
+from bot.referrals import ReferralService
+from bot.screens import Screens
+from bot.unit_of_work import Units
+from messages import Renderer
+from storage.base import Store
+
+
+@dataclass(frozen=True)
+class CustomerServices:
+    referrals: ReferralService
+    direct: DirectReferrals
+    preferences: Preferences
+
+    @classmethod
+    def build(
+        cls,
+        store: Store,
+        program: Program,
+        renderer: Renderer,
+        bot_username: str,
+        clock: Clock,
+        wake: Callable[[], None],
+    ) -> CustomerServices:
+        screens = Screens(renderer, program, Links(bot_username))
+        units = Units(store, program, screens, clock, wake)
+        referrals = ReferralService(units)
+        return cls(referrals, DirectReferrals(units, referrals), Preferences(units))

@@ -1,0 +1,102 @@
+"""The Telegram side of the engine: a PTB Application fed by a poller that confirms an update to
+Telegram only after its effect is committed.
+
+PTB's own Updater moves the getUpdates offset as soon as updates are fetched, before handlers
+run, so a crash in between would lose them. Our poller hands each update to
+`Application.process_update` and moves the offset only once that returned without error; a
+failed update is fetched again, and the inbound-id check makes the second run safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import Update
+from telegram.error import NetworkError, RetryAfter, TimedOut
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+
+from handlers.telegram.routes import Routes
+from handlers.telegram.sender import retry_seconds
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5  # then the update is logged as poison and skipped, so one bad update cannot stall the bot
+
+
+def build_application(token: str, api_url: str, file_url: str) -> Application:  # type: ignore[type-arg]
+    return (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(api_url)
+        .base_file_url(file_url)
+        .updater(None)
+        .rate_limiter(AIORateLimiter(max_retries=0))
+        .build()
+    )
+
+
+class TelegramChannel:
+    """Async context manager: initialises the bot on entry; `run()` polls until cancelled."""
+
+    def __init__(self, app: Application, poll_timeout: int = 30) -> None:  # type: ignore[type-arg]
+        self.app = app
+        self._timeout = poll_timeout
+        self._failed: set[int] = set()
+        self._attempts: dict[int, int] = {}
+        app.add_error_handler(self._record_failure)
+
+    def install(self, routes: Routes) -> None:
+        routes.install(self.app)
+
+    async def __aenter__(self) -> TelegramChannel:
+        await self.app.initialize()
+        await self.app.bot.delete_webhook()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.app.shutdown()
+
+    async def _record_failure(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if isinstance(update, Update):
+            log.error("update %s failed; it will be fetched again", update.update_id, exc_info=context.error)
+            self._failed.add(update.update_id)
+
+    async def run(self) -> None:
+        offset = 0
+        while True:
+            updates = await self._fetch(offset)
+            for update in updates:
+                if not await self._process(update):
+                    break
+                offset = update.update_id + 1
+
+    async def _fetch(self, offset: int) -> tuple[Update, ...]:
+        try:
+            updates: tuple[Update, ...] = await self.app.bot.get_updates(
+                offset=offset or None,
+                timeout=self._timeout,
+                read_timeout=self._timeout + 10,
+                allowed_updates=Update.ALL_TYPES,
+            )
+            return updates
+        except RetryAfter as error:
+            await asyncio.sleep(retry_seconds(error))
+        except (TimedOut, NetworkError) as error:
+            log.warning("getUpdates failed: %s; retrying", error)
+            await asyncio.sleep(1.0)
+        return ()
+
+    async def _process(self, update: Update) -> bool:
+        """True when the update's effect is stored (or it is given up as poison)."""
+        await self.app.process_update(update)
+        if update.update_id not in self._failed:
+            self._attempts.pop(update.update_id, None)
+            return True
+        self._failed.discard(update.update_id)
+        attempts = self._attempts.get(update.update_id, 0) + 1
+        self._attempts[update.update_id] = attempts
+        if attempts >= MAX_ATTEMPTS:
+            log.error("update %s failed %d times; skipping it", update.update_id, attempts)
+            return True
+        await asyncio.sleep(min(2.0**attempts, 30.0))
+        return False

@@ -1,0 +1,153 @@
+"""PTB callbacks: each turns one update into one domain call. Nothing here sends a message;
+replies leave through the outbox, except the answers Telegram wants in-band (callback and
+inline query answers)."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InlineQueryResultsButton,
+    InputTextMessageContent,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChosenInlineResultHandler,
+    CommandHandler,
+    ContextTypes,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.models import ChatUser
+from bot.services import CustomerServices
+
+log = logging.getLogger(__name__)
+Context = ContextTypes.DEFAULT_TYPE
+
+
+def chat_user(update: Update) -> ChatUser:
+    user = update.effective_user
+    assert user is not None  # every routed update type has a sender
+    return ChatUser(user.id, user.first_name, user.last_name, user.username, user.language_code)
+
+
+def inbound_id(update: Update) -> str:
+    return f"tg:{update.update_id}"
+
+
+class Routes:
+    def __init__(self, services: CustomerServices) -> None:
+        self._s = services
+
+    def install(self, app: Application) -> None:  # type: ignore[type-arg]
+        private = filters.ChatType.PRIVATE
+        commands = {
+            "start": self.start,
+            "help": self.simple,
+            "language": self.simple,
+            "stop": self.simple,
+            "privacy": self.simple,
+            "refer": self.simple,
+            "cancel": self.simple,
+            "referrals": self.simple,
+        }
+        for name, callback in commands.items():
+            app.add_handler(CommandHandler(name, callback, filters=private))
+        app.add_handler(MessageHandler(filters.CONTACT & private, self.contact))
+        app.add_handler(MessageHandler(filters.COMMAND & private, self.unknown_command))
+        app.add_handler(MessageHandler(filters.TEXT & private, self.text))
+        app.add_handler(CallbackQueryHandler(self.button))
+        app.add_handler(InlineQueryHandler(self.inline_query))
+        app.add_handler(ChosenInlineResultHandler(self.chosen_inline))
+
+    async def start(self, update: Update, context: Context) -> None:
+        text = update.effective_message.text if update.effective_message else ""
+        payload = (text or "").partition(" ")[2] or None
+        await self._s.referrals.start(inbound_id(update), chat_user(update), payload)
+
+    async def simple(self, update: Update, context: Context) -> None:
+        text = (update.effective_message.text if update.effective_message else "") or ""
+        command = text.split()[0].lstrip("/").split("@")[0].lower()
+        uid, user, s = inbound_id(update), chat_user(update), self._s
+        handlers = {
+            "help": lambda: s.preferences.help(uid, user),
+            "language": lambda: s.preferences.language_menu(uid, user),
+            "stop": lambda: s.preferences.opt_out(uid, user, out=True),
+            "privacy": lambda: s.preferences.privacy(uid, user),
+            "refer": lambda: s.direct.begin(uid, user),
+            "cancel": lambda: s.direct.cancel(uid, user),
+            "referrals": lambda: s.referrals.my_referrals(uid, user),
+        }
+        await handlers[command]()
+
+    async def unknown_command(self, update: Update, context: Context) -> None:
+        await self._s.preferences.unknown_command(inbound_id(update), chat_user(update))
+
+    async def text(self, update: Update, context: Context) -> None:
+        message = update.effective_message
+        if message is not None and message.text is not None:
+            await self._s.direct.answer(inbound_id(update), chat_user(update), message.text)
+
+    async def contact(self, update: Update, context: Context) -> None:
+        message = update.effective_message
+        if message is not None and message.contact is not None:
+            contact = message.contact
+            await self._s.referrals.contact_shared(
+                inbound_id(update), chat_user(update), contact.phone_number, contact.user_id
+            )
+
+    async def button(self, update: Update, context: Context) -> None:
+        query = update.callback_query
+        if query is None or not isinstance(query.data, str):
+            return
+        uid, user, data, s = inbound_id(update), chat_user(update), query.data, self._s
+        if data == "qr":
+            await s.referrals.qr(uid, user)
+        elif data == "mine":
+            await s.referrals.my_referrals(uid, user)
+        elif data == "refer":
+            await s.direct.begin(uid, user)
+        elif data == "resume":
+            await s.preferences.opt_out(uid, user, out=False)
+        elif data.startswith("lang:"):
+            await s.preferences.set_language(uid, user, data.removeprefix("lang:"))
+        elif data.startswith("d:"):
+            await s.direct.button(uid, user, data.removeprefix("d:"))
+        try:
+            await query.answer()
+        except BadRequest:
+            log.info("callback %s answered too late (a redelivered update)", query.id)
+
+    async def inline_query(self, update: Update, context: Context) -> None:
+        query = update.inline_query
+        if query is None:
+            return
+        card = await self._s.referrals.invite_card(chat_user(update))
+        if card is None:
+            # Not a customer yet: offer to start the bot, which registers them and makes their link.
+            label = self._s.referrals.start_prompt(chat_user(update))
+            button = InlineQueryResultsButton(text=label, start_parameter="inline")
+            await query.answer([], cache_time=0, is_personal=True, button=button)
+            return
+        result = InlineQueryResultArticle(
+            id=card.result_id,
+            title=card.title,
+            description=card.description,
+            input_message_content=InputTextMessageContent(card.text, parse_mode=ParseMode.HTML),
+            reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(card.button_text, url=card.url)]]),
+        )
+        await query.answer([result], cache_time=0, is_personal=True)
+
+    async def chosen_inline(self, update: Update, context: Context) -> None:
+        chosen = update.chosen_inline_result
+        if chosen is not None:
+            await self._s.referrals.shared_inline(inbound_id(update), chat_user(update), chosen.result_id)

@@ -1,0 +1,86 @@
+"""Render templates for a target, escaping every value the way that target needs.
+
+Telegram templates (`<locale>/<name>.html`) are HTML-autoescaped. Short labels (buttons, status
+names) live in `<locale>/labels.toml` and are plain text. A business may point `TEMPLATES_DIR` at
+its own folder with the same layout; its files win, file by file.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
+
+BUILT_IN = Path(__file__).parent
+LOCALES = ("en", "es", "fa")
+RTL_LOCALES = frozenset({"fa"})
+RLM = "\u200f"
+# Characters that let a name reorder or hide the text around it; they never belong in a name we show.
+_HOSTILE = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]|[\ud800-\udfff]")
+
+
+def normalize_locale(language_code: str | None, default: str = "en") -> str:
+    """Map Telegram's IETF language code (e.g. "es-MX") to a locale we speak."""
+    base = (language_code or "").split("-")[0].split("_")[0].lower()
+    return base if base in LOCALES else default
+
+
+def clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return _HOSTILE.sub("", value)
+    return value
+
+
+def rtl_lines(text: str) -> str:
+    """Start each line with a right-to-left mark, so a line opening with a link or a Latin
+    name still lays out right to left in Telegram clients."""
+    return "\n".join(RLM + line if line.strip() else line for line in text.split("\n"))
+
+
+class Renderer:
+    def __init__(self, override_dir: Path | None = None) -> None:
+        loaders = [FileSystemLoader(str(override_dir))] if override_dir else []
+        self._dirs = [d for d in (override_dir, BUILT_IN) if d is not None]
+        self._env = Environment(
+            loader=ChoiceLoader([*loaders, FileSystemLoader(str(BUILT_IN))]),
+            autoescape=True,
+            undefined=StrictUndefined,
+            finalize=clean,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self._plain = Environment(undefined=StrictUndefined, finalize=clean, autoescape=False)
+
+    def telegram(self, locale: str, name: str, **context: Any) -> str:
+        """A Telegram HTML message; falls back to English when the locale lacks the template."""
+        try:
+            template = self._env.get_template(f"{locale}/{name}.html")
+        except TemplateNotFound:
+            template = self._env.get_template(f"en/{name}.html")
+        text = template.render(locale=locale, **context).strip()
+        return rtl_lines(text) if locale in RTL_LOCALES else text
+
+    def label(self, locale: str, key: str, **context: Any) -> str:
+        """A short plain-text label, such as a button's text."""
+        labels = self._labels(locale)
+        source = labels.get(key) or self._labels("en")[key]
+        return self._plain.from_string(source).render(**context)
+
+    def _labels(self, locale: str) -> dict[str, str]:
+        merged: dict[str, str] = {}
+        for directory in reversed(self._dirs):
+            merged.update(_read_labels(directory / locale / "labels.toml"))
+        return merged
+
+
+@cache
+def _read_labels(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    with path.open("rb") as handle:
+        return {key: str(value) for key, value in tomllib.load(handle).items()}

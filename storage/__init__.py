@@ -1,0 +1,16 @@
+"""Storage: the Store interface and its backends."""
+
+from __future__ import annotations
+
+from storage.base import Store, Transaction
+from storage.sqlite import SQLiteStore
+
+
+async def open_store(database_url: str, synchronous: str = "FULL") -> Store:
+    """Open the backend a DATABASE_URL names."""
+    if database_url.startswith("sqlite:///"):
+        return await SQLiteStore.open(database_url.removeprefix("sqlite:///"), synchronous)
+    raise ValueError(f"unsupported DATABASE_URL: {database_url.split(':', 1)[0]}")
+
+
+__all__ = ["SQLiteStore", "Store", "Transaction", "open_store"]

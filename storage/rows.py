@@ -1,0 +1,59 @@
+"""Mapping between domain dataclasses and database rows, shared by every backend."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def to_db(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="microseconds")
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def to_row(obj: Any) -> dict[str, Any]:
+    return {field.name: to_db(getattr(obj, field.name)) for field in dataclasses.fields(obj)}
+
+
+def from_row(cls: type[T], row: dict[str, Any]) -> T:
+    """Build a dataclass from a row, converting by each field's declared type."""
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if field.name not in row:
+            continue
+        raw = row[field.name]
+        kind = str(field.type)
+        if raw is None:
+            values[field.name] = None
+        elif "datetime" in kind:
+            values[field.name] = datetime.fromisoformat(raw)
+        elif kind.startswith("bool"):
+            values[field.name] = bool(raw)
+        elif "Decimal" in kind:
+            values[field.name] = Decimal(raw)
+        elif kind.startswith("dict"):
+            values[field.name] = json.loads(raw)
+        else:
+            values[field.name] = raw
+    return cls(**values)
+
+
+def checked_columns(cls: type[Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """Only a dataclass's own field names may become column names; values stay parameters."""
+    allowed = {field.name for field in dataclasses.fields(cls)}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValueError(f"unknown columns: {sorted(unknown)}")
+    return {name: to_db(value) for name, value in changes.items()}

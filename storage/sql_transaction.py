@@ -1,0 +1,145 @@
+"""The Transaction interface in portable SQL with `?` placeholders, shared by the SQL backends."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.models import Customer, Draft, Referral, Reward
+from storage.rows import checked_columns, from_row, to_db, to_row
+
+
+class Executor(Protocol):
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a statement; return the number of rows it changed."""
+
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]: ...
+
+
+def new_id() -> str:
+    return secrets.token_hex(8)
+
+
+class SqlTransaction:
+    def __init__(self, db: Executor) -> None:
+        self._db = db
+
+    async def _one(self, sql: str, *params: Any) -> dict[str, Any] | None:
+        rows = await self._db.fetch_all(sql, params)
+        return rows[0] if rows else None
+
+    async def _insert(self, table: str, row: dict[str, Any], conflict: str = "") -> int:
+        columns = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        return await self._db.execute(
+            f"INSERT INTO {table} ({columns}) VALUES ({marks}) {conflict}", tuple(row.values())
+        )
+
+    async def _update(self, table: str, where: str, key: Any, changes: dict[str, Any]) -> None:
+        assignments = ", ".join(f"{name} = ?" for name in changes)
+        await self._db.execute(f"UPDATE {table} SET {assignments} WHERE {where} = ?", (*changes.values(), key))
+
+    async def claim_inbound(self, inbound_id: str, at: datetime) -> bool:
+        row = {"id": inbound_id, "processed_at": to_db(at)}
+        return await self._insert("processed_inbound", row, "ON CONFLICT (id) DO NOTHING") == 1
+
+    async def customer(self, telegram_id: int) -> Customer | None:
+        row = await self._one("SELECT * FROM customers WHERE telegram_id = ?", telegram_id)
+        return from_row(Customer, row) if row else None
+
+    async def customer_by_code(self, code: str) -> Customer | None:
+        row = await self._one("SELECT * FROM customers WHERE referral_code = ?", code)
+        return from_row(Customer, row) if row else None
+
+    async def insert_customer(self, customer: Customer) -> None:
+        await self._insert("customers", to_row(customer))
+
+    async def update_customer(self, telegram_id: int, **changes: Any) -> None:
+        await self._update("customers", "telegram_id", telegram_id, checked_columns(Customer, changes))
+
+    async def referral(self, referral_id: str) -> Referral | None:
+        row = await self._one("SELECT * FROM referrals WHERE id = ?", referral_id)
+        return from_row(Referral, row) if row else None
+
+    async def referral_for_friend(self, friend_telegram_id: int) -> Referral | None:
+        row = await self._one("SELECT * FROM referrals WHERE friend_telegram_id = ?", friend_telegram_id)
+        return from_row(Referral, row) if row else None
+
+    async def referral_by_contact(self, contact: str) -> Referral | None:
+        row = await self._one("SELECT * FROM referrals WHERE friend_contact = ?", contact)
+        return from_row(Referral, row) if row else None
+
+    async def referrals_by(self, referrer_id: int) -> Sequence[Referral]:
+        rows = await self._db.fetch_all(
+            "SELECT * FROM referrals WHERE referrer_id = ? ORDER BY created_at", (referrer_id,)
+        )
+        return [from_row(Referral, row) for row in rows]
+
+    async def count_referrals_since(self, referrer_id: int, since: datetime) -> int:
+        row = await self._one(
+            "SELECT COUNT(*) AS n FROM referrals WHERE referrer_id = ? AND created_at >= ?",
+            referrer_id,
+            to_db(since),
+        )
+        return int(row["n"]) if row else 0
+
+    async def insert_referral(self, referral: Referral) -> None:
+        await self._insert("referrals", to_row(referral))
+
+    async def update_referral(self, referral_id: str, **changes: Any) -> None:
+        await self._update("referrals", "id", referral_id, checked_columns(Referral, changes))
+
+    async def insert_reward(self, reward: Reward) -> None:
+        await self._insert("rewards", to_row(reward))
+
+    async def rewards_for(self, customer_id: int) -> Sequence[Reward]:
+        rows = await self._db.fetch_all(
+            "SELECT * FROM rewards WHERE customer_id = ? ORDER BY created_at", (customer_id,)
+        )
+        return [from_row(Reward, row) for row in rows]
+
+    async def update_rewards_of(self, referral_id: str, role: str, **changes: Any) -> None:
+        values = checked_columns(Reward, changes)
+        assignments = ", ".join(f"{name} = ?" for name in values)
+        await self._db.execute(
+            f"UPDATE rewards SET {assignments} WHERE referral_id = ? AND role = ?",
+            (*values.values(), referral_id, role),
+        )
+
+    async def insert_share_event(self, customer_id: int, channel: str, detail: str | None, at: datetime) -> None:
+        row = {"id": new_id(), "customer_id": customer_id, "channel": channel, "detail": detail}
+        await self._insert("share_events", {**row, "created_at": to_db(at)})
+
+    async def draft(self, telegram_id: int) -> Draft | None:
+        row = await self._one("SELECT * FROM drafts WHERE telegram_id = ?", telegram_id)
+        return from_row(Draft, row) if row else None
+
+    async def save_draft(self, draft: Draft) -> None:
+        await self.delete_draft(draft.telegram_id)
+        await self._insert("drafts", to_row(draft))
+
+    async def delete_draft(self, telegram_id: int) -> None:
+        await self._db.execute("DELETE FROM drafts WHERE telegram_id = ?", (telegram_id,))
+
+    async def log_event(
+        self, kind: str, at: datetime, actor: str | None = None, subject: str | None = None, **data: Any
+    ) -> None:
+        row = {"id": new_id(), "kind": kind, "actor": actor, "subject": subject, "data": to_db(data)}
+        await self._insert("events", {**row, "created_at": to_db(at)})
+
+    async def enqueue(
+        self, platform: str, chat_id: str, payload: dict[str, Any], dedupe_key: str, at: datetime
+    ) -> bool:
+        row = {
+            "id": new_id(),
+            "dedupe_key": dedupe_key,
+            "platform": platform,
+            "chat_id": chat_id,
+            "payload": to_db(payload),
+            "status": "pending",
+            "next_attempt_at": to_db(at),
+            "created_at": to_db(at),
+        }
+        return await self._insert("outbox", row, "ON CONFLICT (dedupe_key) DO NOTHING") == 1

@@ -1,0 +1,139 @@
+"""SQLite backend: WAL, durable commits, and every write on one writer connection in BEGIN IMMEDIATE."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiosqlite
+
+from bot.models import OutboxRow
+from storage.migrations import CREATE_LEDGER, load_migrations
+from storage.rows import from_row, to_db
+from storage.sql_transaction import SqlTransaction
+
+
+class _Executor:
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._connection = connection
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        cursor = await self._connection.execute(sql, params)
+        return cursor.rowcount
+
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        async with self._connection.execute(sql, params) as cursor:
+            return [dict(row) for row in await cursor.fetchall()]
+
+
+class SQLiteStore:
+    """Writes are serialised through one connection, so SQLite never answers "database is locked"."""
+
+    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+        self._writer = _Executor(writer)
+        self._reader = _Executor(reader)
+        self._connections = (writer, reader)
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: str, synchronous: str = "FULL") -> SQLiteStore:
+        connections = []
+        for _ in range(2):
+            connection = await aiosqlite.connect(path, isolation_level=None)
+            connection.row_factory = aiosqlite.Row
+            await connection.execute("PRAGMA busy_timeout = 5000")
+            await connection.execute("PRAGMA journal_mode = WAL")
+            await connection.execute(f"PRAGMA synchronous = {synchronous}")  # from a Literal setting
+            await connection.execute("PRAGMA foreign_keys = ON")
+            connections.append(connection)
+        return cls(connections[0], connections[1])
+
+    async def close(self) -> None:
+        for connection in self._connections:
+            await connection.close()
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[_Executor]:
+        async with self._write_lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._writer
+            except BaseException:
+                await self._writer.execute("ROLLBACK")
+                raise
+            await self._writer.execute("COMMIT")
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SqlTransaction]:
+        async with self._write() as db:
+            yield SqlTransaction(db)
+
+    async def migrate(self) -> list[str]:
+        applied: list[str] = []
+        async with self._write() as db:
+            await db.execute(CREATE_LEDGER)
+            done = {row["version"] for row in await db.fetch_all("SELECT version FROM schema_migrations")}
+        for migration in load_migrations():
+            if migration.version in done:
+                continue
+            async with self._write() as db:
+                for statement in migration.statements:
+                    await db.execute(statement)
+                await db.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (migration.version, migration.name, to_db(datetime.now(UTC))),
+                )
+            applied.append(migration.name)
+        return applied
+
+    async def fetch_all(self, sql: str, *params: Any) -> list[dict[str, Any]]:
+        return await self._reader.fetch_all(sql, params)
+
+    async def claim_due(self, now: datetime, limit: int, lease: timedelta) -> Sequence[OutboxRow]:
+        async with self._write() as db:
+            rows = await db.fetch_all(
+                "SELECT * FROM outbox WHERE (status = 'pending' AND next_attempt_at <= ?)"
+                " OR (status = 'sending' AND lease_until <= ?) ORDER BY next_attempt_at, rowid LIMIT ?",
+                (to_db(now), to_db(now), limit),
+            )
+            for row in rows:
+                await db.execute(
+                    "UPDATE outbox SET status = 'sending', lease_until = ?, attempts = attempts + 1 WHERE id = ?",
+                    (to_db(now + lease), row["id"]),
+                )
+        return [from_row(OutboxRow, {**row, "attempts": row["attempts"] + 1}) for row in rows]
+
+    async def mark_sent(self, row_id: str, at: datetime, platform_message_id: str | None) -> None:
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE outbox SET status = 'sent', sent_at = ?, lease_until = NULL, platform_message_id = ?"
+                " WHERE id = ?",
+                (to_db(at), platform_message_id, row_id),
+            )
+
+    async def retry_later(self, row_id: str, at: datetime, error: str) -> None:
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE outbox SET status = 'pending', next_attempt_at = ?, lease_until = NULL, last_error = ?"
+                " WHERE id = ?",
+                (to_db(at), error, row_id),
+            )
+
+    async def mark_dead(self, row_id: str, at: datetime, error: str) -> None:
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE outbox SET status = 'dead', lease_until = NULL, last_error = ?, sent_at = NULL WHERE id = ?",
+                (error, row_id),
+            )
+            await SqlTransaction(db).log_event("outbox.dead", at, subject=row_id, error=error)
+
+    async def next_due_at(self) -> datetime | None:
+        rows = await self._reader.fetch_all(
+            "SELECT MIN(COALESCE(lease_until, next_attempt_at)) AS due FROM outbox"
+            " WHERE status IN ('pending', 'sending')"
+        )
+        due = rows[0]["due"] if rows else None
+        return datetime.fromisoformat(due) if due else None
