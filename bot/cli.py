@@ -15,7 +15,7 @@ from bot.errors import ConfigError
 from bot.program import Program, load_program
 
 app = typer.Typer(help="Run a customer referral program in Telegram and Slack.", no_args_is_help=True)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 ProgramOption = Annotated[Path | None, typer.Option("--program", help="Program file (default: PROGRAM_FILE)")]
 
 

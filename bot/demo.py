@@ -6,6 +6,7 @@ import logging
 import re
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.panel import Panel
@@ -14,7 +15,8 @@ from rich.table import Table
 from bot.config import Settings
 from bot.program import load_program
 from bot.wiring import build_engine
-from sandbox.telegram_api import SentMessage, TelegramEmulator
+from sandbox.telegram_api import TelegramEmulator
+from sandbox.telegram_people import SentMessage
 from storage import SQLiteStore
 
 TOKEN = "123456:DEMO-TOKEN"
@@ -42,20 +44,26 @@ def bot_says(to: str, message: SentMessage) -> None:
     console.print(Panel(body, title=f"Telegram · bot → {to}", title_align="left", border_style="green", width=92))
 
 
+def emulator_settings(telegram: TelegramEmulator, database: Path, **overrides: Any) -> Settings:
+    """Settings that point the bot at a local emulator, ignoring any `.env` of a real deployment."""
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        telegram_bot_token=TOKEN,
+        telegram_api_url=telegram.base_url,
+        telegram_file_url=telegram.base_file_url,
+        telegram_poll_timeout=1,
+        database_url=f"sqlite:///{database}",
+        **overrides,
+    )
+
+
 async def run_demo() -> int:
     logging.basicConfig(level=logging.WARNING)
     program = load_program(PROGRAM)
     with tempfile.TemporaryDirectory() as workdir:
         database = Path(workdir) / "demo.db"
         async with TelegramEmulator(token=TOKEN, bot_username="AcmeReferralBot", bot_name="Acme Referrals") as tg:
-            settings = Settings(
-                _env_file=None,  # type: ignore[call-arg]
-                telegram_bot_token=TOKEN,
-                telegram_api_url=tg.base_url,
-                telegram_file_url=tg.base_file_url,
-                telegram_poll_timeout=1,
-                database_url=f"sqlite:///{database}",
-            )
+            settings = emulator_settings(tg, database)
             console.rule(f"[bold]{program.program.name}: a referral, end to end")
             async with await build_engine(settings, program):
                 await tell_story(tg)
@@ -76,10 +84,16 @@ async def tell_story(tg: TelegramEmulator) -> None:
     (card,) = await tg.wait_for_inline_answer(query_id)
     await tg.choose_inline_result(ana, card["id"])
     url = card["reply_markup"]["inline_keyboard"][0][0]["url"]
-    console.print(Panel(re.sub(r"<[^>]+>", "", card["input_message_content"]["message_text"])
-                        + f"\n\n[reverse] {card['reply_markup']['inline_keyboard'][0][0]['text']} [/] → {url}",
-                        title="Telegram · Ana → Ben (invite card)", title_align="left", border_style="yellow",
-                        width=92))
+    console.print(
+        Panel(
+            re.sub(r"<[^>]+>", "", card["input_message_content"]["message_text"])
+            + f"\n\n[reverse] {card['reply_markup']['inline_keyboard'][0][0]['text']} [/] → {url}",
+            title="Telegram · Ana → Ben (invite card)",
+            title_align="left",
+            border_style="yellow",
+            width=92,
+        )
+    )
 
     narrate("Ben taps the button on the card, which opens the bot through Ana's link.")
     payload = tg.deep_link_payload(url)
@@ -123,6 +137,8 @@ async def summarise(database: Path) -> None:
     console.print()
     console.print(table)
     console.print(
-        "shares: " + ", ".join(f"{row['channel']} {row['n']}" for row in shares)
-        + " · messages: " + ", ".join(f"{row['status']} {row['n']}" for row in outbox)
+        "shares: "
+        + ", ".join(f"{row['channel']} {row['n']}" for row in shares)
+        + " · messages: "
+        + ", ".join(f"{row['status']} {row['n']}" for row in outbox)
     )

@@ -14,8 +14,16 @@ from typing import Protocol, Self
 log = logging.getLogger(__name__)
 
 
+GRACE_SECONDS = 10.0
+
+
 class Part(Protocol):
     async def run(self) -> None: ...
+
+
+class Drains(Protocol):
+    def stop(self) -> None:
+        """Take no new work and let run() return once in-flight work is finished."""
 
 
 class Engine:
@@ -33,8 +41,16 @@ class Engine:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         self.stopping.set()
-        for task in self._tasks:
-            task.cancel()
+        # Inbound first: parts that cannot drain (the poller) are cancelled, and nothing new arrives.
+        # A cancelled update rolls back and is fetched again next time, as its offset never moved.
+        for part, task in zip(self._parts, self._tasks, strict=True):
+            if hasattr(part, "stop"):
+                part.stop()
+            else:
+                task.cancel()
+        _, late = await asyncio.wait(self._tasks, timeout=GRACE_SECONDS)
+        for task in late:
+            task.cancel()  # an in-flight send left leased is sent again after its lease
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._stack.aclose()
 

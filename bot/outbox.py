@@ -56,15 +56,21 @@ class Dispatcher:
         self._clock = clock
         self._policy = policy or DispatchPolicy()
         self._wakeup = asyncio.Event()
+        self._stopping = False
 
     def wake(self) -> None:
         """Called after a commit that queued messages, so they leave at once rather than on the next poll."""
         self._wakeup.set()
 
+    def stop(self) -> None:
+        """Finish the batch in flight, then return from run()."""
+        self._stopping = True
+        self._wakeup.set()
+
     async def run(self) -> None:
-        while True:
+        while not self._stopping:
             sent = await self.dispatch_once()
-            if sent == 0:
+            if sent == 0 and not self._stopping:
                 self._wakeup.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), self._policy.idle_wait)

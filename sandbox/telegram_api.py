@@ -291,6 +291,6 @@ class TelegramEmulator(TelegramWorld):
         if url and not url.startswith("https://"):
             raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
         if params.get("drop_pending_updates"):
-            self._updates.drop_all()
+            self._updates.confirm(max(self._updates.history, default=0) + 1)
         self._webhook_url = url
         return True

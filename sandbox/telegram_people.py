@@ -4,7 +4,7 @@ import asyncio
 import itertools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -28,12 +28,11 @@ class FakeUser:
     language_code: str | None = None
 
     def to_dict(self) -> JSONDict:
-        names = {"first_name": self.first_name, "last_name": self.last_name, "username": self.username}
-        return _present({"id": self.id, "is_bot": False, **names, "language_code": self.language_code})
+        return _present(asdict(self) | {"is_bot": False})
 
     def private_chat(self) -> JSONDict:
-        names = {"first_name": self.first_name, "last_name": self.last_name, "username": self.username}
-        return _present({"id": self.id, "type": "private", **names})
+        chat = {key: value for key, value in self.to_dict().items() if key not in ("is_bot", "language_code")}
+        return chat | {"type": "private"}
 
 
 @dataclass(frozen=True)
@@ -60,9 +59,7 @@ class SentMessage:
 
     def button(self, text_contains: str) -> JSONDict:
         found = [button for button in self.buttons() if text_contains in button["text"]]
-        if not found:
-            labels = [button["text"] for button in self.buttons()]
-            raise AssertionError(f"no button with {text_contains!r} in message {self.message_id}: {labels}")
+        assert found, f"no button with {text_contains!r} in {[button['text'] for button in self.buttons()]}"
         return found[0]
 
 
@@ -86,21 +83,15 @@ class UpdateQueue:
         return update_id
 
     def replay(self, update_id: int) -> None:
-        if update_id not in self.history:
-            raise AssertionError(f"update {update_id} was never sent, so Telegram cannot redeliver it")
+        assert update_id in self.history, f"update {update_id} was never sent, so Telegram cannot redeliver it"
         self._pending[update_id] = self.history[update_id]
         self._replayed.add(update_id)
 
     def confirm(self, offset: int) -> None:
         for update_id in [update_id for update_id in self._pending if update_id < offset]:
-            if update_id in self._replayed:
-                continue
-            del self._pending[update_id]
+            if update_id not in self._replayed:
+                del self._pending[update_id]
         self.confirmed_offset = max(self.confirmed_offset, offset)
-
-    def drop_all(self) -> None:
-        self._pending.clear()
-        self._replayed.clear()
 
     def is_allowed(self, update: JSONDict) -> bool:
         kind = next(key for key in update if key != "update_id")
@@ -158,24 +149,21 @@ class TelegramWorld:
         return await self.send_text(person, f"/{command} {args}".rstrip())
 
     async def open_deep_link(self, person: FakeUser, payload: str) -> int:
-        if not _DEEP_LINK_PAYLOAD.fullmatch(payload):
-            raise AssertionError(f"Telegram would not pass on the deep-link payload {payload!r}")
+        assert _DEEP_LINK_PAYLOAD.fullmatch(payload), f"Telegram would not pass on the deep-link payload {payload!r}"
         return await self.send_text(person, f"/start {payload}")
 
     def deep_link_payload(self, url: str) -> str | None:
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or parts.netloc.lower() not in ("t.me", "telegram.me"):
-            return None
+        on_telegram = parts.scheme in ("http", "https") and parts.netloc.lower() in ("t.me", "telegram.me")
         payload = parse_qs(parts.query).get("start", [""])[0]
-        is_ours = parts.path.strip("/").lower() == str(self.bot_user["username"]).lower()
+        is_ours = on_telegram and parts.path.strip("/").lower() == str(self.bot_user["username"]).lower()
         return payload if is_ours and _DEEP_LINK_PAYLOAD.fullmatch(payload) else None
 
     async def press_button(self, person: FakeUser, message: SentMessage, callback_data: str) -> int:
         current = self._find_sent(message.chat_id, message.message_id)
-        if current is None or current.chat_id != person.id:
-            raise AssertionError(f"{person.first_name} cannot see message {message.message_id}")
-        if callback_data not in [button.get("callback_data") for button in current.buttons()]:
-            raise AssertionError(f"no button {callback_data!r} on message {current.message_id}: {current.buttons()}")
+        assert current is not None and current.chat_id == person.id, f"{person.first_name} cannot see {message}"
+        pressable = [button.get("callback_data") for button in current.buttons()]
+        assert callback_data in pressable, f"no button {callback_data!r} on message {current.message_id}: {pressable}"
         query = {"id": self._open_query("callback_query"), "from": person.to_dict(), "chat_instance": str(person.id)}
         return self._push("callback_query", query | {"message": self.message_payload(current), "data": callback_data})
 

@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 
 from bot.clock import FakeClock
-from bot.config import Settings
+from bot.demo import TOKEN
+from bot.demo import emulator_settings as settings_for
 from bot.engine import Engine
 from bot.program import Program, load_program
 from bot.wiring import build_engine
 from sandbox.telegram_api import TelegramEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
-TOKEN = "123456:TEST-TOKEN"
 BOT_USERNAME = "AcmeReferralBot"
 
 
@@ -37,18 +37,6 @@ def program() -> Program:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
-
-
-def settings_for(telegram: TelegramEmulator, database: Path, **overrides: Any) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        telegram_bot_token=TOKEN,
-        telegram_api_url=telegram.base_url,
-        telegram_file_url=telegram.base_file_url,
-        telegram_poll_timeout=1,
-        database_url=f"sqlite:///{database}",
-        **overrides,
-    )
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from conftest import Operator, eventually, settings_for
 from test_customer_start import start
 
@@ -106,45 +107,25 @@ async def test_first_touch_keeps_the_first_referrer(
     assert len(telegram.messages(1003)) == 1
 
 
-async def _last_touch_engine(telegram: TelegramEmulator, program: Program, clock: FakeClock, tmp_path: Path) -> Engine:
+@pytest.mark.parametrize(("days_later", "credited"), [(29, 1003), (31, 1001)])
+async def test_last_touch_moves_the_credit_only_within_the_window(
+    telegram: TelegramEmulator, program: Program, clock: FakeClock, tmp_path: Path, days_later: int, credited: int
+) -> None:
     rules = program.model_copy(update={"attribution": program.attribution.model_copy(update={"model": "last_touch"})})
-    return await build_engine(settings_for(telegram, tmp_path / "last.db"), rules, clock)
-
-
-async def test_last_touch_moves_the_credit_within_the_window(
-    telegram: TelegramEmulator, program: Program, clock: FakeClock, tmp_path: Path
-) -> None:
     operator = Operator(tmp_path / "last.db")
-    async with await _last_touch_engine(telegram, program, clock, tmp_path):
+    async with await build_engine(settings_for(telegram, operator.path), rules, clock):
         ana_code, _ = await start(telegram, 1001, "Ana")
         dan_code, _ = await start(telegram, 1003, "Dan")
         ben = telegram.user(2001, "Ben")
         await telegram.open_deep_link(ben, ana_code)
         await telegram.wait_for_messages(2001, 1)
-        clock.advance(timedelta(days=29))
-        await telegram.open_deep_link(ben, dan_code)
-        thanks = (await telegram.wait_for_messages(1003, 2))[1]
-        assert thanks.text.startswith("Thank you, Dan! Ben just joined")
-        assert operator.rows("SELECT referrer_id FROM referrals") == [{"referrer_id": 1003}]
-        assert operator.rows("SELECT customer_id FROM rewards WHERE role = 'referrer'") == [{"customer_id": 1003}]
-        assert operator.count("referrals") == 1
-
-
-async def test_last_touch_leaves_the_credit_after_the_window(
-    telegram: TelegramEmulator, program: Program, clock: FakeClock, tmp_path: Path
-) -> None:
-    operator = Operator(tmp_path / "last.db")
-    async with await _last_touch_engine(telegram, program, clock, tmp_path):
-        ana_code, _ = await start(telegram, 1001, "Ana")
-        dan_code, _ = await start(telegram, 1003, "Dan")
-        ben = telegram.user(2001, "Ben")
-        await telegram.open_deep_link(ben, ana_code)
-        await telegram.wait_for_messages(2001, 1)
-        clock.advance(timedelta(days=31))
+        clock.advance(timedelta(days=days_later))
         await telegram.open_deep_link(ben, dan_code)
         await telegram.wait_for_messages(2001, 2)
-        assert operator.rows("SELECT referrer_id FROM referrals") == [{"referrer_id": 1001}]
-        assert len(telegram.messages(1003)) == 1
+        assert operator.rows("SELECT referrer_id FROM referrals") == [{"referrer_id": credited}]
+        assert operator.rows("SELECT customer_id FROM rewards WHERE role = 'referrer'") == [{"customer_id": credited}]
+        dan_messages = await telegram.wait_for_messages(1003, 2 if credited == 1003 else 1)
+        assert dan_messages[-1].text.startswith("Thank you, Dan! Ben just joined" if credited == 1003 else "Hi Dan")
 
 
 async def test_unknown_and_malformed_codes_get_the_normal_welcome(

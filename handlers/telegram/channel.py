@@ -13,9 +13,10 @@ import asyncio
 import logging
 
 from telegram import Update
-from telegram.error import NetworkError, RetryAfter, TimedOut
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
+from bot.errors import ConfigError
 from handlers.telegram.routes import Routes
 from handlers.telegram.sender import retry_seconds
 
@@ -49,8 +50,13 @@ class TelegramChannel:
         routes.install(self.app)
 
     async def __aenter__(self) -> TelegramChannel:
-        await self.app.initialize()
-        await self.app.bot.delete_webhook()
+        try:
+            await self.app.initialize()
+            await self.app.bot.delete_webhook()
+        except InvalidToken:
+            raise ConfigError("setting TELEGRAM_BOT_TOKEN: Telegram refused the token") from None
+        except NetworkError as error:
+            raise ConfigError(f"setting TELEGRAM_API_URL: cannot reach the Bot API ({error})") from None
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

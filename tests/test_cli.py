@@ -1,0 +1,84 @@
+"""The `referral-bot` command as an operator runs it: a real process against the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from conftest import ROOT, TOKEN, Operator
+
+from sandbox.telegram_api import TelegramEmulator
+
+
+def environment(telegram: TelegramEmulator | None, tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("TELEGRAM_", "SLACK_"))}
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'referrals.db'}",
+        PROGRAM_FILE=str(ROOT / "program.example.toml"),
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_POLL_TIMEOUT="1",
+    )
+    if telegram is not None:
+        env.update(TELEGRAM_API_URL=telegram.base_url, TELEGRAM_FILE_URL=telegram.base_file_url)
+    return {**env, **extra}
+
+
+async def referral_bot(tmp_path: Path, env: dict[str, str], *args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def test_run_serves_customers_and_stops_cleanly_on_sigterm(telegram: TelegramEmulator, tmp_path: Path) -> None:
+    process = await referral_bot(tmp_path, environment(telegram, tmp_path), "run")
+    try:
+        await telegram.send_command(telegram.user(1001, "Ana"), "start")
+        (welcome,) = await telegram.wait_for_messages(1001, 1, timeout=30)
+        assert welcome.text.startswith("Hi Ana, welcome to the Acme Coffee referral program!")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 0, stderr.decode()
+    assert "running: Acme Coffee" in stderr.decode()
+    assert Operator(tmp_path / "referrals.db").rows("SELECT status FROM outbox") == [{"status": "sent"}]
+
+
+async def test_migrate_creates_the_schema_once(tmp_path: Path) -> None:
+    env = environment(None, tmp_path)
+    first = await referral_bot(tmp_path, env, "migrate")
+    out, _ = await first.communicate()
+    assert first.returncode == 0 and out.decode().strip() == "applied: 0001_initial"
+    second = await referral_bot(tmp_path, env, "migrate")
+    out, _ = await second.communicate()
+    assert out.decode().strip() == "database is up to date"
+    versions = Operator(tmp_path / "referrals.db").rows("SELECT version FROM schema_migrations")
+    assert versions == [{"version": 1}]
+
+
+async def test_a_bad_program_file_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "program.toml"
+    bad.write_text((ROOT / "program.example.toml").read_text().replace("window_days = 30", "window_days = 0"))
+    process = await referral_bot(tmp_path, environment(None, tmp_path, PROGRAM_FILE=str(bad)), "run")
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 2
+    lines = stderr.decode().strip().splitlines()
+    assert len(lines) == 1
+    assert "field attribution.window_days (line 29): Input should be greater than or equal to 1" in lines[0]
+
+
+async def test_a_refused_token_stops_start_up_with_one_line(telegram: TelegramEmulator, tmp_path: Path) -> None:
+    env = environment(telegram, tmp_path, TELEGRAM_BOT_TOKEN="999:WRONG")
+    process = await referral_bot(tmp_path, env, "run")
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 2
+    assert stderr.decode().strip() == "referral-bot: setting TELEGRAM_BOT_TOKEN: Telegram refused the token"
