@@ -112,6 +112,11 @@ class Screens:
         row = tuple(Button(self.label(code, "language_name"), "callback", f"lang:{code}") for code in LOCALES)
         return Outgoing(customer.telegram_id, body, (row,))
 
+    def command_menu(self) -> dict[str, list[tuple[str, str]]]:
+        """The bot's command list with descriptions, per locale, for Telegram's menu button."""
+        names = ("start", "refer", "referrals", "language", "stop", "privacy", "help")
+        return {locale: [(name, self.label(locale, f"command_{name}")) for name in names] for locale in LOCALES}
+
     def with_buttons(self, message: Outgoing, *buttons: tuple[str, str]) -> Outgoing:
         """The same message with one row of callback buttons (label, callback data)."""
         row = tuple(Button(label, "callback", data) for label, data in buttons)

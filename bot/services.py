@@ -22,6 +22,7 @@ class CustomerServices:
     referrals: ReferralService
     direct: DirectReferrals
     preferences: Preferences
+    screens: Screens
 
     @classmethod
     def build(
@@ -36,4 +37,4 @@ class CustomerServices:
         screens = Screens(renderer, program, Links(bot_username))
         units = Units(store, program, screens, clock, wake)
         referrals = ReferralService(units)
-        return cls(referrals, DirectReferrals(units, referrals), Preferences(units))
+        return cls(referrals, DirectReferrals(units, referrals), Preferences(units), screens)

@@ -43,7 +43,8 @@ async def build_engine(
         dispatcher = Dispatcher(store, {"telegram": TelegramSender(app.bot)}, clock, policy)
         renderer = Renderer(settings.templates_dir)
         services = CustomerServices.build(store, program, renderer, app.bot.username, clock, dispatcher.wake)
-        channel.install(Routes(services))
+        menus = services.screens.command_menu()
+        await channel.install(Routes(services), menus, program.program.default_locale)
     except BaseException:
         await stack.aclose()
         raise

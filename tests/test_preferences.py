@@ -81,3 +81,15 @@ async def test_my_referrals_lists_status_and_rewards(engine: Engine, telegram: T
     mine = (await telegram.wait_for_messages(1001, 3))[2]
     assert "• <b>Ben</b> & <script>: waiting for our team" in mine.text
     assert "• a free 1 kg bag of beans when your friend becomes a customer: on its way" in mine.text
+
+
+async def test_the_command_menu_is_published_in_each_language(engine: Engine, telegram: TelegramEmulator) -> None:
+    menus = {
+        (r.params.get("language_code"), tuple(c["command"] for c in r.params["commands"])): r.params["commands"]
+        for r in telegram.requests
+        if r.method.lower() == "setmycommands"
+    }
+    names = ("start", "refer", "referrals", "language", "stop", "privacy", "help")
+    assert set(menus) == {(None, names), ("es", names), ("fa", names)}
+    assert menus[(None, names)][0]["description"] == "Your personal link and share buttons"
+    assert menus[("es", names)][1]["description"] == "Recomienda directamente a alguien"

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping, Sequence
 
-from telegram import Update
+from telegram import BotCommand, Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
@@ -46,8 +47,12 @@ class TelegramChannel:
         self._attempts: dict[int, int] = {}
         app.add_error_handler(self._record_failure)
 
-    def install(self, routes: Routes) -> None:
+    async def install(self, routes: Routes, menus: Mapping[str, Sequence[tuple[str, str]]], default: str) -> None:
+        """Route updates to the domain and publish the command menu in every language we speak."""
         routes.install(self.app)
+        for locale, commands in menus.items():
+            language = None if locale == default else locale  # no language code: everyone else's menu
+            await self.app.bot.set_my_commands([BotCommand(*command) for command in commands], language_code=language)
 
     async def __aenter__(self) -> TelegramChannel:
         try:
