@@ -143,8 +143,8 @@ class TelegramEmulator(TelegramWorld):
     def fail_next(
         self, method: str, error_code: int, description: str, retry_after: int | None = None, times: int = 1
     ) -> None:
-        error = ApiError(error_code, description, retry_after)
-        self._failures.setdefault(method.lower(), []).extend([error] * times)
+        errors = [ApiError(error_code, description, retry_after) for _ in range(times)]
+        self._failures.setdefault(method.lower(), []).extend(errors)
 
     async def _handle(self, request: web.Request) -> web.Response:
         arrived, name = time.monotonic(), request.match_info["method"]

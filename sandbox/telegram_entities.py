@@ -42,7 +42,7 @@ _INLINE_ACTIONS = (
 )  # fmt: skip
 
 
-@dataclass
+@dataclass(eq=False)
 class ApiError(Exception):
     """A Bot API error answer, exactly as Telegram would send it back."""
 

@@ -16,6 +16,23 @@ from storage.rows import from_row, to_db
 from storage.sql_transaction import SqlTransaction
 
 
+def _due(t: str) -> str:
+    return (
+        f"(({t}.status = 'pending' AND {t}.next_attempt_at <= ?) OR ({t}.status = 'sending' AND {t}.lease_until <= ?))"
+    )
+
+
+# A row is handed out only when every earlier open row of its chat is handed out too,
+# so a chat's messages never overtake one that is waiting for a retry.
+_CLAIMABLE = f"""
+SELECT o.* FROM outbox o WHERE {_due("o")} AND NOT EXISTS (
+    SELECT 1 FROM outbox e WHERE e.platform = o.platform AND e.chat_id = o.chat_id
+    AND e.status IN ('pending', 'sending') AND e.rowid < o.rowid
+    AND NOT {_due("e")}
+) ORDER BY o.rowid LIMIT ?
+"""
+
+
 class _Executor:
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._connection = connection
@@ -94,11 +111,7 @@ class SQLiteStore:
 
     async def claim_due(self, now: datetime, limit: int, lease: timedelta) -> Sequence[OutboxRow]:
         async with self._write() as db:
-            rows = await db.fetch_all(
-                "SELECT * FROM outbox WHERE (status = 'pending' AND next_attempt_at <= ?)"
-                " OR (status = 'sending' AND lease_until <= ?) ORDER BY next_attempt_at, rowid LIMIT ?",
-                (to_db(now), to_db(now), limit),
-            )
+            rows = await db.fetch_all(_CLAIMABLE, (to_db(now), to_db(now), to_db(now), to_db(now), limit))
             for row in rows:
                 await db.execute(
                     "UPDATE outbox SET status = 'sending', lease_until = ?, attempts = attempts + 1 WHERE id = ?",

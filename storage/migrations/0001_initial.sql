@@ -102,6 +102,7 @@ CREATE TABLE outbox (
     sent_at TEXT
 );
 CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+CREATE INDEX outbox_by_chat ON outbox (platform, chat_id, status);
 
 CREATE TABLE events (
     id TEXT PRIMARY KEY,
