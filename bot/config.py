@@ -31,6 +31,7 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///referrals.db"
     sqlite_synchronous: Literal["FULL", "EXTRA", "NORMAL"] = "FULL"
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0, le=600_000)
     program_file: Path = Path("program.toml")
     templates_dir: Path | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -69,7 +69,11 @@ class Dispatcher:
 
     async def run(self) -> None:
         while not self._stopping:
-            sent = await self.dispatch_once()
+            try:
+                sent = await self.dispatch_once()
+            except Exception:  # the database busy or briefly gone: wait and carry on, never die
+                log.exception("outbox pass failed; retrying")
+                sent = 0
             if sent == 0 and not self._stopping:
                 self._wakeup.clear()
                 with contextlib.suppress(TimeoutError):
@@ -106,8 +110,20 @@ class Dispatcher:
         except Exception as exc:  # a bug or an unexpected reply must not stop the other chats
             log.exception("outbox row %s: unexpected error", row.id)
             return await self._failed(row, SendFailed(f"{type(exc).__name__}: {exc}"))
-        await self._store.mark_sent(row.id, self._clock.now(), message_id)
+        await self._settle(row, message_id)
         return None
+
+    async def _settle(self, row: OutboxRow, message_id: str | None) -> None:
+        """Record a send that went out. If the database is busy, keep trying for a while: a row
+        left leased would be sent a second time when its lease ends."""
+        for attempt in range(1, 6):
+            try:
+                await self._store.mark_sent(row.id, self._clock.now(), message_id)
+                return
+            except Exception:
+                log.warning("outbox row %s sent but not yet recorded (attempt %d)", row.id, attempt)
+                await asyncio.sleep(attempt)
+        log.error("outbox row %s sent but not recorded; it will be sent again after its lease", row.id)
 
     async def _failed(self, row: OutboxRow, failure: SendFailed) -> datetime | None:
         now = self._clock.now()

@@ -20,7 +20,7 @@ from storage import Store, open_store
 
 async def open_migrated_store(settings: Settings) -> Store:
     try:
-        store = await open_store(settings.database_url, settings.sqlite_synchronous)
+        store = await open_store(settings.database_url, settings.sqlite_synchronous, settings.sqlite_busy_timeout_ms)
         await store.migrate()
     except Exception as exc:  # the database missing, read-only or corrupt: say so in one line
         raise ConfigError(f"setting DATABASE_URL: cannot open {settings.database_url}: {exc}") from None

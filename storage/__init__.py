@@ -6,10 +6,10 @@ from storage.base import Store, Transaction
 from storage.sqlite import SQLiteStore
 
 
-async def open_store(database_url: str, synchronous: str = "FULL") -> Store:
+async def open_store(database_url: str, synchronous: str = "FULL", busy_timeout_ms: int = 5000) -> Store:
     """Open the backend a DATABASE_URL names."""
     if database_url.startswith("sqlite:///"):
-        return await SQLiteStore.open(database_url.removeprefix("sqlite:///"), synchronous)
+        return await SQLiteStore.open(database_url.removeprefix("sqlite:///"), synchronous, busy_timeout_ms)
     raise ValueError(f"unsupported DATABASE_URL: {database_url.split(':', 1)[0]}")
 
 

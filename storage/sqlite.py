@@ -56,12 +56,12 @@ class SQLiteStore:
         self._write_lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: str, synchronous: str = "FULL") -> SQLiteStore:
+    async def open(cls, path: str, synchronous: str = "FULL", busy_timeout_ms: int = 5000) -> SQLiteStore:
         connections = []
         for _ in range(2):
             connection = await aiosqlite.connect(path, isolation_level=None)
             connection.row_factory = aiosqlite.Row
-            await connection.execute("PRAGMA busy_timeout = 5000")
+            await connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             await connection.execute("PRAGMA journal_mode = WAL")
             await connection.execute(f"PRAGMA synchronous = {synchronous}")  # from a Literal setting
             await connection.execute("PRAGMA foreign_keys = ON")
