@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.program import load_program
 from bot.wiring import build_engine
 from sandbox.telegram_api import TelegramEmulator
-from sandbox.telegram_people import SentMessage
+from sandbox.telegram_people import FakeUser, SentMessage
 from storage import SQLiteStore
 
 TOKEN = "123456:DEMO-TOKEN"
@@ -95,6 +95,10 @@ async def tell_story(tg: TelegramEmulator) -> None:
         )
     )
 
+    await friend_arrives(tg, ana, ben, url, welcome)
+
+
+async def friend_arrives(tg: TelegramEmulator, ana: FakeUser, ben: FakeUser, url: str, welcome: SentMessage) -> None:
     narrate("Ben taps the button on the card, which opens the bot through Ana's link.")
     payload = tg.deep_link_payload(url)
     assert payload is not None

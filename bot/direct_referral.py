@@ -28,7 +28,7 @@ class DirectReferrals:
         async def work(w: Work) -> None:
             customer = await self._units.customer(w, user)
             await w.tx.save_draft(Draft(user.id, "name", {}, w.now))
-            await w.send(self._screens.text(customer, user.id, customer.language, "refer_ask_name"))
+            await w.send(self._screens.to(customer, "refer_ask_name"))
 
         return await self._units.apply(inbound_id, work)
 
@@ -36,7 +36,7 @@ class DirectReferrals:
         async def work(w: Work) -> None:
             customer = await self._units.customer(w, user)
             await w.tx.delete_draft(user.id)
-            await w.send(self._screens.text(customer, user.id, customer.language, "refer_cancelled"))
+            await w.send(self._screens.to(customer, "refer_cancelled"))
 
         return await self._units.apply(inbound_id, work)
 
@@ -61,17 +61,17 @@ class DirectReferrals:
             return
         result = checks[draft.step](text)
         if isinstance(result, Invalid):
-            await w.send(screens.text(customer, chat, locale, result.reason))
+            await w.send(screens.to(customer, result.reason))
             return
         data = dict(draft.data)
         if draft.step == "name":
             data["name"] = str(result)
             await w.tx.save_draft(Draft(chat, "contact", data, w.now))
-            await w.send(screens.text(customer, chat, locale, "refer_ask_contact", friend_name=data["name"]))
+            await w.send(screens.to(customer, "refer_ask_contact", friend_name=data["name"]))
         elif draft.step == "contact":
             data["contact"], data["kind"] = result.value, result.kind  # type: ignore[union-attr]
             await w.tx.save_draft(Draft(chat, "note", data, w.now))
-            ask = screens.text(customer, chat, locale, "refer_ask_note", friend_name=data["name"])
+            ask = screens.to(customer, "refer_ask_note", friend_name=data["name"])
             await w.send(screens.with_buttons(ask, (screens.label(locale, "skip"), "d:skip")))
         else:
             data["note"] = str(result)
@@ -80,7 +80,7 @@ class DirectReferrals:
     async def _ask_consent(self, w: Work, customer: Customer, draft: Draft) -> None:
         await w.tx.save_draft(draft)
         screens, locale = self._screens, customer.language
-        ask = screens.text(customer, customer.telegram_id, locale, "refer_confirm", draft=draft.data)
+        ask = screens.to(customer, "refer_confirm", draft=draft.data)
         await w.send(
             screens.with_buttons(
                 ask,
@@ -96,31 +96,22 @@ class DirectReferrals:
             customer = await self._units.customer(w, user)
             draft = await w.tx.draft(user.id)
             if draft is None:
-                await w.send(self._screens.text(customer, user.id, customer.language, "refer_expired"))
+                await w.send(self._screens.to(customer, "refer_expired"))
             elif choice == "skip" and draft.step == "note":
                 await self._ask_consent(w, customer, Draft(user.id, "consent", {**draft.data, "note": ""}, w.now))
             elif choice == "yes" and draft.step == "consent":
                 await self._create(w, customer, draft)
             elif choice == "no" and draft.step == "consent":
                 await w.tx.delete_draft(user.id)
-                await w.send(self._screens.text(customer, user.id, customer.language, "refer_no_consent"))
+                await w.send(self._screens.to(customer, "refer_no_consent"))
 
         return await self._units.apply(inbound_id, work)
 
     async def _create(self, w: Work, customer: Customer, draft: Draft) -> None:
         await w.tx.delete_draft(customer.telegram_id)
         data = draft.data
-        duplicate = await w.tx.referral_by_contact(data["contact"])
-        if duplicate is not None:
-            await w.send(
-                self._screens.text(
-                    customer,
-                    customer.telegram_id,
-                    customer.language,
-                    "refer_duplicate",
-                    friend_name=data["name"],
-                )
-            )
+        if await w.tx.referral_by_contact(data["contact"]) is not None:
+            await w.send(self._screens.to(customer, "refer_duplicate", friend_name=data["name"]))
             return
         flagged = await self._referrals.too_fast(w, customer)
         referral = Referral(
@@ -140,25 +131,5 @@ class DirectReferrals:
             flag_reason="velocity" if flagged else None,
             variant=customer.variant,
         )
-        await w.tx.insert_referral(referral)
-        await self._referrals.grant_rewards(w, referral, customer, None)
-        await w.tx.log_event(
-            "referral.created",
-            w.now,
-            actor=f"tg:{customer.telegram_id}",
-            subject=referral.id,
-            referrer=customer.telegram_id,
-            source=Source.DIRECT,
-            channel="direct",
-            flagged=flagged,
-        )
-        await w.send(
-            self._screens.text(
-                customer,
-                customer.telegram_id,
-                customer.language,
-                "refer_done",
-                friend_name=data["name"],
-                held=flagged,
-            )
-        )
+        await self._referrals.record(w, referral, customer, friend=None)
+        await w.send(self._screens.to(customer, "refer_done", friend_name=data["name"], held=flagged))

@@ -21,7 +21,7 @@ class Preferences:
     async def _reply(self, inbound_id: str, user: ChatUser, template: str) -> bool:
         async def work(w: Work) -> None:
             customer = await self._units.customer(w, user)
-            await w.send(self._screens.text(customer, user.id, customer.language, template))
+            await w.send(self._screens.to(customer, template))
 
         return await self._units.apply(inbound_id, work)
 
@@ -52,10 +52,10 @@ class Preferences:
             await w.tx.log_event("customer.opt_out" if out else "customer.opt_in", w.now, actor=f"tg:{user.id}")
             screens, locale = self._screens, customer.language
             if out:
-                message = screens.text(customer, user.id, locale, "stopped")
+                message = screens.to(customer, "stopped")
                 await w.send(screens.with_buttons(message, (screens.label(locale, "resume"), "resume")))
             else:
-                await w.send(screens.text(customer, user.id, locale, "resumed"))
+                await w.send(screens.to(customer, "resumed"))
 
         return await self._units.apply(inbound_id, work)
 

@@ -37,7 +37,7 @@ class ReferralService:
         known = await w.tx.customer(user.id)
         if referrer is not None and parsed is not None:
             if referrer.telegram_id == user.id:
-                await w.send(self._screens.text(referrer, user.id, referrer.language, "own_link"))
+                await w.send(self._screens.to(referrer, "own_link"))
                 await w.send(self._screens.welcome(referrer, returning=True))
                 return
             if known is None:
@@ -65,26 +65,26 @@ class ReferralService:
             created_at=w.now,
             updated_at=w.now,
         )
+        await self.record(w, referral, referrer, friend)
+        await w.send(self._screens.friend_welcome(friend, referrer))
+        await self._thank(w, referrer, friend.display_name, held=flagged)
+
+    async def record(self, w: Work, referral: Referral, referrer: Customer, friend: Customer | None) -> None:
+        """Store a new referral with its rewards and its audit event."""
         await w.tx.insert_referral(referral)
         await self.grant_rewards(w, referral, referrer, friend)
         await w.tx.log_event(
             "referral.created",
             w.now,
-            actor=f"tg:{user.id}",
+            actor=f"tg:{referrer.telegram_id if friend is None else friend.telegram_id}",
             subject=referral.id,
             referrer=referrer.telegram_id,
             source=referral.source,
-            channel=channel,
-            flagged=flagged,
+            channel=referral.channel,
+            flagged=referral.flagged,
         )
-        if flagged:
-            log.warning(
-                "referral %s flagged: referrer %s passed the velocity limit",
-                referral.id,
-                referrer.telegram_id,
-            )
-        await w.send(self._screens.friend_welcome(friend, referrer))
-        await self._thank(w, referrer, friend.display_name, held=flagged)
+        if referral.flagged:
+            log.warning("referral %s flagged: referrer %s passed the velocity limit", referral.id, referrer.telegram_id)
 
     async def too_fast(self, w: Work, referrer: Customer) -> bool:
         """More arrivals this hour than the program allows: the next one waits for review."""
@@ -198,7 +198,7 @@ class ReferralService:
         async def work(w: Work) -> None:
             customer = await self._units.customer(w, user)
             if owner_id != user.id:
-                await w.send(self._screens.text(customer, user.id, customer.language, "contact_not_own"))
+                await w.send(self._screens.to(customer, "contact_not_own"))
                 return
             await w.tx.update_customer(user.id, phone=phone[:32], contact_consent_at=w.now, updated_at=w.now)
             referral = await w.tx.referral_for_friend(user.id)
@@ -213,7 +213,7 @@ class ReferralService:
             await w.tx.log_event(
                 "contact.consented", w.now, actor=f"tg:{user.id}", subject=referral.id if referral else None
             )
-            saved = self._screens.text(customer, user.id, customer.language, "contact_saved")
+            saved = self._screens.to(customer, "contact_saved")
             await w.send(self._screens.remove_keyboard(saved))
 
         return await self._units.apply(inbound_id, work)

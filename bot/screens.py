@@ -44,6 +44,10 @@ class Screens:
         body = self._render.telegram(locale, name, customer=customer, **self._common(locale), **context)
         return Outgoing(chat_id=chat_id, text=body)
 
+    def to(self, customer: Customer, name: str, **context: Any) -> Outgoing:
+        """A plain message from template `name` to a customer, in their language."""
+        return self.text(customer, customer.telegram_id, customer.language, name, **context)
+
     def label(self, locale: str, key: str, **context: Any) -> str:
         return self._render.label(locale, key, **context)
 
