@@ -92,6 +92,7 @@ class Referral:
     converted_at: datetime | None = None
     lost_at: datetime | None = None
     rejected_at: datetime | None = None
+    lost_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,20 @@ class OutboxRow:
     attempts: int
     created_at: datetime
     dedupe_key: str = field(default="")
+
+
+@dataclass(frozen=True)
+class Timer:
+    """A speed-to-lead timer: claim_nudge, escalate or contact_nudge."""
+
+    id: str
+    referral_id: str
+    kind: str
+    due_at: datetime
+    status: str  # pending | fired | skipped | cancelled
+    created_at: datetime
+    lease_until: datetime | None = None
+    fired_at: datetime | None = None
 
 
 @dataclass(frozen=True)

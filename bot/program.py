@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import re
 import tomllib
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bot.business_hours import BusinessHours
 from bot.errors import ConfigError
 
 LOCALES = ("en", "es", "fa")
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
 class _Frozen(BaseModel):
@@ -48,6 +52,45 @@ class Limits(_Frozen):
     velocity_per_hour: int = Field(default=10, ge=1, le=10_000)
 
 
+class Sla(_Frozen):
+    """Speed to lead: minutes of business time before each nudge."""
+
+    claim_within_minutes: int = Field(default=5, ge=1, le=7 * 24 * 60)
+    escalate_after_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60)
+    contact_within_minutes: int = Field(default=60, ge=1, le=30 * 24 * 60)
+
+    @model_validator(mode="after")
+    def _escalate_after_nudge(self) -> Sla:
+        if self.escalate_after_minutes <= self.claim_within_minutes:
+            raise ValueError("escalate_after_minutes must be longer than claim_within_minutes")
+        return self
+
+
+class Hours(_Frozen):
+    timezone: str = "UTC"
+    days: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    start: time = time(0, 0)
+    end: time = time(23, 59, 59)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use a name like Europe/Madrid)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _opens_before_closing(self) -> Hours:
+        if self.start >= self.end or not self.days:
+            raise ValueError("business hours need at least one day, and start before end")
+        return self
+
+    def calendar(self) -> BusinessHours:
+        return BusinessHours(self.timezone, self.days, self.start, self.end)
+
+
 class ProgramInfo(_Frozen):
     name: str = Field(min_length=1, max_length=100)
     default_locale: Literal["en", "es", "fa"] = "en"
@@ -59,6 +102,8 @@ class Program(_Frozen):
     incentives: Incentives
     attribution: Attribution = Attribution()
     limits: Limits = Limits()
+    sla: Sla = Sla()
+    business_hours: Hours = Hours()
 
     @field_validator("ideal_customer")
     @classmethod

@@ -11,7 +11,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from bot.models import Customer, Draft, OutboxRow, Referral, Reward
+from bot.models import Customer, Draft, OutboxRow, Referral, Reward, Timer
 
 
 class Transaction(Protocol):
@@ -41,6 +41,12 @@ class Transaction(Protocol):
     async def save_draft(self, draft: Draft) -> None: ...
     async def delete_draft(self, telegram_id: int) -> None: ...
 
+    async def add_timer(self, referral_id: str, kind: str, due_at: datetime, at: datetime) -> None: ...
+    async def cancel_timers(self, referral_id: str, at: datetime) -> None:
+        """Cancel the referral's pending timers: it moved on, so no nudge may fire for it."""
+
+    async def finish_timer(self, timer_id: str, status: str, at: datetime) -> None: ...
+
     async def log_event(
         self, kind: str, at: datetime, actor: str | None = None, subject: str | None = None, **data: Any
     ) -> None:
@@ -65,6 +71,9 @@ class Store(Protocol):
     async def retry_later(self, row_id: str, at: datetime, error: str) -> None: ...
     async def mark_dead(self, row_id: str, at: datetime, error: str) -> None: ...
     async def next_due_at(self) -> datetime | None: ...
+    async def claim_due_timers(self, now: datetime, limit: int, lease: timedelta) -> Sequence[Timer]: ...
+    async def sent_message_id(self, dedupe_key: str) -> str | None:
+        """The platform's id for a sent outbox row (a Slack alert's ts), or None while it is unsent."""
 
     async def fetch_all(self, sql: str, *params: Any) -> list[dict[str, Any]]:
         """Read-only query for reports, tests and operator tools."""

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from bot.models import Customer, Draft, Referral, Reward
+from bot.models import Customer, Draft, Referral, Reward, Timer
 from storage.rows import checked_columns, from_row, to_db, to_row
 
 
@@ -122,6 +122,22 @@ class SqlTransaction:
 
     async def delete_draft(self, telegram_id: int) -> None:
         await self._db.execute("DELETE FROM drafts WHERE telegram_id = ?", (telegram_id,))
+
+    async def add_timer(self, referral_id: str, kind: str, due_at: datetime, at: datetime) -> None:
+        timer = Timer(new_id(), referral_id, kind, due_at, "pending", at)
+        await self._insert("sla_timers", to_row(timer), "ON CONFLICT (referral_id, kind) DO NOTHING")
+
+    async def cancel_timers(self, referral_id: str, at: datetime) -> None:
+        await self._db.execute(
+            "UPDATE sla_timers SET status = 'cancelled', fired_at = ? WHERE referral_id = ? AND status = 'pending'",
+            (to_db(at), referral_id),
+        )
+
+    async def finish_timer(self, timer_id: str, status: str, at: datetime) -> None:
+        await self._db.execute(
+            "UPDATE sla_timers SET status = ?, fired_at = ?, lease_until = NULL WHERE id = ?",
+            (status, to_db(at), timer_id),
+        )
 
     async def log_event(
         self, kind: str, at: datetime, actor: str | None = None, subject: str | None = None, **data: Any

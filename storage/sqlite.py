@@ -10,7 +10,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.models import OutboxRow
+from bot.models import OutboxRow, Timer
 from storage.migrations import CREATE_LEDGER, load_migrations
 from storage.rows import from_row, to_db
 from storage.sql_transaction import SqlTransaction
@@ -142,6 +142,23 @@ class SQLiteStore:
                 (error, row_id),
             )
             await SqlTransaction(db).log_event("outbox.dead", at, subject=row_id, error=error)
+
+    async def claim_due_timers(self, now: datetime, limit: int, lease: timedelta) -> Sequence[Timer]:
+        async with self._write() as db:
+            rows = await db.fetch_all(
+                "SELECT * FROM sla_timers WHERE status = 'pending' AND due_at <= ?"
+                " AND (lease_until IS NULL OR lease_until <= ?) ORDER BY due_at LIMIT ?",
+                (to_db(now), to_db(now), limit),
+            )
+            for row in rows:
+                await db.execute("UPDATE sla_timers SET lease_until = ? WHERE id = ?", (to_db(now + lease), row["id"]))
+        return [from_row(Timer, row) for row in rows]
+
+    async def sent_message_id(self, dedupe_key: str) -> str | None:
+        rows = await self._reader.fetch_all(
+            "SELECT platform_message_id FROM outbox WHERE dedupe_key = ? AND status = 'sent'", (dedupe_key,)
+        )
+        return rows[0]["platform_message_id"] if rows else None
 
     async def next_due_at(self) -> datetime | None:
         rows = await self._reader.fetch_all(
