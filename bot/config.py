@@ -25,7 +25,8 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     slack_app_token: str = ""
     slack_signing_secret: str = ""
-    slack_http_port: int = Field(default=3000, ge=1, le=65535)
+    slack_http_host: str = "0.0.0.0"
+    slack_http_port: int = Field(default=3000, ge=0, le=65535)
     slack_alert_channel: str = ""
     slack_manager_ids: str = ""
 
@@ -55,6 +56,14 @@ class Settings(BaseSettings):
         if not value.startswith("sqlite:///"):
             raise ValueError("use sqlite:///path/to/file.db")
         return value
+
+    @property
+    def managers(self) -> frozenset[str]:
+        return frozenset(part for part in self.slack_manager_ids.replace(",", " ").split() if part)
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token)
 
     @property
     def telegram_file_base_url(self) -> str:

@@ -47,11 +47,23 @@ class DirectReferrals:
             customer = await self._units.customer(w, user)
             draft = await w.tx.draft(user.id)
             if draft is None or w.now - draft.updated_at > DRAFT_TTL:
-                await w.send(self._screens.welcome(customer, returning=True))
+                await self._free_text(w, customer, text)
                 return
             await self._step(w, customer, draft, text)
 
         return await self._units.apply(inbound_id, work)
+
+    async def _free_text(self, w: Work, customer: Customer, text: str) -> None:
+        """A referred friend's message goes to the team's alert thread; anyone else gets the menu."""
+        referral = await w.tx.referral_for_friend(customer.telegram_id)
+        alerts = self._units.alerts
+        if referral is None or alerts is None or not text.strip():
+            await w.send(self._screens.welcome(customer, returning=True))
+            return
+        reply = self._screens.team("friend_reply", friend=customer.display_name, text=text[:3000])
+        await alerts.thread(w, referral.id, reply)
+        await w.tx.log_event("referral.friend_reply", w.now, actor=f"tg:{customer.telegram_id}", subject=referral.id)
+        await w.send(self._screens.to(customer, "friend_reply_sent"))
 
     async def _step(self, w: Work, customer: Customer, draft: Draft, text: str) -> None:
         screens, locale, chat = self._screens, customer.language, customer.telegram_id

@@ -8,6 +8,7 @@ from datetime import timedelta
 from bot.codes import parse_payload
 from bot.models import ChatUser, Customer, Referral, Reward, Segment, Source, Status
 from bot.screens import InviteCard
+from bot.sla import schedule_claim_timers
 from bot.unit_of_work import Units, Work
 from messages import normalize_locale
 from storage.sql_transaction import new_id
@@ -83,6 +84,9 @@ class ReferralService:
             channel=referral.channel,
             flagged=referral.flagged,
         )
+        if self._units.alerts is not None:
+            await self._units.alerts.post(w, referral.id)
+            await schedule_claim_timers(w, self._units, referral.id)
         if referral.flagged:
             log.warning("referral %s flagged: referrer %s passed the velocity limit", referral.id, referrer.telegram_id)
 

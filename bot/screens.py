@@ -48,6 +48,10 @@ class Screens:
         """A plain message from template `name` to a customer, in their language."""
         return self.text(customer, customer.telegram_id, customer.language, name, **context)
 
+    def team(self, name: str, **context: Any) -> str:
+        """Slack text for the team, with the program's own words at hand."""
+        return self._render.slack(name, **self._common("en"), **context)
+
     def label(self, locale: str, key: str, **context: Any) -> str:
         return self._render.label(locale, key, **context)
 

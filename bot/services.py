@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.alerts import Alerts
 from bot.clock import Clock
 from bot.direct_referral import DirectReferrals
 from bot.links import Links
@@ -23,6 +24,7 @@ class CustomerServices:
     direct: DirectReferrals
     preferences: Preferences
     screens: Screens
+    units: Units
 
     @classmethod
     def build(
@@ -33,8 +35,9 @@ class CustomerServices:
         bot_username: str,
         clock: Clock,
         wake: Callable[[], None],
+        alerts: Alerts | None = None,
     ) -> CustomerServices:
         screens = Screens(renderer, program, Links(bot_username))
-        units = Units(store, program, screens, clock, wake)
+        units = Units(store, program, screens, clock, wake, alerts)
         referrals = ReferralService(units)
-        return cls(referrals, DirectReferrals(units, referrals), Preferences(units), screens)
+        return cls(referrals, DirectReferrals(units, referrals), Preferences(units), screens, units)

@@ -7,8 +7,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock
+
+if TYPE_CHECKING:
+    from bot.alerts import Alerts
 from bot.codes import new_code
 from bot.models import ChatUser, Customer, Outgoing, Segment
 from bot.program import Program
@@ -30,17 +34,29 @@ class Work:
     _sent: int = 0
 
     async def send(self, message: Outgoing) -> None:
+        """Queue a Telegram message."""
+        await self.post("telegram", str(message.chat_id), message.to_payload())
+
+    async def post(self, platform: str, chat_id: str, payload: dict[str, Any], key: str | None = None) -> None:
+        """Queue any outbox row; the key defaults to one unique to this event and row."""
         self._sent += 1
-        key = f"{self.inbound_id}/{self._sent}"
-        await self.tx.enqueue("telegram", str(message.chat_id), message.to_payload(), key, self.now)
+        await self.tx.enqueue(platform, chat_id, payload, key or f"{self.inbound_id}/{self._sent}", self.now)
 
 
 class Units:
     """The shared machinery every domain service uses to apply an inbound event exactly once."""
 
     def __init__(
-        self, store: Store, program: Program, screens: Screens, clock: Clock, wake: Callable[[], None]
+        self,
+        store: Store,
+        program: Program,
+        screens: Screens,
+        clock: Clock,
+        wake: Callable[[], None],
+        alerts: Alerts | None = None,
     ) -> None:
+        self.alerts = alerts  # None when no Slack team is set up
+        self.hours = program.business_hours.calendar()
         self.store = store
         self.program = program
         self.screens = screens

@@ -5,13 +5,20 @@ from __future__ import annotations
 
 from contextlib import AsyncExitStack
 
+from bot.alerts import Alerts, Team
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.engine import Engine
+from bot.engine import Engine, Part
 from bot.errors import ConfigError
-from bot.outbox import Dispatcher, DispatchPolicy
+from bot.outbox import Dispatcher, DispatchPolicy, Sender
 from bot.program import Program
 from bot.services import CustomerServices
+from bot.sla import SlaScheduler
+from bot.team import TeamService
+from handlers.slack.channel import SlackChannel, build_slack_app
+from handlers.slack.commands import SlashCommands
+from handlers.slack.routes import SlackRoutes
+from handlers.slack.sender import SlackSender
 from handlers.telegram import TelegramChannel, TelegramSender, build_application
 from handlers.telegram.routes import Routes
 from messages import Renderer
@@ -27,25 +34,59 @@ async def open_migrated_store(settings: Settings) -> Store:
     return store
 
 
+def team_from(settings: Settings) -> Team | None:
+    """The Slack team, when Slack is configured; every missing piece is named."""
+    if not settings.slack_enabled:
+        return None
+    if not settings.slack_alert_channel:
+        raise ConfigError("setting SLACK_ALERT_CHANNEL: required with SLACK_BOT_TOKEN (the channel id for alerts)")
+    if not (settings.slack_app_token or settings.slack_signing_secret):
+        raise ConfigError("setting SLACK_APP_TOKEN or SLACK_SIGNING_SECRET: one is needed (Socket Mode or HTTP mode)")
+    return Team(settings.slack_alert_channel, settings.managers)
+
+
 async def build_engine(
     settings: Settings, program: Program, clock: Clock | None = None, policy: DispatchPolicy | None = None
 ) -> Engine:
-    """Everything `referral-bot run` runs: the Telegram channel and the outbox dispatcher."""
+    """Everything `referral-bot run` runs: Telegram, Slack when configured, the outbox and the SLA timers."""
     if not settings.telegram_bot_token:
         raise ConfigError("setting TELEGRAM_BOT_TOKEN: required to run the bot")
     clock = clock or SystemClock()
+    team = team_from(settings)
     stack = AsyncExitStack()
     try:
         store = await open_migrated_store(settings)
         stack.push_async_callback(store.close)
-        app = build_application(settings.telegram_bot_token, settings.telegram_api_url, settings.telegram_file_base_url)
-        channel = await stack.enter_async_context(TelegramChannel(app, settings.telegram_poll_timeout))
-        dispatcher = Dispatcher(store, {"telegram": TelegramSender(app.bot)}, clock, policy)
-        renderer = Renderer(settings.templates_dir)
-        services = CustomerServices.build(store, program, renderer, app.bot.username, clock, dispatcher.wake)
-        menus = services.screens.command_menu()
-        await channel.install(Routes(services), menus, program.program.default_locale)
+        parts = await _assemble(settings, program, clock, policy, store, team, stack)
     except BaseException:
         await stack.aclose()
         raise
-    return Engine([channel, dispatcher], stack)
+    return Engine(parts, stack)
+
+
+async def _assemble(
+    settings: Settings,
+    program: Program,
+    clock: Clock,
+    policy: DispatchPolicy | None,
+    store: Store,
+    team: Team | None,
+    stack: AsyncExitStack,
+) -> list[Part]:
+    app = build_application(settings.telegram_bot_token, settings.telegram_api_url, settings.telegram_file_base_url)
+    telegram = await stack.enter_async_context(TelegramChannel(app, settings.telegram_poll_timeout))
+    senders: dict[str, Sender] = {"telegram": TelegramSender(app.bot)}
+    dispatcher = Dispatcher(store, senders, clock, policy)
+    alerts = Alerts(team) if team else None
+    renderer = Renderer(settings.templates_dir)
+    services = CustomerServices.build(store, program, renderer, app.bot.username, clock, dispatcher.wake, alerts)
+    await telegram.install(Routes(services), services.screens.command_menu(), program.program.default_locale)
+    parts: list[Part] = [telegram, dispatcher]
+    if team is not None and alerts is not None:
+        slack_app = build_slack_app(settings.slack_bot_token, settings.slack_api_url, settings.slack_signing_secret)
+        senders["slack"] = SlackSender(slack_app.client, store, services.screens, clock)
+        SlackRoutes(TeamService(services.units, alerts), services.screens).install(slack_app)
+        SlashCommands(store, services.screens, team, clock).install(slack_app)
+        slack = SlackChannel(slack_app, settings.slack_app_token, settings.slack_http_host, settings.slack_http_port)
+        parts += [await stack.enter_async_context(slack), SlaScheduler(services.units)]
+    return parts

@@ -35,6 +35,13 @@ def clean(value: Any) -> Any:
     return value
 
 
+def slack_escape(value: Any) -> Any:
+    """Slack mrkdwn needs only &, < and > escaped; everything else shows as typed."""
+    if isinstance(value, str):
+        return clean(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return value
+
+
 def rtl_lines(text: str) -> str:
     """Start each line with a right-to-left mark, so a line opening with a link or a Latin
     name still lays out right to left in Telegram clients."""
@@ -55,6 +62,7 @@ class Renderer:
             keep_trailing_newline=False,
         )
         self._plain = Environment(undefined=StrictUndefined, finalize=clean, autoescape=False)
+        self._slack = self._env.overlay(autoescape=False, finalize=slack_escape)
 
     def telegram(self, locale: str, name: str, **context: Any) -> str:
         """A Telegram HTML message; falls back to English when the locale lacks the template."""
@@ -64,6 +72,14 @@ class Renderer:
             template = self._env.get_template(f"en/{name}.html")
         text = template.render(locale=locale, **context).strip()
         return rtl_lines(text) if locale in RTL_LOCALES else text
+
+    def slack(self, name: str, locale: str = "en", **context: Any) -> str:
+        """A Slack mrkdwn text for the team; values are escaped, the template's own markup is kept."""
+        try:
+            template = self._slack.get_template(f"{locale}/{name}.mrkdwn")
+        except TemplateNotFound:
+            template = self._slack.get_template(f"en/{name}.mrkdwn")
+        return template.render(**context).strip()
 
     def label(self, locale: str, key: str, **context: Any) -> str:
         """A short plain-text label, such as a button's text."""

@@ -1,0 +1,213 @@
+"""The figures managers ask for: the funnel, the leaderboard, what is pending, how fast reps are,
+and the full tracking trail as CSV. Read-only, portable SQL."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from storage.base import Store
+from storage.rows import to_db
+
+PERIODS = {"7d": 7, "30d": 30, "90d": 90, "all": None}
+
+
+@dataclass(frozen=True)
+class Period:
+    label: str
+    since: datetime | None
+
+
+def parse_period(text: str, now: datetime, default: str = "30d") -> Period | None:
+    """7d, 30d, 90d or all (or any Nd); None when it is not a period."""
+    word = (text or default).strip().lower()
+    if word in PERIODS:
+        days = PERIODS[word]
+    elif re.fullmatch(r"[1-9]\d{0,3}d", word):
+        days = int(word[:-1])
+    else:
+        return None
+    return Period(word, now - timedelta(days=days) if days else None)
+
+
+def _minutes(deltas: list[timedelta]) -> float | None:
+    return statistics.median(d.total_seconds() / 60 for d in deltas) if deltas else None
+
+
+def _at(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+@dataclass(frozen=True)
+class Funnel:
+    period: str
+    shared: int
+    arrived: int
+    claimed: int
+    contacted: int
+    converted: int
+    median_claim_minutes: float | None
+    median_contact_minutes: float | None
+    sla_breaches: int
+
+    @property
+    def conversion_rate(self) -> float:
+        return self.converted / self.arrived if self.arrived else 0.0
+
+    @property
+    def breach_share(self) -> float:
+        return self.sla_breaches / self.arrived if self.arrived else 0.0
+
+
+def _since(period: Period) -> str:
+    return to_db(period.since) if period.since else ""
+
+
+async def funnel(store: Store, period: Period) -> Funnel:
+    since = _since(period)
+    shared = await store.fetch_all("SELECT COUNT(*) AS n FROM share_events WHERE created_at >= ?", since)
+    rows = await store.fetch_all(
+        "SELECT created_at, claimed_at, contacted_at, converted_at FROM referrals WHERE created_at >= ?", since
+    )
+    breaches = await store.fetch_all(
+        "SELECT COUNT(DISTINCT t.referral_id) AS n FROM sla_timers t JOIN referrals r ON r.id = t.referral_id"
+        " WHERE t.status = 'fired' AND r.created_at >= ?",
+        since,
+    )
+    created = [(_at(r["created_at"]), _at(r["claimed_at"]), _at(r["contacted_at"]), r["converted_at"]) for r in rows]
+    to_claim = [c - a for a, c, _, _ in created if a and c]
+    to_contact = [t - a for a, _, t, _ in created if a and t]
+    return Funnel(
+        period=period.label,
+        shared=int(shared[0]["n"]),
+        arrived=len(rows),
+        claimed=sum(1 for _, c, _, _ in created if c),
+        contacted=sum(1 for _, _, t, _ in created if t),
+        converted=sum(1 for *_, v in created if v),
+        median_claim_minutes=_minutes(to_claim),
+        median_contact_minutes=_minutes(to_contact),
+        sla_breaches=int(breaches[0]["n"]),
+    )
+
+
+async def leaderboard(store: Store, limit: int) -> list[dict[str, Any]]:
+    return await store.fetch_all(
+        "SELECT c.first_name, c.last_name, c.username, c.segment, COUNT(r.id) AS referrals,"
+        " SUM(CASE WHEN r.status = 'converted' THEN 1 ELSE 0 END) AS converted"
+        " FROM referrals r JOIN customers c ON c.telegram_id = r.referrer_id"
+        " WHERE r.status <> 'rejected' GROUP BY c.telegram_id, c.first_name, c.last_name, c.username, c.segment"
+        " ORDER BY converted DESC, referrals DESC, c.first_name LIMIT ?",
+        limit,
+    )
+
+
+async def pending(store: Store, limit: int = 50) -> list[dict[str, Any]]:
+    """Unclaimed and uncontacted referrals, oldest first."""
+    return await store.fetch_all(
+        "SELECT r.id, r.status, r.assignee, r.created_at, r.claimed_at, r.friend_name,"
+        " f.first_name AS friend_first_name, c.first_name AS referrer_name"
+        " FROM referrals r JOIN customers c ON c.telegram_id = r.referrer_id"
+        " LEFT JOIN customers f ON f.telegram_id = r.friend_telegram_id"
+        " WHERE r.status IN ('new', 'claimed') ORDER BY r.created_at LIMIT ?",
+        limit,
+    )
+
+
+@dataclass(frozen=True)
+class RepFigures:
+    rep: str
+    claimed: int
+    median_claim_minutes: float | None
+    median_contact_minutes: float | None
+    converted: int
+
+
+async def reps(store: Store, period: Period) -> list[RepFigures]:
+    rows = await store.fetch_all(
+        "SELECT assignee, created_at, claimed_at, contacted_at, status FROM referrals"
+        " WHERE assignee IS NOT NULL AND created_at >= ? ORDER BY assignee",
+        _since(period),
+    )
+    by_rep: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_rep.setdefault(row["assignee"], []).append(row)
+    figures = []
+    for rep, mine in by_rep.items():
+        claim = [_at(r["claimed_at"]) - _at(r["created_at"]) for r in mine if r["claimed_at"]]  # type: ignore[operator]
+        contact = [_at(r["contacted_at"]) - _at(r["claimed_at"]) for r in mine if r["contacted_at"] and r["claimed_at"]]  # type: ignore[operator]
+        converted = sum(1 for r in mine if r["status"] == "converted")
+        figures.append(RepFigures(rep, len(mine), _minutes(claim), _minutes(contact), converted))
+    return sorted(figures, key=lambda f: (-f.converted, f.median_claim_minutes or 0.0))
+
+
+def _cell(value: Any) -> Any:
+    """A name such as "=HYPERLINK(...)" must stay text when the file is opened in a spreadsheet."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+EXPORT_COLUMNS = (
+    "event_at",
+    "event",
+    "by",
+    "referral_id",
+    "referred_at",
+    "referrer_id",
+    "referrer_name",
+    "friend_telegram_id",
+    "friend_name",
+    "source",
+    "channel",
+    "status_now",
+    "assignee",
+    "deal_value",
+    "detail",
+)
+
+
+async def export_csv(store: Store, period: Period) -> str:
+    """Who referred whom and when, and every status change with who made it: one line per event."""
+    rows = await store.fetch_all(
+        "SELECT e.created_at AS event_at, e.kind, e.actor, e.data, r.id, r.created_at, r.referrer_id,"
+        " c.first_name AS referrer_name, r.friend_telegram_id, COALESCE(f.first_name, r.friend_name) AS friend,"
+        " r.source, r.channel, r.status, r.assignee, r.deal_value"
+        " FROM events e JOIN referrals r ON r.id = e.subject JOIN customers c ON c.telegram_id = r.referrer_id"
+        " LEFT JOIN customers f ON f.telegram_id = r.friend_telegram_id"
+        " WHERE e.kind IN ('referral.created', 'referral.status', 'referral.reattributed') AND r.created_at >= ?"
+        " ORDER BY r.created_at, r.id, e.created_at",
+        _since(period),
+    )
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+    for row in rows:
+        data = json.loads(row["data"])
+        event = data.get("status", "created") if row["kind"] != "referral.reattributed" else "reattributed"
+        detail = "; ".join(f"{k}={v}" for k, v in data.items() if k in ("reason", "deal_value", "previous"))
+        writer.writerow(
+            [
+                row["event_at"],
+                event,
+                row["actor"],
+                row["id"],
+                row["created_at"],
+                row["referrer_id"],
+                row["referrer_name"],
+                row["friend_telegram_id"] or "",
+                row["friend"] or "",
+                row["source"],
+                row["channel"],
+                row["status"],
+                row["assignee"] or "",
+                row["deal_value"] or "",
+                detail,
+            ]
+        )
+    return out.getvalue()

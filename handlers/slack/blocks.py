@@ -1,0 +1,93 @@
+"""Block Kit for the team: the referral alert and the modals behind its buttons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.alerts import AlertView
+from bot.screens import Screens
+
+Block = dict[str, Any]
+ACTIONS = ("claim", "contacted", "converted", "lost", "flag")
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+
+
+def _button(label: str, action: str, referral_id: str, style: str | None = None) -> Block:
+    button: Block = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": label[:75], "emoji": True},
+        "action_id": f"referral_{action}",
+        "value": referral_id,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def alert(view: AlertView, screens: Screens) -> tuple[str, list[Block]]:
+    """The alert as it should look now: fallback text and blocks."""
+    referral = view.referral
+    body = screens.team(
+        "alert",
+        friend=view.friend_name,
+        referrer=view.referrer,
+        source_label=screens.label("en", f"slack_source_{referral.source}"),
+        segment=screens.label("en", f"segment_{view.referrer.segment}"),
+        conversions=view.referrer_conversions,
+        flagged=referral.flagged,
+        flag_reason=referral.flag_reason,
+        contact=view.contact,
+        note=referral.friend_note,
+    )
+    waited = max(0, round((view.now - referral.created_at).total_seconds() / 60))
+    status = screens.team(
+        "alert_status",
+        status=referral.status,
+        minutes=waited,
+        assignee=referral.assignee,
+        deal_value=referral.deal_value,
+        reason=referral.lost_reason,
+    )
+    blocks: list[Block] = [
+        _section(body),
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": screens.team("alert_icp")[:3000]}]},
+        _section(status),
+    ]
+    if view.is_open:
+        buttons = [_button(screens.label("en", f"slack_{a}"), a, referral.id, _style(a)) for a in ACTIONS]
+        if view.friend is not None:
+            buttons.append(_button(screens.label("en", "slack_message"), "message", referral.id))
+        blocks.append({"type": "actions", "block_id": f"referral:{referral.id}", "elements": buttons})
+    fallback = f"New referral: {view.friend_name} (from {view.referrer.display_name}) · {referral.status}"
+    return fallback, blocks
+
+
+def _style(action: str) -> str | None:
+    return {"claim": "primary", "converted": "primary", "flag": "danger"}.get(action)
+
+
+def modal(screens: Screens, kind: str, referral_id: str) -> Block:
+    """converted: an optional deal value; lost: a reason; message: the text for the friend."""
+    titles = {"converted": "slack_converted_title", "lost": "slack_lost_title", "message": "slack_message_title"}
+    fields = {"converted": "slack_deal_value", "lost": "slack_lost_reason", "message": "slack_message_text"}
+    field: Block = {
+        "type": "input",
+        "block_id": "answer",
+        "optional": kind == "converted",
+        "label": {"type": "plain_text", "text": screens.label("en", fields[kind])},
+        "element": {"type": "plain_text_input", "action_id": "value", "multiline": kind != "converted"},
+    }
+    if kind == "converted":
+        field["hint"] = {"type": "plain_text", "text": "A number, such as 1200 or 1200.50"}
+    submit = "slack_send" if kind == "message" else "slack_submit"
+    return {
+        "type": "modal",
+        "callback_id": f"referral_{kind}",
+        "private_metadata": referral_id,
+        "title": {"type": "plain_text", "text": screens.label("en", titles[kind])[:24]},
+        "submit": {"type": "plain_text", "text": screens.label("en", submit)},
+        "blocks": [field],
+    }

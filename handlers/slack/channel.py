@@ -1,0 +1,74 @@
+"""The Slack side of the engine: a bolt AsyncApp served in our own event loop, over HTTP
+(`/slack/events`, signatures checked by bolt) or over a Socket Mode websocket."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def build_slack_app(bot_token: str, api_url: str, signing_secret: str) -> AsyncApp:
+    client = AsyncWebClient(token=bot_token, base_url=api_url)
+    return AsyncApp(
+        client=client,
+        signing_secret=signing_secret,
+        request_verification_enabled=bool(signing_secret),  # Socket Mode requests are not signed
+    )
+
+
+class SlackChannel:
+    """Async context manager; HTTP mode when there is no app token, else Socket Mode."""
+
+    def __init__(self, app: AsyncApp, app_token: str = "", host: str = "0.0.0.0", port: int = 3000) -> None:
+        self.app = app
+        self._app_token = app_token
+        self._host, self._port = host, port
+        self._runner: web.AppRunner | None = None
+        self._socket: AsyncSocketModeHandler | None = None
+        self.port: int | None = None
+
+    async def __aenter__(self) -> SlackChannel:
+        try:
+            await self.app.client.auth_test()
+        except SlackApiError as error:
+            raise ConfigError(f"setting SLACK_BOT_TOKEN: Slack refused the token ({error.response['error']})") from None
+        if self._app_token:
+            self._socket = AsyncSocketModeHandler(self.app, self._app_token, web_client=self.app.client)
+            await self._socket.connect_async()  # type: ignore[no-untyped-call]
+            log.info("Slack connected in Socket Mode")
+        else:
+            await self._serve_http()
+        return self
+
+    async def _serve_http(self) -> None:
+        server = web.Application()
+        server.router.add_post("/slack/events", self._handle)
+        self._runner = web.AppRunner(server, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self._host, self._port).start()
+        self.port = self._runner.addresses[0][1]
+        log.info("Slack events at http://%s:%s/slack/events", self._host, self.port)
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        response = await self.app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def run(self) -> None:
+        await asyncio.Event().wait()  # the server and the socket run on their own; this keeps the part alive

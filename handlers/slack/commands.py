@@ -1,0 +1,95 @@
+"""`/referrals <subcommand>` for managers (and `pending` and `help` for everyone).
+
+The command is acknowledged at once; the answer follows through `respond`, so Slack's 3-second
+limit holds however long a report takes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import stats
+from bot.alerts import Team
+from bot.clock import Clock
+from bot.screens import Screens
+from storage.base import Store
+
+OPEN_TO_ALL = {"pending", "help"}
+
+
+def _minutes(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.0f} min" if value < 120 else f"{value / 60:.1f} h"
+
+
+def _age(created_at: str, now: datetime) -> str:
+    return _minutes((now - datetime.fromisoformat(created_at)).total_seconds() / 60)
+
+
+class SlashCommands:
+    def __init__(self, store: Store, screens: Screens, team: Team, clock: Clock) -> None:
+        self._store = store
+        self._screens = screens
+        self._team = team
+        self._clock = clock
+
+    def install(self, app: AsyncApp) -> None:
+        app.command("/referrals")(self.referrals)
+
+    async def referrals(
+        self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        words = (command.get("text") or "").split()
+        name, args = (words[0].lower(), words[1:]) if words else ("help", [])
+        user = command["user_id"]
+        manager = self._team.is_manager(user)
+        if name not in OPEN_TO_ALL and not manager:
+            await respond(text=self._screens.team("not_manager", command=name[:30]), response_type="ephemeral")
+            return
+        text = await self._answer(name, args, manager, user, client)
+        await respond(text=text, response_type="ephemeral")
+
+    async def _answer(self, name: str, args: list[str], manager: bool, user: str, client: AsyncWebClient) -> str:
+        now, team = self._clock.now(), self._screens.team
+        if name in ("stats", "reps", "export"):
+            period = stats.parse_period(args[0] if args else "", now)
+            if period is None:
+                return team("bad_period", text=args[0][:20])
+            if name == "stats":
+                dead = await self._store.fetch_all("SELECT COUNT(*) AS n FROM outbox WHERE status = 'dead'")
+                return team("stats", f=await stats.funnel(self._store, period), minutes=_minutes, dead=dead[0]["n"])
+            if name == "reps":
+                return team("reps", reps=await stats.reps(self._store, period), minutes=_minutes)
+            return await self._export(period, user, client)
+        if name == "top":
+            limit = int(args[0]) if args and args[0].isdigit() else 10
+            return team("top", rows=await stats.leaderboard(self._store, max(1, min(limit, 50))))
+        if name == "pending":
+            rows = [
+                {
+                    **row,
+                    "friend": row["friend_first_name"] or row["friend_name"] or "a friend",
+                    "referrer": row["referrer_name"],
+                    "age": _age(row["created_at"], now),
+                }
+                for row in await stats.pending(self._store)
+            ]
+            return team("pending", rows=rows)
+        return team("help", manager=manager)
+
+    async def _export(self, period: stats.Period, user: str, client: AsyncWebClient) -> str:
+        content = await stats.export_csv(self._store, period)
+        opened = await client.conversations_open(users=user)
+        filename = f"referrals-{period.label}-{self._clock.now():%Y%m%d}.csv"
+        await client.files_upload_v2(
+            channel=opened["channel"]["id"],
+            content=content,
+            filename=filename,
+            title=filename,
+        )
+        return self._screens.team("export_ready", period=period.label, rows=content.count("\n") - 1)
