@@ -9,12 +9,13 @@ import signal
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol, Self, TypeVar
 
 log = logging.getLogger(__name__)
 
 
 GRACE_SECONDS = 10.0
+T = TypeVar("T")
 
 
 class Part(Protocol):
@@ -22,6 +23,13 @@ class Part(Protocol):
 
 
 class Drains(Protocol):
+    def part(self, kind: type[T]) -> T:
+        """The running part of a given type (for operators' tools and tests)."""
+        for part in self._parts:
+            if isinstance(part, kind):
+                return part
+        raise LookupError(kind.__name__)
+
     def stop(self) -> None:
         """Take no new work and let run() return once in-flight work is finished."""
 

@@ -24,7 +24,8 @@ class SlackViews(SlackChat):
         """The modals on the person's screen now, bottom first (views() lists every modal ever opened)."""
         return [self._view_store[view_id] for view_id in self._stacks.get(user_id, [])]
 
-    def _issue_trigger(self, user_id: str) -> str:
+    def issue_trigger(self, user_id: str) -> str:
+        """A trigger_id as if the person had just clicked or used a command; views.open accepts it once."""
         trigger = f"{int(time.time())}.{self.team_id[1:] or '1'}.{secrets.token_hex(16)}"
         self._triggers[trigger] = (user_id, time.monotonic())
         return trigger
@@ -108,30 +109,34 @@ class SlackViews(SlackChat):
         """The view as a view_submission carries it: the stored view plus what the person typed."""
         assert view_id in self._stacks.get(user_id, []), f"{user_id} has no open modal {view_id}: {self._stacks}"
         view = self._view_store[view_id]
-        inputs = {
-            (block.get("block_id"), block["element"].get("action_id")): block["element"].get("type")
-            for block in view.get("blocks", []) if block.get("type") == "input" and isinstance(block.get("element"), dict)
-        }  # fmt: skip
+        inputs = _inputs(view)
         state: JSONDict = {}
         for block_id, answers in values.items():
             for action_id, value in answers.items():
                 assert (block_id, action_id) in inputs, f"the modal has no input {block_id}/{action_id}: {inputs}"
-                typed = {"type": inputs[(block_id, action_id)] or "plain_text_input", "value": value}
+                typed = {"type": inputs[(block_id, action_id)], "value": value}
                 state.setdefault(block_id, {})[action_id] = typed
         return view | {"state": {"values": state}}
 
     def _after_submission(self, user_id: str, view_id: str, answer: JSONDict | None) -> None:
         """What Slack does with the bot's answer: errors keep the modal, update/push change it, else it closes."""
-        action = (answer or {}).get("response_action")
+        action, view = (answer or {}).get("response_action"), (answer or {}).get("view")
         stack = self._stacks.setdefault(user_id, [])
         if action == "errors":
             return
         if action == "update":
-            self._keep_view(self._modal(answer and answer.get("view")), view_id, user_id)
+            self._keep_view(self._modal(view), view_id, user_id)
         elif action == "push":
-            stack.append(self._keep_view(self._modal(answer and answer.get("view")), self._next_id("V", 10), user_id)["id"])
+            stack.append(self._keep_view(self._modal(view), self._next_id("V", 10), user_id)["id"])
         elif action == "clear":
             stack.clear()
         elif view_id in stack:
             del stack[stack.index(view_id) :]
         self._notify()
+
+
+def _inputs(view: JSONDict) -> dict[tuple[str, str], str]:
+    """(block_id, action_id) -> element type, for every input block of a view."""
+    blocks = [block for block in view.get("blocks", []) if block.get("type") == "input"]
+    elements = [(block["block_id"], block.get("element")) for block in blocks]
+    return {(str(bid), str(e.get("action_id"))): str(e.get("type")) for bid, e in elements if isinstance(e, dict)}

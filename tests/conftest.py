@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sandbox.slack_api import SlackEmulator
 
 from bot.clock import FakeClock
 from bot.demo import TOKEN
@@ -17,6 +19,7 @@ from bot.demo import emulator_settings as settings_for
 from bot.engine import Engine
 from bot.program import Program, load_program
 from bot.wiring import build_engine
+from handlers.slack.channel import SlackChannel
 from sandbox.telegram_api import TelegramEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,3 +77,60 @@ async def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.02)
+
+
+# --- The Slack side -------------------------------------------------------------------------------
+
+ALERTS = "C0ALERTS"
+RITA, SAM, MAYA = "U0RITA", "U0SAM", "U0MAYA"  # two reps and a manager
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[SlackEmulator]:
+    async with SlackEmulator(bot_token="xoxb-test", app_token="xapp-test", signing_secret="test-secret") as emulator:
+        emulator.add_user(RITA, "rita", real_name="Rita Rep")
+        emulator.add_user(SAM, "sam", real_name="Sam Sales")
+        emulator.add_user(MAYA, "maya", real_name="Maya Manager")
+        emulator.add_channel(ALERTS, "referrals", members={RITA, SAM, MAYA})
+        yield emulator
+
+
+def slack_settings(slack: SlackEmulator, mode: str = "http") -> dict[str, Any]:
+    return {
+        "slack_bot_token": "xoxb-test",
+        "slack_api_url": slack.api_url,
+        "slack_signing_secret": "test-secret" if mode == "http" else "",
+        "slack_app_token": "xapp-test" if mode == "socket" else "",
+        "slack_http_host": "127.0.0.1",
+        "slack_http_port": 0,
+        "slack_alert_channel": ALERTS,
+        "slack_manager_ids": MAYA,
+    }
+
+
+@asynccontextmanager
+async def team_bot(
+    telegram: TelegramEmulator,
+    slack: SlackEmulator,
+    program: Program,
+    clock: FakeClock,
+    database: Path,
+    mode: str = "http",
+) -> AsyncIterator[Engine]:
+    """The whole bot, Telegram and Slack, against both emulators."""
+    settings = settings_for(telegram, database, **slack_settings(slack, mode))
+    async with await build_engine(settings, program, clock) as running:
+        if mode == "http":
+            slack.bot_endpoint = f"http://127.0.0.1:{running.part(SlackChannel).port}/slack/events"
+        else:
+            slack.mode = "socket"
+            await slack.wait_for_socket()
+        yield running
+
+
+@pytest.fixture
+async def team(
+    telegram: TelegramEmulator, slack: SlackEmulator, program: Program, clock: FakeClock, operator: Operator
+) -> AsyncIterator[Engine]:
+    async with team_bot(telegram, slack, program, clock, operator.path) as running:
+        yield running

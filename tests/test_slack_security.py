@@ -1,0 +1,40 @@
+"""Only Slack may drive the team side, and Slack's own retries change nothing."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import ALERTS, RITA, Operator
+from sandbox.slack_api import SlackEmulator
+from test_slack_workflow import current, refer_ben
+
+from bot.engine import Engine
+from sandbox.telegram_api import TelegramEmulator
+
+
+@pytest.mark.parametrize(
+    "forgery", [{"sign": False}, {"tamper": True}, {"timestamp_offset": -400}], ids=["unsigned", "tampered", "stale"]
+)
+async def test_unsigned_tampered_and_stale_requests_are_refused(
+    team: Engine, telegram: TelegramEmulator, slack: SlackEmulator, operator: Operator, forgery: dict[str, object]
+) -> None:
+    alert = await refer_ben(telegram, slack)
+    response = await slack.click(RITA, alert, "referral_claim", **forgery)  # type: ignore[arg-type]
+    assert response.status == 401
+    command = await slack.slash_command(RITA, "/referrals", "pending", channel_id=ALERTS, **forgery)  # type: ignore[arg-type]
+    assert command.status == 401
+    assert operator.rows("SELECT status FROM referrals") == [{"status": "new"}]
+    assert slack.responses == []
+
+
+async def test_a_slack_retry_of_a_click_has_no_second_effect(
+    team: Engine, telegram: TelegramEmulator, slack: SlackEmulator, operator: Operator
+) -> None:
+    alert = await refer_ben(telegram, slack)
+    await slack.click(RITA, alert, "referral_claim")
+    retried = await slack.resend_last(retry_num=1)
+    assert retried.status == 200
+    await slack.wait_for_messages(ALERTS, 1, thread_ts=alert.ts)
+    await slack.wait_for(lambda: current(slack, alert).edits == 1, what="one update")
+    assert len(slack.thread(ALERTS, alert.ts)) == 1
+    assert slack.ephemerals(RITA) == []  # the retry is recognised, not refused as a second claim
+    assert operator.count("events WHERE kind = 'referral.status'") == 1

@@ -1,0 +1,143 @@
+"""The sales team in Slack: the alert, claim to convert, refusals, talking to the friend."""
+
+from __future__ import annotations
+
+from conftest import ALERTS, MAYA, RITA, SAM, Operator, eventually
+from sandbox.slack_api import SlackEmulator
+from test_customer_start import start
+
+from bot.engine import Engine
+from sandbox.slack_models import SlackMessage
+from sandbox.telegram_api import TelegramEmulator
+
+
+async def refer_ben(telegram: TelegramEmulator, slack: SlackEmulator) -> SlackMessage:
+    """Ana shares her link, Ben arrives, and the team's alert appears."""
+    code, _ = await start(telegram, 1001, "Ana")
+    await telegram.open_deep_link(telegram.user(2001, "Ben"), code)
+    (alert,) = await slack.wait_for_messages(ALERTS, 1)
+    return alert
+
+
+def current(slack: SlackEmulator, alert: SlackMessage) -> SlackMessage:
+    return next(m for m in slack.messages(ALERTS) if m.ts == alert.ts)
+
+
+async def test_an_arrival_raises_an_alert_with_everything_a_rep_needs(
+    team: Engine, telegram: TelegramEmulator, slack: SlackEmulator
+) -> None:
+    alert = await refer_ben(telegram, slack)
+    text = alert.plain()
+    assert "Ben was referred by *Ana*" in text
+    assert "Opened the personal link · customer · 0 past conversions" in text
+    assert "through the bot only" in text
+    assert "Great fit: Offices of 5 to 50 people" in text
+    assert "Waiting to be claimed" in text
+    labels = [b["text"]["text"] for b in alert.buttons()]
+    assert labels == ["Claim", "Contacted", "Converted", "Lost", "Flag", "Message friend"]
+
+
+async def test_claiming_updates_the_alert_in_place_and_audits_in_the_thread(
+    team: Engine, telegram: TelegramEmulator, slack: SlackEmulator, operator: Operator
+) -> None:
+    alert = await refer_ben(telegram, slack)
+    response = await slack.click(RITA, alert, "referral_claim")
+    assert response.status == 200
+    await slack.wait_for(lambda: current(slack, alert).edits >= 1, what="alert updated")
+    assert f"Claimed* by <@{RITA}>" in current(slack, alert).plain()
+    (audit,) = await slack.wait_for_messages(ALERTS, 1, thread_ts=alert.ts)
+    assert audit.text.startswith(f":raising_hand: <@{RITA}> claimed it · 0 min after arrival")
+    assert operator.rows("SELECT status, assignee FROM referrals") == [{"status": "claimed", "assignee": RITA}]
+    assert len(slack.messages(ALERTS)) == 1  # updated, never reposted
+
+
+async def test_a_second_claim_and_a_premature_conversion_are_explained_privately(
+    team: Engine, telegram: TelegramEmulator, slack: SlackEmulator, operator: Operator
+) -> None:
+    alert = await refer_ben(telegram, slack)
+    await slack.click(SAM, alert, "referral_contacted")
+    await slack.wait_for(lambda: len(slack.ephemerals(SAM)) == 1, what="ephemeral")
+    assert slack.ephemerals(SAM)[0].text == "Claim this referral first."
+    await slack.click(RITA, alert, "referral_claim")
+    await slack.click(SAM, alert, "referral_claim")  # the same stale message, clicked by another rep
+    await slack.wait_for(lambda: len(slack.ephemerals(SAM)) == 2, what="second ephemeral")
+    assert slack.ephemerals(SAM)[1].text == f"<@{RITA}> has already claimed this referral."
+    await slack.click(RITA, alert, "referral_claim")  # a double click
+    await slack.wait_for(lambda: len(slack.ephemerals(RITA)) == 1, what="double click explained")
+    assert slack.ephemerals(RITA)[0].text == "You have already claimed this referral."
+    assert operator.rows("SELECT assignee FROM referrals") == [{"assignee": RITA}]
+    await slack.wait_for_messages(ALERTS, 1, thread_ts=alert.ts)
+    assert len(slack.thread(ALERTS, alert.ts)) == 1  # one audit line: the only change
+
+
+async def test_converted_records_the_deal_and_thanks_both_sides(
+    team: Engine, telegram: TelegramEmulator, slack: SlackEmulator, operator: Operator
+) -> None:
+    alert = await refer_ben(telegram, slack)
+    await slack.click(RITA, alert, "referral_claim")
+    await slack.click(RITA, alert, "referral_contacted")
+    await slack.click(RITA, alert, "referral_converted")
+    (modal,) = slack.views(RITA)
+    assert modal["title"]["text"] == "Mark as converted"
+    refused = await slack.submit_view(RITA, modal["id"], {"answer": {"value": "lots"}})
+    assert refused.json == {
+        "response_action": "errors",
+        "errors": {"answer": "Please enter a number, such as 1200 or 1200.50."},
+    }
+    assert operator.rows("SELECT status FROM referrals") == [{"status": "contacted"}]
+    await slack.submit_view(RITA, modal["id"], {"answer": {"value": "$1,200"}})
+    await eventually(lambda: operator.rows("SELECT status FROM referrals") == [{"status": "converted"}])
+    assert operator.rows("SELECT deal_value FROM referrals") == [{"deal_value": "1200.00"}]
+    ana_thanks = (await telegram.wait_for_messages(1001, 3))[2]
+    assert ana_thanks.text.startswith("🎉 Great news, Ana! Ben is now a Acme Coffee customer")
+    assert "Your reward: a free 1 kg bag of beans" in ana_thanks.text
+    ben_thanks = (await telegram.wait_for_messages(2001, 2))[1]
+    assert "Your welcome gift: 15% off your first three deliveries" in ben_thanks.text
+    assert operator.rows("SELECT DISTINCT status FROM rewards") == [{"status": "issued"}]
+    await slack.wait_for(lambda: "Converted* · deal value 1200.00" in current(slack, alert).plain(), what="converted")
+    assert current(slack, alert).buttons() == []  # a closed referral has no buttons left
+
+
+async def test_lost_asks_why_and_flag_revokes_rewards(
+    team: Engine, telegram: TelegramEmulator, slack: SlackEmulator, operator: Operator
+) -> None:
+    alert = await refer_ben(telegram, slack)
+    await slack.click(RITA, alert, "referral_lost")
+    (modal,) = slack.views(RITA)
+    await slack.submit_view(RITA, modal["id"], {"answer": {"value": "Went with a competitor <cheaper>"}})
+    await eventually(lambda: operator.rows("SELECT status FROM referrals") == [{"status": "lost"}])
+    assert operator.rows("SELECT lost_reason FROM referrals") == [{"lost_reason": "Went with a competitor <cheaper>"}]
+    (audit,) = await slack.wait_for_messages(ALERTS, 1, thread_ts=alert.ts)
+    assert "marked it lost: Went with a competitor &lt;cheaper&gt;" in audit.text
+    # A second referral is flagged as fraud: rejected, and its rewards revoked.
+    code = operator.rows("SELECT referral_code FROM customers WHERE telegram_id = 1001")[0]["referral_code"]
+    await telegram.open_deep_link(telegram.user(2002, "Cal"), code)
+    second = (await slack.wait_for_messages(ALERTS, 2))[1]
+    await slack.click(MAYA, second, "referral_flag")
+    await eventually(lambda: operator.count("referrals WHERE status = 'rejected'") == 1)
+    assert operator.rows(
+        "SELECT DISTINCT r.status FROM rewards r JOIN referrals f ON f.id = r.referral_id WHERE f.status = 'rejected'"
+    ) == [{"status": "revoked"}]
+
+
+async def test_the_team_and_the_friend_talk_through_the_bot(
+    team: Engine, telegram: TelegramEmulator, slack: SlackEmulator
+) -> None:
+    alert = await refer_ben(telegram, slack)
+    await slack.click(RITA, alert, "referral_message")
+    (modal,) = slack.views(RITA)
+    assert modal["title"]["text"] == "Message the friend"
+    await slack.submit_view(RITA, modal["id"], {"answer": {"value": "Hi Ben! When can we call? <3"}})
+    note = (await telegram.wait_for_messages(2001, 2))[1]
+    assert (
+        note.text
+        == "A message from the Acme Coffee team:\n\nHi Ben! When can we call? <3\n\nJust reply here to answer."
+    )
+    await telegram.send_text(telegram.user(2001, "Ben"), "Tomorrow at 10 works & thanks")
+    ack = (await telegram.wait_for_messages(2001, 3))[2]
+    assert ack.text == "Thanks! I have passed your message on to the team."
+    replies = await slack.wait_for_messages(ALERTS, 2, thread_ts=alert.ts)
+    assert (
+        replies[0].text == f":outbox_tray: <@{RITA}> wrote to the friend in Telegram: Hi Ben! When can we call? &lt;3"
+    )
+    assert replies[1].text == ":speech_balloon: *Ben* replied in Telegram: Tomorrow at 10 works &amp; thanks"
