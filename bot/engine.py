@@ -23,13 +23,6 @@ class Part(Protocol):
 
 
 class Drains(Protocol):
-    def part(self, kind: type[T]) -> T:
-        """The running part of a given type (for operators' tools and tests)."""
-        for part in self._parts:
-            if isinstance(part, kind):
-                return part
-        raise LookupError(kind.__name__)
-
     def stop(self) -> None:
         """Take no new work and let run() return once in-flight work is finished."""
 
@@ -61,6 +54,13 @@ class Engine:
             task.cancel()  # an in-flight send left leased is sent again after its lease
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._stack.aclose()
+
+    def part(self, kind: type[T]) -> T:
+        """The running part of a given type (for operators' tools and tests)."""
+        for part in self._parts:
+            if isinstance(part, kind):
+                return part
+        raise LookupError(kind.__name__)
 
     def stop(self) -> None:
         self.stopping.set()

@@ -156,6 +156,7 @@ def _cell(value: Any) -> Any:
 EXPORT_COLUMNS = (
     "event_at",
     "event",
+    "from_status",
     "by",
     "referral_id",
     "referred_at",
@@ -190,11 +191,16 @@ async def export_csv(store: Store, period: Period) -> str:
     for row in rows:
         data = json.loads(row["data"])
         event = data.get("status", "created") if row["kind"] != "referral.reattributed" else "reattributed"
-        detail = "; ".join(f"{k}={v}" for k, v in data.items() if k in ("reason", "deal_value", "previous"))
+        from_status = data.get("previous", "") if row["kind"] == "referral.status" else ""
+        detail = "; ".join(f"{k}={v}" for k, v in data.items() if k in ("reason", "deal_value"))
+        if row["kind"] == "referral.reattributed":
+            detail = f"previous_referrer={data.get('previous')}"
         writer.writerow(
-            [
+            _cell(value)
+            for value in [
                 row["event_at"],
                 event,
+                from_status,
                 row["actor"],
                 row["id"],
                 row["created_at"],

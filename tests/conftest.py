@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sandbox.slack_api import SlackEmulator
 
 from bot.clock import FakeClock
 from bot.demo import TOKEN
@@ -20,6 +19,7 @@ from bot.engine import Engine
 from bot.program import Program, load_program
 from bot.wiring import build_engine
 from handlers.slack.channel import SlackChannel
+from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,14 +6,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import Operator, eventually, settings_for
-from test_customer_start import start
 
 from bot.clock import FakeClock
 from bot.engine import Engine
 from bot.program import Program
 from bot.wiring import build_engine
 from sandbox.telegram_api import TelegramEmulator
+
+from conftest import Operator, eventually, settings_for
+from test_customer_start import start
 
 
 async def test_a_friend_arrives_is_welcomed_and_the_referrer_thanked(

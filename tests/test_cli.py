@@ -8,9 +8,9 @@ import signal
 import sys
 from pathlib import Path
 
-from conftest import ROOT, TOKEN, Operator
-
 from sandbox.telegram_api import TelegramEmulator
+
+from conftest import ROOT, TOKEN, Operator
 
 
 def environment(telegram: TelegramEmulator | None, tmp_path: Path, **extra: str) -> dict[str, str]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, urlparse
 
-from conftest import BOT_USERNAME, Operator, eventually
-
 from bot.engine import Engine
 from handlers.telegram.sender import qr_png
 from sandbox.telegram_api import TelegramEmulator
+
+from conftest import BOT_USERNAME, Operator, eventually
 
 LINK = re.compile(rf"https://t\.me/{BOT_USERNAME}\?start=([A-Za-z0-9]+)")
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from conftest import Operator, eventually
-from test_customer_start import start
-
 from bot.clock import FakeClock
 from bot.engine import Engine
 from sandbox.telegram_api import TelegramEmulator
+
+from conftest import Operator, eventually
+from test_customer_start import start
 
 
 async def test_a_429_is_waited_out_and_nothing_is_lost(

@@ -7,13 +7,14 @@ import sqlite3
 from collections.abc import AsyncIterator
 
 import pytest
-from conftest import Operator, eventually, settings_for
 
 from bot.clock import FakeClock
 from bot.engine import Engine
 from bot.program import Program
 from bot.wiring import build_engine
 from sandbox.telegram_api import TelegramEmulator
+
+from conftest import Operator, eventually, settings_for
 
 
 @pytest.fixture

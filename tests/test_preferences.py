@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from conftest import Operator
-from test_customer_start import start
-
 from bot.engine import Engine
 from sandbox.telegram_api import TelegramEmulator
+
+from conftest import Operator
+from test_customer_start import start
 
 RLM = "\u200f"
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 
 from bot.config import load_settings
 from bot.errors import ConfigError
 from bot.program import load_program
+
+from conftest import ROOT
 
 EXAMPLE = (ROOT / "program.example.toml").read_text(encoding="utf-8")
 

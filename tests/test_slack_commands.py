@@ -6,14 +6,14 @@ import csv
 import io
 from datetime import timedelta
 
-from conftest import ALERTS, MAYA, RITA, Operator, eventually
-from sandbox.slack_api import SlackEmulator
-from test_customer_start import start
-from test_slack_workflow import refer_ben
-
 from bot.clock import FakeClock
 from bot.engine import Engine
+from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
+
+from conftest import ALERTS, MAYA, RITA, Operator, eventually
+from test_customer_start import start
+from test_slack_workflow import refer_ben
 
 
 async def ask(slack: SlackEmulator, user: str, text: str) -> str:
@@ -90,7 +90,8 @@ async def test_export_uploads_the_full_trail_as_csv_to_the_manager(
         ("converted", f"slack:{RITA}"),
     ]
     assert {r["referrer_name"] for r in rows} == {"Ana"} and {r["friend_name"] for r in rows} == {"Ben"}
-    assert rows[-1]["detail"] == "deal_value=950.00" and rows[-1]["status_now"] == "converted"
+    assert rows[-1]["detail"] == "deal_value=950.00" and rows[-1]["from_status"] == "contacted"
+    assert rows[-1]["status_now"] == "converted"
 
 
 async def test_export_keeps_hostile_names_as_text(

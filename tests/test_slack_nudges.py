@@ -7,13 +7,13 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from conftest import ALERTS, MAYA, RITA, Operator, team_bot
-from sandbox.slack_api import SlackEmulator
-from test_slack_workflow import refer_ben
-
 from bot.clock import FakeClock
 from bot.program import Program
+from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
+
+from conftest import ALERTS, MAYA, RITA, Operator, team_bot
+from test_slack_workflow import refer_ben
 
 MONDAY_10_MADRID = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -73,6 +73,6 @@ async def test_timers_pause_outside_business_hours(
         await asyncio.sleep(1.5)
         assert operator.count("sla_timers WHERE status = 'pending'") == 2
         assert slack.thread(ALERTS, alert.ts) == []
-        clock.advance(timedelta(days=1))
+        clock.advance(timedelta(hours=15, minutes=5))  # Monday 09:03 in Madrid
         (nudge,) = await slack.wait_for_messages(ALERTS, 1, thread_ts=alert.ts)
         assert "waiting 5 min" in nudge.text  # business minutes, not the weekend

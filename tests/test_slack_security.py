@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ALERTS, RITA, Operator
-from sandbox.slack_api import SlackEmulator
-from test_slack_workflow import current, refer_ben
 
 from bot.engine import Engine
+from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
+
+from conftest import ALERTS, RITA, Operator
+from test_slack_workflow import current, refer_ben
 
 
 @pytest.mark.parametrize(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from conftest import ALERTS, MAYA, RITA, Operator, eventually, team_bot
-from sandbox.slack_api import SlackEmulator
-from test_slack_workflow import current, refer_ben
-
 from bot.clock import FakeClock
 from bot.program import Program
+from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
+
+from conftest import ALERTS, MAYA, RITA, Operator, eventually, team_bot
+from test_slack_workflow import current, refer_ben
 
 
 async def test_clicks_and_commands_arrive_over_socket_mode(

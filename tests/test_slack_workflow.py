@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from conftest import ALERTS, MAYA, RITA, SAM, Operator, eventually
-from sandbox.slack_api import SlackEmulator
-from test_customer_start import start
-
 from bot.engine import Engine
+from sandbox.slack_api import SlackEmulator
 from sandbox.slack_models import SlackMessage
 from sandbox.telegram_api import TelegramEmulator
+
+from conftest import ALERTS, MAYA, RITA, SAM, Operator, eventually
+from test_customer_start import start
 
 
 async def refer_ben(telegram: TelegramEmulator, slack: SlackEmulator) -> SlackMessage:
@@ -33,7 +33,7 @@ async def test_an_arrival_raises_an_alert_with_everything_a_rep_needs(
     assert "through the bot only" in text
     assert "Great fit: Offices of 5 to 50 people" in text
     assert "Waiting to be claimed" in text
-    labels = [b["text"]["text"] for b in alert.buttons()]
+    labels = [b["text"] for b in alert.buttons()]
     assert labels == ["Claim", "Contacted", "Converted", "Lost", "Flag", "Message friend"]
 
 
