@@ -78,7 +78,8 @@ async def load_alert(store: Store, referral_id: str, now: datetime) -> AlertView
             return None
         referrer = await tx.customer(referral.referrer_id)
         friend = await tx.customer(referral.friend_telegram_id) if referral.friend_telegram_id else None
-        conversions = sum(1 for r in await tx.referrals_by(referral.referrer_id) if r.status == Status.CONVERTED)
+        others = [r for r in await tx.referrals_by(referral.referrer_id) if r.id != referral.id]
+        conversions = sum(1 for r in others if r.status == Status.CONVERTED)
     assert referrer is not None  # a referral's referrer is a foreign key
     contact = referral.friend_contact if referral.friend_consent_at else None
     return AlertView(referral, referrer, conversions, friend, contact, now)

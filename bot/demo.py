@@ -1,25 +1,34 @@
-"""`referral-bot demo`: the whole story against the local Telegram emulator, told as a transcript."""
+"""`referral-bot demo`: the whole story against the local Telegram and Slack emulators, told as a transcript."""
 
 from __future__ import annotations
 
 import logging
 import re
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
+from bot.clock import FakeClock
 from bot.config import Settings
 from bot.program import load_program
 from bot.wiring import build_engine
+from handlers.slack.channel import SlackChannel
+from sandbox.slack_api import SlackEmulator
+from sandbox.slack_models import SlackMessage
 from sandbox.telegram_api import TelegramEmulator
-from sandbox.telegram_people import FakeUser, SentMessage
+from sandbox.telegram_people import SentMessage
 from storage import SQLiteStore
 
 TOKEN = "123456:DEMO-TOKEN"
+ALERTS, RITA, MAYA = "C0REFERRALS", "U0RITA", "U0MAYA"
+TEAM = ((RITA, "rita", "Rita Rep"), (MAYA, "maya", "Maya Manager"))
+MONDAY_MORNING = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # 10:00 in Madrid, inside business hours
 PROGRAM = Path(__file__).resolve().parent.parent / "program.example.toml"
 console = Console()
 
@@ -44,6 +53,27 @@ def bot_says(to: str, message: SentMessage) -> None:
     console.print(Panel(body, title=f"Telegram · bot → {to}", title_align="left", border_style="green", width=92))
 
 
+def readable(text: str) -> str:
+    """Slack markup as a person sees it: mentions as names, entities decoded."""
+    names = {user: name for user, name, _ in TEAM}
+    text = re.sub(r"<@(\w+)>", lambda m: "@" + names.get(m.group(1), m.group(1)), text)
+    text = text.replace("<!channel>", "@channel").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return escape(text)
+
+
+def slack_says(where: str, message: SlackMessage) -> None:
+    texts = [message.text] if not message.blocks else []
+    for block in message.blocks:
+        if block["type"] == "section":
+            texts.append(block["text"]["text"])
+        elif block["type"] == "context":
+            texts.append("[dim]" + escape(block["elements"][0]["text"]) + "[/]")
+    body = "\n".join(readable(text) if not text.startswith("[dim]") else text for text in texts)
+    if message.buttons():
+        body += "\n\n" + "  ".join(f"[reverse] {button['text']} [/]" for button in message.buttons())
+    console.print(Panel(body, title=f"Slack · {where}", title_align="left", border_style="blue", width=92))
+
+
 def emulator_settings(telegram: TelegramEmulator, database: Path, **overrides: Any) -> Settings:
     """Settings that point the bot at a local emulator, ignoring any `.env` of a real deployment."""
     return Settings(
@@ -58,91 +88,64 @@ def emulator_settings(telegram: TelegramEmulator, database: Path, **overrides: A
 
 
 async def run_demo() -> int:
-    logging.basicConfig(level=logging.WARNING)
+    from bot.demo_story import tell_story  # the acts use the helpers above
+
+    logging.basicConfig(level=logging.ERROR)
     program = load_program(PROGRAM)
+    clock = FakeClock(MONDAY_MORNING)  # the team is at work, and the demo can let minutes pass
     with tempfile.TemporaryDirectory() as workdir:
         database = Path(workdir) / "demo.db"
-        async with TelegramEmulator(token=TOKEN, bot_username="AcmeReferralBot", bot_name="Acme Referrals") as tg:
-            settings = emulator_settings(tg, database)
+        async with (
+            TelegramEmulator(token=TOKEN, bot_username="AcmeReferralBot", bot_name="Acme Referrals") as tg,
+            SlackEmulator(bot_token="xoxb-demo", signing_secret="demo-secret") as slack,
+        ):
+            for user_id, name, real_name in TEAM:
+                slack.add_user(user_id, name, real_name=real_name)
+            slack.add_channel(ALERTS, "referrals", members={user for user, _, _ in TEAM})
+            settings = emulator_settings(
+                tg,
+                database,
+                slack_bot_token="xoxb-demo",
+                slack_api_url=slack.api_url,
+                slack_signing_secret="demo-secret",
+                slack_http_host="127.0.0.1",
+                slack_http_port=0,
+                slack_alert_channel=ALERTS,
+                slack_manager_ids=MAYA,
+            )
             console.rule(f"[bold]{program.program.name}: a referral, end to end")
-            async with await build_engine(settings, program):
-                await tell_story(tg)
+            async with await build_engine(settings, program, clock) as engine:
+                slack.bot_endpoint = f"http://127.0.0.1:{engine.part(SlackChannel).port}/slack/events"
+                await tell_story(tg, slack, clock)
             await summarise(database)
     return 0
-
-
-async def tell_story(tg: TelegramEmulator) -> None:
-    ana, ben = tg.user(1001, "Ana", language_code="en"), tg.user(2002, "Ben", language_code="en")
-    narrate("Ana, a happy customer, opens the bot.")
-    person_says("Ana", "/start")
-    await tg.send_command(ana, "start")
-    (welcome,) = await tg.wait_for_messages(ana.id, 1)
-    bot_says("Ana", welcome)
-
-    narrate("Ana taps “Share in a chat”, picks her chat with Ben, and sends her invite card.")
-    _, query_id = await tg.inline_query(ana, "")
-    (card,) = await tg.wait_for_inline_answer(query_id)
-    await tg.choose_inline_result(ana, card["id"])
-    url = card["reply_markup"]["inline_keyboard"][0][0]["url"]
-    console.print(
-        Panel(
-            re.sub(r"<[^>]+>", "", card["input_message_content"]["message_text"])
-            + f"\n\n[reverse] {card['reply_markup']['inline_keyboard'][0][0]['text']} [/] → {url}",
-            title="Telegram · Ana → Ben (invite card)",
-            title_align="left",
-            border_style="yellow",
-            width=92,
-        )
-    )
-
-    await friend_arrives(tg, ana, ben, url, welcome)
-
-
-async def friend_arrives(tg: TelegramEmulator, ana: FakeUser, ben: FakeUser, url: str, welcome: SentMessage) -> None:
-    narrate("Ben taps the button on the card, which opens the bot through Ana's link.")
-    payload = tg.deep_link_payload(url)
-    assert payload is not None
-    person_says("Ben", f"/start {payload}")
-    await tg.open_deep_link(ben, payload)
-    (ben_welcome,) = await tg.wait_for_messages(ben.id, 1)
-    bot_says("Ben", ben_welcome)
-
-    narrate("Ana is thanked the moment Ben arrives.")
-    bot_says("Ana", (await tg.wait_for_messages(ana.id, 2))[1])
-
-    narrate("Ben shares his phone number so the team can set up his gift.")
-    person_says("Ben", "📞 (shares his contact)")
-    await tg.share_contact(ben, phone_number="+15550102030")
-    bot_says("Ben", (await tg.wait_for_messages(ben.id, 2))[1])
-
-    narrate("Ana checks her referrals.")
-    person_says("Ana", "📊 My referrals")
-    await tg.press_button(ana, welcome, "mine")
-    bot_says("Ana", (await tg.wait_for_messages(ana.id, 3))[2])
 
 
 async def summarise(database: Path) -> None:
     store = await SQLiteStore.open(str(database))
     try:
         referrals = await store.fetch_all(
-            "SELECT r.source, r.status, a.first_name AS referrer, f.first_name AS friend, r.friend_contact"
-            " FROM referrals r JOIN customers a ON a.telegram_id = r.referrer_id"
+            "SELECT r.source, r.status, r.deal_value, a.first_name AS referrer, f.first_name AS friend,"
+            " r.friend_contact FROM referrals r JOIN customers a ON a.telegram_id = r.referrer_id"
             " JOIN customers f ON f.telegram_id = r.friend_telegram_id"
         )
-        shares = await store.fetch_all("SELECT channel, COUNT(*) AS n FROM share_events GROUP BY channel")
-        outbox = await store.fetch_all("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")
+        rewards = await store.fetch_all("SELECT role, status FROM rewards ORDER BY role")
+        outbox = await store.fetch_all("SELECT platform, status, COUNT(*) AS n FROM outbox GROUP BY platform, status")
     finally:
         await store.close()
     table = Table(title="What the team's database now holds", title_justify="left")
-    for column in ("referrer", "friend", "source", "status", "contact (with consent)"):
+    for column in ("referrer", "friend", "source", "status", "deal value", "contact (with consent)"):
         table.add_column(column)
     for row in referrals:
-        table.add_row(row["referrer"], row["friend"], row["source"], row["status"], row["friend_contact"] or "")
+        table.add_row(
+            row["referrer"],
+            row["friend"],
+            row["source"],
+            row["status"],
+            row["deal_value"] or "",
+            row["friend_contact"] or "",
+        )
     console.print()
     console.print(table)
-    console.print(
-        "shares: "
-        + ", ".join(f"{row['channel']} {row['n']}" for row in shares)
-        + " · messages: "
-        + ", ".join(f"{row['status']} {row['n']}" for row in outbox)
-    )
+    console.print("rewards: " + ", ".join(f"{r['role']} {r['status']}" for r in rewards))
+    console.print("messages: " + ", ".join(f"{r['platform']} {r['status']} {r['n']}" for r in outbox))

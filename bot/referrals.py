@@ -214,6 +214,10 @@ class ReferralService:
                     friend_consent_at=w.now,
                     updated_at=w.now,
                 )
+            if referral is not None and self._units.alerts is not None:
+                await self._units.alerts.refresh(w, referral.id)
+                note = self._screens.team("contact_shared", friend=customer.display_name, phone=phone[:32])
+                await self._units.alerts.thread(w, referral.id, note)
             await w.tx.log_event(
                 "contact.consented", w.now, actor=f"tg:{user.id}", subject=referral.id if referral else None
             )

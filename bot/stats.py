@@ -188,32 +188,33 @@ async def export_csv(store: Store, period: Period) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(EXPORT_COLUMNS)
-    for row in rows:
-        data = json.loads(row["data"])
-        event = data.get("status", "created") if row["kind"] != "referral.reattributed" else "reattributed"
-        from_status = data.get("previous", "") if row["kind"] == "referral.status" else ""
-        detail = "; ".join(f"{k}={v}" for k, v in data.items() if k in ("reason", "deal_value"))
-        if row["kind"] == "referral.reattributed":
-            detail = f"previous_referrer={data.get('previous')}"
-        writer.writerow(
-            _cell(value)
-            for value in [
-                row["event_at"],
-                event,
-                from_status,
-                row["actor"],
-                row["id"],
-                row["created_at"],
-                row["referrer_id"],
-                row["referrer_name"],
-                row["friend_telegram_id"] or "",
-                row["friend"] or "",
-                row["source"],
-                row["channel"],
-                row["status"],
-                row["assignee"] or "",
-                row["deal_value"] or "",
-                detail,
-            ]
-        )
+    writer.writerows([_cell(value) for value in _export_line(row)] for row in rows)
     return out.getvalue()
+
+
+def _export_line(row: dict[str, Any]) -> list[Any]:
+    data = json.loads(row["data"])
+    kind = row["kind"]
+    event = "reattributed" if kind == "referral.reattributed" else data.get("status", "created")
+    from_status = data.get("previous", "") if kind == "referral.status" else ""
+    detail = "; ".join(f"{k}={v}" for k, v in data.items() if k in ("reason", "deal_value"))
+    if kind == "referral.reattributed":
+        detail = f"previous_referrer={data.get('previous')}"
+    return [
+        row["event_at"],
+        event,
+        from_status,
+        row["actor"],
+        row["id"],
+        row["created_at"],
+        row["referrer_id"],
+        row["referrer_name"],
+        row["friend_telegram_id"] or "",
+        row["friend"] or "",
+        row["source"],
+        row["channel"],
+        row["status"],
+        row["assignee"] or "",
+        row["deal_value"] or "",
+        detail,
+    ]

@@ -89,7 +89,7 @@ async def test_converted_records_the_deal_and_thanks_both_sides(
     await eventually(lambda: operator.rows("SELECT status FROM referrals") == [{"status": "converted"}])
     assert operator.rows("SELECT deal_value FROM referrals") == [{"deal_value": "1200.00"}]
     ana_thanks = (await telegram.wait_for_messages(1001, 3))[2]
-    assert ana_thanks.text.startswith("🎉 Great news, Ana! Ben is now a Acme Coffee customer")
+    assert ana_thanks.text.startswith("🎉 Great news, Ana! Ben has become a customer of Acme Coffee")
     assert "Your reward: a free 1 kg bag of beans" in ana_thanks.text
     ben_thanks = (await telegram.wait_for_messages(2001, 2))[1]
     assert "Your welcome gift: 15% off your first three deliveries" in ben_thanks.text
