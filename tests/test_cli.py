@@ -8,9 +8,10 @@ import signal
 import sys
 from pathlib import Path
 
+from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 
-from conftest import ROOT, TOKEN, Operator
+from conftest import ALERTS, MAYA, ROOT, TOKEN, Operator, slack_settings
 
 
 def environment(telegram: TelegramEmulator | None, tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -82,3 +83,31 @@ async def test_a_refused_token_stops_start_up_with_one_line(telegram: TelegramEm
     _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode == 2
     assert stderr.decode().strip() == "referral-bot: setting TELEGRAM_BOT_TOKEN: Telegram refused the token"
+
+
+async def test_run_starts_the_slack_side_in_socket_mode(
+    telegram: TelegramEmulator, slack: SlackEmulator, tmp_path: Path
+) -> None:
+    extra = {key.upper(): str(value) for key, value in slack_settings(slack, "socket").items()}
+    process = await referral_bot(tmp_path, environment(telegram, tmp_path, **extra), "run")
+    try:
+        await slack.wait_for_socket(timeout=30)
+        slack.mode = "socket"
+        code_message = await start_and_link(telegram)
+        await telegram.open_deep_link(telegram.user(2001, "Ben"), code_message)
+        (alert,) = await slack.wait_for_messages(ALERTS, 1, timeout=30)
+        assert "Ben was referred by *Ana*" in alert.plain()
+        response = await slack.slash_command(MAYA, "/referrals", "pending", channel_id=ALERTS)
+        assert response.status == 200
+        await slack.wait_for(lambda: len(slack.responses) == 1, timeout=15, what="pending answer")
+        assert "*Waiting for the team* (1)" in slack.responses[0]["text"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 0, stderr.decode()
+
+
+async def start_and_link(telegram: TelegramEmulator) -> str:
+    await telegram.send_command(telegram.user(1001, "Ana"), "start")
+    (welcome,) = await telegram.wait_for_messages(1001, 1, timeout=30)
+    return welcome.text.split("?start=")[1].split()[0]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from bot.clock import FakeClock
 from bot.engine import Engine
 from sandbox.slack_api import SlackEmulator
 from sandbox.slack_models import SlackMessage
@@ -141,3 +144,38 @@ async def test_the_team_and_the_friend_talk_through_the_bot(
         replies[0].text == f":outbox_tray: <@{RITA}> wrote to the friend in Telegram: Hi Ben! When can we call? &lt;3"
     )
     assert replies[1].text == ":speech_balloon: *Ben* replied in Telegram: Tomorrow at 10 works &amp; thanks"
+
+
+async def test_a_direct_referral_alerts_with_the_contact_and_note(
+    team: Engine, telegram: TelegramEmulator, slack: SlackEmulator
+) -> None:
+    _, welcome = await start(telegram, 1001, "Ana")
+    ana = telegram.user(1001, "Ana")
+    await telegram.press_button(ana, welcome, "refer")  # type: ignore[arg-type]
+    for count, text in ((3, "Bea <Boss>"), (4, "bea@example.com"), (5, "Call after 5 & ask for Bea")):
+        await telegram.wait_for_messages(1001, count - 1)
+        await telegram.send_text(ana, text)
+    confirm = (await telegram.wait_for_messages(1001, 5))[4]
+    await telegram.press_button(ana, confirm, "d:yes")
+    (alert,) = await slack.wait_for_messages(ALERTS, 1)
+    text = alert.plain()
+    assert "Bea &lt;Boss&gt; was referred by *Ana*" in text
+    assert "Referred directly by the customer" in text
+    assert "*Contact:* bea@example.com (agreed to be contacted)" in text
+    assert "*Note from Ana:* Call after 5 &amp; ask for Bea" in text
+    assert "Message friend" not in [b["text"] for b in alert.buttons()]  # no Telegram chat to write into
+
+
+async def test_slack_rate_limits_are_waited_out_and_the_alert_still_arrives(
+    team: Engine, telegram: TelegramEmulator, slack: SlackEmulator, operator: Operator, clock: FakeClock
+) -> None:
+    slack.fail_next("chat.postMessage", "ratelimited", status=429, retry_after=20)
+    code, _ = await start(telegram, 1001, "Ana")
+    await telegram.open_deep_link(telegram.user(2001, "Ben"), code)
+    await eventually(lambda: operator.count("outbox WHERE platform = 'slack' AND last_error IS NOT NULL") == 1)
+    (row,) = operator.rows("SELECT status, next_attempt_at FROM outbox WHERE platform = 'slack'")
+    assert row["status"] == "pending"
+    assert row["next_attempt_at"] == (clock.now() + timedelta(seconds=20)).isoformat(timespec="microseconds")
+    clock.advance(timedelta(seconds=21))
+    (alert,) = await slack.wait_for_messages(ALERTS, 1)
+    assert "Ben was referred by *Ana*" in alert.plain()
