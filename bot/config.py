@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -9,6 +10,8 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.outbox import DispatchPolicy
+from bot.rate_limits import ChatRate
 
 
 class Settings(BaseSettings):
@@ -29,6 +32,16 @@ class Settings(BaseSettings):
     slack_http_port: int = Field(default=3000, ge=0, le=65535)
     slack_alert_channel: str = ""
     slack_manager_ids: str = ""
+
+    # Delivery: how fast and how wide the outbox sends. Defaults follow the platforms' published limits.
+    telegram_rate_per_second: float = Field(default=30.0, gt=0, le=10_000)
+    telegram_chat_rate_per_second: float = Field(default=1.0, gt=0, le=10_000)
+    telegram_chat_burst: int = Field(default=3, ge=1, le=100)
+    telegram_group_rate_per_minute: float = Field(default=20.0, gt=0, le=100_000)
+    slack_channel_rate_per_second: float = Field(default=1.0, gt=0, le=10_000)
+    slack_digest_threshold: int = Field(default=60, ge=2, le=100_000)
+    outbox_concurrency: int = Field(default=16, ge=1, le=1000)
+    outbox_lease_seconds: int = Field(default=60, ge=5, le=3600)
 
     database_url: str = "sqlite:///referrals.db"
     sqlite_synchronous: Literal["FULL", "EXTRA", "NORMAL"] = "FULL"
@@ -72,6 +85,17 @@ class Settings(BaseSettings):
     @property
     def sqlite_path(self) -> str:
         return self.database_url.removeprefix("sqlite:///")
+
+
+def dispatch_policy(settings: Settings) -> DispatchPolicy:
+    return DispatchPolicy(
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
+        concurrency=settings.outbox_concurrency,
+        rates=(
+            ("telegram", ChatRate(settings.telegram_chat_rate_per_second, settings.telegram_chat_burst)),
+            ("slack", ChatRate(settings.slack_channel_rate_per_second, 1)),
+        ),
+    )
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -11,13 +11,14 @@ import contextlib
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.clock import Clock
 from bot.models import OutboxRow
+from bot.rate_limits import ChatLimits, ChatRate
 from storage.base import Store
 
 log = logging.getLogger(__name__)
@@ -40,11 +41,13 @@ class Sender(Protocol):
 
 @dataclass(frozen=True)
 class DispatchPolicy:
-    batch: int = 100
+    batch: int = 200
     lease: timedelta = timedelta(seconds=60)
     max_attempts: int = 12
     max_backoff: float = 300.0
     idle_wait: float = 1.0
+    concurrency: int = 16  # chats sent to at the same time
+    rates: tuple[tuple[str, ChatRate], ...] = (("telegram", ChatRate(1.0, 3)), ("slack", ChatRate(1.0, 1)))
 
 
 class Dispatcher:
@@ -57,6 +60,9 @@ class Dispatcher:
         self._policy = policy or DispatchPolicy()
         self._wakeup = asyncio.Event()
         self._stopping = False
+        self._limits = ChatLimits(dict(self._policy.rates), clock)
+        self._slots = asyncio.Semaphore(self._policy.concurrency)
+        self.on_dead: Callable[[OutboxRow, str], Awaitable[None]] | None = None
 
     def wake(self) -> None:
         """Called after a commit that queued messages, so they leave at once rather than on the next poll."""
@@ -89,12 +95,22 @@ class Dispatcher:
         return len(rows)
 
     async def _send_in_order(self, rows: Sequence[OutboxRow]) -> None:
+        async with self._slots:
+            await self._send_chat(rows)
+
+    async def _send_chat(self, rows: Sequence[OutboxRow]) -> None:
         for index, row in enumerate(rows):
-            retry_at = await self._deliver(row)
+            paused = self._limits.paused_until(row.platform)
+            if paused is None:
+                await self._limits.wait_turn(row.platform, row.chat_id)
+                paused = self._limits.paused_until(row.platform)  # a 429 may have come while we waited
+            retry_at = paused or await self._deliver(row)
+            if paused is not None:
+                await self._store.retry_later(row.id, paused, "waiting for the platform's retry_after", counts=False)
             if retry_at is not None:
                 # Keep the chat's order: later rows wait until the one that failed goes again.
                 for later in rows[index + 1 :]:
-                    await self._store.retry_later(later.id, retry_at, "waiting for an earlier message")
+                    await self._store.retry_later(later.id, retry_at, "waiting for an earlier message", counts=False)
                 return
 
     async def _deliver(self, row: OutboxRow) -> datetime | None:
@@ -130,9 +146,12 @@ class Dispatcher:
         if failure.permanent or row.attempts >= self._policy.max_attempts:
             log.error("outbox row %s to %s:%s is dead: %s", row.id, row.platform, row.chat_id, failure)
             await self._store.mark_dead(row.id, now, str(failure))
+            if failure.permanent and self.on_dead is not None:
+                await self.on_dead(row, str(failure))
             return None
         if failure.retry_after is not None:
             wait = failure.retry_after
+            self._limits.pause(row.platform, wait)
         else:
             wait = min(self._policy.max_backoff, 2.0**row.attempts) * random.uniform(0.5, 1.0)
         log.warning("outbox row %s: %s; retrying in %.1fs", row.id, failure, wait)

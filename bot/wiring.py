@@ -3,13 +3,15 @@ joins the domain to the platform adapters."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 
 from bot.alerts import Alerts, Team
 from bot.clock import Clock, SystemClock
-from bot.config import Settings
+from bot.config import Settings, dispatch_policy
 from bot.engine import Engine, Part
 from bot.errors import ConfigError
+from bot.models import OutboxRow
 from bot.outbox import Dispatcher, DispatchPolicy, Sender
 from bot.program import Program
 from bot.services import CustomerServices
@@ -32,6 +34,20 @@ async def open_migrated_store(settings: Settings) -> Store:
     except Exception as exc:  # the database missing, read-only or corrupt: say so in one line
         raise ConfigError(f"setting DATABASE_URL: cannot open {settings.database_url}: {exc}") from None
     return store
+
+
+def unreachable_marker(store: Store, clock: Clock) -> Callable[[OutboxRow, str], Awaitable[None]]:
+    """A Telegram chat that refuses us for good (blocked, deleted) marks its customer unreachable."""
+
+    async def mark(row: OutboxRow, error: str) -> None:
+        if row.platform != "telegram":
+            return
+        async with store.transaction() as tx:
+            if await tx.customer(int(row.chat_id)) is not None:
+                await tx.update_customer(int(row.chat_id), unreachable_at=clock.now(), updated_at=clock.now())
+                await tx.log_event("customer.unreachable", clock.now(), subject=row.chat_id, error=error[:200])
+
+    return mark
 
 
 def team_from(settings: Settings) -> Team | None:
@@ -73,10 +89,17 @@ async def _assemble(
     team: Team | None,
     stack: AsyncExitStack,
 ) -> list[Part]:
-    app = build_application(settings.telegram_bot_token, settings.telegram_api_url, settings.telegram_file_base_url)
+    app = build_application(
+        settings.telegram_bot_token,
+        settings.telegram_api_url,
+        settings.telegram_file_base_url,
+        settings.telegram_rate_per_second,
+        settings.telegram_group_rate_per_minute,
+    )
     telegram = await stack.enter_async_context(TelegramChannel(app, settings.telegram_poll_timeout))
     senders: dict[str, Sender] = {"telegram": TelegramSender(app.bot)}
-    dispatcher = Dispatcher(store, senders, clock, policy)
+    dispatcher = Dispatcher(store, senders, clock, policy or dispatch_policy(settings))
+    dispatcher.on_dead = unreachable_marker(store, clock)
     alerts = Alerts(team) if team else None
     renderer = Renderer(settings.templates_dir)
     services = CustomerServices.build(store, program, renderer, app.bot.username, clock, dispatcher.wake, alerts)

@@ -127,12 +127,12 @@ class SQLiteStore:
                 (to_db(at), platform_message_id, row_id),
             )
 
-    async def retry_later(self, row_id: str, at: datetime, error: str) -> None:
+    async def retry_later(self, row_id: str, at: datetime, error: str, counts: bool = True) -> None:
         async with self._write() as db:
             await db.execute(
-                "UPDATE outbox SET status = 'pending', next_attempt_at = ?, lease_until = NULL, last_error = ?"
-                " WHERE id = ?",
-                (to_db(at), error, row_id),
+                "UPDATE outbox SET status = 'pending', next_attempt_at = ?, lease_until = NULL, last_error = ?,"
+                " attempts = attempts - ? WHERE id = ?",
+                (to_db(at), error, 0 if counts else 1, row_id),
             )
 
     async def mark_dead(self, row_id: str, at: datetime, error: str) -> None:

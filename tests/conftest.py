@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from bot.clock import FakeClock
+from bot.config import Settings
 from bot.demo import TOKEN
-from bot.demo import emulator_settings as settings_for
+from bot.demo import emulator_settings
 from bot.engine import Engine
 from bot.program import Program, load_program
 from bot.wiring import build_engine
@@ -40,6 +41,14 @@ def program() -> Program:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+FAST = {"telegram_chat_rate_per_second": 200.0, "telegram_chat_burst": 20, "slack_channel_rate_per_second": 200.0}
+
+
+def settings_for(telegram: TelegramEmulator, database: Path, **overrides: Any) -> Settings:
+    """Emulator settings with per-chat limits lifted, so tests wait only for what they test."""
+    return emulator_settings(telegram, database, **{**FAST, **overrides})
 
 
 @dataclass

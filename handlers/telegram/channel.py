@@ -25,14 +25,25 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5  # then the update is logged as poison and skipped, so one bad update cannot stall the bot
 
 
-def build_application(token: str, api_url: str, file_url: str) -> Application:  # type: ignore[type-arg]
+def build_application(
+    token: str, api_url: str, file_url: str, per_second: float = 30.0, group_per_minute: float = 20.0
+) -> Application:  # type: ignore[type-arg]
+    # PTB's limiter keeps the bot-wide and per-group limits; 429s are left to the outbox (max_retries=0),
+    # which reschedules durably instead of sleeping inside a send.
+    limiter = AIORateLimiter(
+        overall_max_rate=per_second,
+        overall_time_period=1,
+        group_max_rate=group_per_minute,
+        group_time_period=60,
+        max_retries=0,
+    )
     return (
         ApplicationBuilder()
         .token(token)
         .base_url(api_url)
         .base_file_url(file_url)
         .updater(None)
-        .rate_limiter(AIORateLimiter(max_retries=0))
+        .rate_limiter(limiter)
         .build()
     )
 

@@ -1,0 +1,183 @@
+"""For the crash suite: `referral-bot run` as a process that can be killed, the people who arrive, and a census
+of what each of them received."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sqlite3
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from contextlib import closing
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from sandbox.slack_api import SlackEmulator
+from sandbox.telegram_api import TelegramEmulator
+
+from conftest import ALERTS, ROOT, TOKEN, slack_settings
+
+REFERRER_BASE = 1_000_000  # referrer j is Telegram user REFERRER_BASE + j, named "Referrer j"
+FRIEND_BASE = 10_000_000  # friend i is Telegram user FRIEND_BASE + i, named "Friend i"
+_THANKS = re.compile(r"Thank you, Referrer! Friend (\d+) just joined")
+_ALERT = re.compile(r"New referral: Friend (\d+) \(from Referrer \d+\)")
+
+
+def read(path: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    """The database as an operator reads it, with the plain sqlite3 client (never holding it open)."""
+    with closing(sqlite3.connect(path, timeout=30)) as connection:
+        return list(connection.execute(sql, params))
+
+
+def quiet_program(tmp_path: Path) -> Path:
+    """The example program with speed-to-lead timers pushed out of reach: nudges depend on the time of day
+    (Madrid business hours), and the census counts only what arrivals cause."""
+    text = (ROOT / "program.example.toml").read_text()
+    text = text.replace("claim_within_minutes = 5", "claim_within_minutes = 10000")
+    text = text.replace("escalate_after_minutes = 15", "escalate_after_minutes = 10080")
+    assert "10000" in text and "10080" in text, "program.example.toml changed its [sla] lines"
+    path = tmp_path / "program.toml"
+    path.write_text(text)
+    return path
+
+
+def environment(telegram: TelegramEmulator, slack: SlackEmulator, tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("TELEGRAM_", "SLACK_", "OUTBOX_"))}
+    env.update({key.upper(): str(value) for key, value in slack_settings(slack, "socket").items()})
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'referrals.db'}",
+        PROGRAM_FILE=str(quiet_program(tmp_path)),
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_URL=telegram.base_url,
+        TELEGRAM_FILE_URL=telegram.base_file_url,
+        TELEGRAM_POLL_TIMEOUT="1",
+        LOG_LEVEL="WARNING",
+    )
+    return {**env, **extra}
+
+
+@dataclass
+class BotProcess:
+    """`python -m bot run`, started again after every kill; its output goes to one log file."""
+
+    telegram: TelegramEmulator
+    cwd: Path
+    env: dict[str, str]
+    log_path: Path
+    process: asyncio.subprocess.Process | None = None
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    starts: int = 0
+    _first_request: int = 0
+
+    async def start(self) -> None:
+        assert self.process is None, "the bot is already running"
+        self._first_request = len(self.telegram.requests)
+        self.started_at = datetime.now(UTC)
+        with self.log_path.open("ab") as log:  # a file, not a pipe: nobody reads a pipe while we kill
+            log.write(f"--- start {self.starts + 1} at {self.started_at.isoformat()}\n".encode())
+            log.flush()
+            self.process = await self._spawn(log)
+        self.starts += 1
+
+    async def _spawn(self, log: IO[bytes]) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", cwd=self.cwd, env=self.env, stdout=log, stderr=log
+        )
+
+    async def wait_polling(self, timeout: float = 60.0) -> None:
+        """Until this process asked for updates: it is up, and its outbox dispatcher is running."""
+        deadline = time.monotonic() + timeout
+        while not any(r.method == "getUpdates" for r in self.telegram.requests[self._first_request :]):
+            assert self.process is not None and self.process.returncode is None, self.crashed("died starting up")
+            assert time.monotonic() < deadline, self.crashed(f"did not poll within {timeout}s")
+            await asyncio.sleep(0.05)
+
+    async def kill(self) -> None:
+        assert self.process is not None
+        assert self.process.returncode is None, self.crashed("had already exited before its kill")
+        self.process.send_signal(signal.SIGKILL)
+        await asyncio.wait_for(self.process.wait(), timeout=30)
+        self.process = None
+
+    async def terminate(self, timeout: float = 60.0) -> int:
+        """SIGTERM, as an operator stops it; the exit code."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(self.process.wait(), timeout=timeout)
+        self.process = None
+        return code
+
+    def ensure_stopped(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.kill()
+
+    def crashed(self, what: str) -> str:
+        tail = self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+        return f"the bot {what}; the end of its log:\n{tail}"
+
+
+def friend(telegram: TelegramEmulator, index: int) -> Any:
+    return telegram.user(FRIEND_BASE + index, "Friend", last_name=str(index))
+
+
+async def register_referrers(telegram: TelegramEmulator, database: Path, count: int, timeout: float) -> list[str]:
+    """Each referrer sends /start; their codes are read from the database once all are registered."""
+    for j in range(count):
+        await telegram.send_command(telegram.user(REFERRER_BASE + j, "Referrer", last_name=str(j)), "start")
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = read(database, "SELECT telegram_id, referral_code FROM customers") if database.exists() else []
+        if len(rows) == count:
+            codes = dict(rows)
+            return [codes[REFERRER_BASE + j] for j in range(count)]
+        assert time.monotonic() < deadline, f"{len(rows)} of {count} referrers registered after {timeout}s"
+        await asyncio.sleep(0.2)
+
+
+@dataclass(frozen=True)
+class Census:
+    """How many times each message reached the person it was for, keyed by friend index (or referrer index)."""
+
+    friend_welcomes: Counter[int]
+    thanks: Counter[int]
+    alerts: Counter[int]
+    referrer_welcomes: Counter[int]
+    stray: list[str]  # anything we did not expect to see
+
+    @staticmethod
+    def take(telegram: TelegramEmulator, slack: SlackEmulator, referrers: int, friends: int) -> Census:
+        census = Census(Counter(), Counter(), Counter(), Counter(), [])
+        for i in range(friends):
+            for message in telegram.messages(FRIEND_BASE + i):
+                census._tally(census.friend_welcomes, i, message.text.startswith("Welcome to Acme Coffee"), message.text)
+        for j in range(referrers):
+            for message in telegram.messages(REFERRER_BASE + j):
+                thanks = _THANKS.match(message.text)
+                if thanks:
+                    census.thanks[int(thanks.group(1))] += 1
+                else:
+                    census._tally(census.referrer_welcomes, j, message.text.startswith("Hi Referrer"), message.text)
+        for alert in slack.messages(ALERTS):
+            match = _ALERT.match(alert.text)
+            census._tally(census.alerts, int(match.group(1)) if match else -1, match is not None, alert.text)
+        return census
+
+    def _tally(self, counter: Counter[int], key: int, expected: bool, text: str) -> None:
+        if expected:
+            counter[key] += 1
+        else:
+            self.stray.append(text[:120])
+
+    @staticmethod
+    def missing(counter: Counter[int], expected: Sequence[int]) -> list[int]:
+        return [key for key in expected if counter[key] == 0]
+
+    @staticmethod
+    def duplicates(counter: Counter[int]) -> int:
+        return sum(count - 1 for count in counter.values() if count > 1)
