@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.clock import Clock
 from bot.models import OutboxRow
@@ -37,6 +37,13 @@ class SendFailed(Exception):
 class Sender(Protocol):
     async def send(self, row: OutboxRow) -> str | None:
         """Deliver one row; return the platform's message id. Raise SendFailed when it did not go."""
+
+
+@runtime_checkable
+class BatchSender(Protocol):
+    async def send_batch(self, rows: Sequence[OutboxRow]) -> dict[str, str]:
+        """Send some leading rows of one chat merged into one message; return row id → message id
+        for those it sent (none when merging is not due)."""
 
 
 @dataclass(frozen=True)
@@ -99,12 +106,19 @@ class Dispatcher:
             await self._send_chat(rows)
 
     async def _send_chat(self, rows: Sequence[OutboxRow]) -> None:
-        for index, row in enumerate(rows):
+        index = 0
+        while index < len(rows):
+            row = rows[index]
             paused = self._limits.paused_until(row.platform)
             if paused is None:
                 await self._limits.wait_turn(row.platform, row.chat_id)
                 paused = self._limits.paused_until(row.platform)  # a 429 may have come while we waited
-            retry_at = paused or await self._deliver(row)
+            merged, retry_at = (0, None) if paused else await self._merge(rows[index:])
+            if merged:
+                index += merged
+                continue
+            if retry_at is None:
+                retry_at = paused or await self._deliver(row)
             if paused is not None:
                 await self._store.retry_later(row.id, paused, "waiting for the platform's retry_after", counts=False)
             if retry_at is not None:
@@ -112,6 +126,26 @@ class Dispatcher:
                 for later in rows[index + 1 :]:
                     await self._store.retry_later(later.id, retry_at, "waiting for an earlier message", counts=False)
                 return
+            index += 1
+
+    async def _merge(self, rows: Sequence[OutboxRow]) -> tuple[int, datetime | None]:
+        """Let a batching sender merge leading rows into one message: how many it took, or when
+        to try again if that failed."""
+        sender = self._senders.get(rows[0].platform)
+        if not isinstance(sender, BatchSender):
+            return 0, None
+        try:
+            sent = await sender.send_batch(rows)
+        except SendFailed as failure:
+            if failure.retry_after is None:  # the merged message failed: send the rows one by one instead
+                log.warning(
+                    "merged send to %s:%s failed (%s); sending singly", rows[0].platform, rows[0].chat_id, failure
+                )
+                return 0, None
+            return 0, await self._failed(rows[0], failure)
+        for row in rows[: len(sent)]:
+            await self._settle(row, sent[row.id])
+        return len(sent), None
 
     async def _deliver(self, row: OutboxRow) -> datetime | None:
         """Send one row; return when to try again, or None when it is settled (sent or dead)."""

@@ -107,7 +107,9 @@ async def _assemble(
     parts: list[Part] = [telegram, dispatcher]
     if team is not None and alerts is not None:
         slack_app = build_slack_app(settings.slack_bot_token, settings.slack_api_url, settings.slack_signing_secret)
-        senders["slack"] = SlackSender(slack_app.client, store, services.screens, clock)
+        senders["slack"] = SlackSender(
+            slack_app.client, store, services.screens, clock, settings.slack_digest_threshold
+        )
         SlackRoutes(TeamService(services.units, alerts), services.screens).install(slack_app)
         SlashCommands(store, services.screens, team, clock).install(slack_app)
         slack = SlackChannel(slack_app, settings.slack_app_token, settings.slack_http_host, settings.slack_http_port)

@@ -74,8 +74,12 @@ class Store(Protocol):
     async def mark_dead(self, row_id: str, at: datetime, error: str) -> None: ...
     async def next_due_at(self) -> datetime | None: ...
     async def claim_due_timers(self, now: datetime, limit: int, lease: timedelta) -> Sequence[Timer]: ...
-    async def sent_message_id(self, dedupe_key: str) -> str | None:
-        """The platform's id for a sent outbox row (a Slack alert's ts), or None while it is unsent."""
+    async def remember_alert(self, referral_id: str, channel: str, ts: str, digest: bool, at: datetime) -> None: ...
+    async def alert_message(self, referral_id: str) -> tuple[str, bool] | None:
+        """The alert's ts and whether it is only a digest line; None while it is not posted."""
+
+    async def waiting_alerts(self, channel: str) -> int:
+        """How many new-referral alerts are queued for a channel: the backlog that triggers digests."""
 
     async def fetch_all(self, sql: str, *params: Any) -> list[dict[str, Any]]:
         """Read-only query for reports, tests and operator tools."""

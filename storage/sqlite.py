@@ -154,11 +154,26 @@ class SQLiteStore:
                 await db.execute("UPDATE sla_timers SET lease_until = ? WHERE id = ?", (to_db(now + lease), row["id"]))
         return [from_row(Timer, row) for row in rows]
 
-    async def sent_message_id(self, dedupe_key: str) -> str | None:
+    async def remember_alert(self, referral_id: str, channel: str, ts: str, digest: bool, at: datetime) -> None:
+        async with self._write() as db:
+            await db.execute(
+                "INSERT INTO slack_alerts (referral_id, channel, ts, digest, updated_at) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (referral_id) DO UPDATE SET channel = excluded.channel, ts = excluded.ts,"
+                " digest = excluded.digest, updated_at = excluded.updated_at",
+                (referral_id, channel, ts, int(digest), to_db(at)),
+            )
+
+    async def alert_message(self, referral_id: str) -> tuple[str, bool] | None:
+        rows = await self._reader.fetch_all("SELECT ts, digest FROM slack_alerts WHERE referral_id = ?", (referral_id,))
+        return (rows[0]["ts"], bool(rows[0]["digest"])) if rows else None
+
+    async def waiting_alerts(self, channel: str) -> int:
         rows = await self._reader.fetch_all(
-            "SELECT platform_message_id FROM outbox WHERE dedupe_key = ? AND status = 'sent'", (dedupe_key,)
+            "SELECT COUNT(*) AS n FROM outbox WHERE platform = 'slack' AND chat_id = ?"
+            " AND status IN ('pending', 'sending') AND dedupe_key LIKE 'alert:%'",
+            (channel,),
         )
-        return rows[0]["platform_message_id"] if rows else None
+        return int(rows[0]["n"])
 
     async def next_due_at(self) -> datetime | None:
         rows = await self._reader.fetch_all(

@@ -14,8 +14,7 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.config import Settings
-from bot.demo import TOKEN
-from bot.demo import emulator_settings
+from bot.demo import TOKEN, emulator_settings
 from bot.engine import Engine
 from bot.program import Program, load_program
 from bot.wiring import build_engine

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from bot.alerts import AlertView
@@ -91,3 +92,23 @@ def modal(screens: Screens, kind: str, referral_id: str) -> Block:
         "submit": {"type": "plain_text", "text": screens.label("en", submit)},
         "blocks": [field],
     }
+
+
+def digest(views: Sequence[AlertView], screens: Screens) -> tuple[str, list[Block]]:
+    """Many waiting referrals in one message: a line and a Claim button each."""
+    header = screens.team("digest_header", count=len(views))
+    lines: list[Block] = [_section(header)]
+    for number, view in enumerate(views):
+        line = screens.team(
+            "digest_line",
+            friend=view.friend_name,
+            referrer=view.referrer.display_name,
+            source_label=screens.label("en", f"slack_source_{view.referral.source}"),
+            flagged=view.referral.flagged,
+        )
+        section = _section(line)
+        button = _button(screens.label("en", "slack_claim"), "claim", view.referral.id, "primary")
+        button["action_id"] += f"_{number}"  # action ids must differ within one message
+        section["accessory"] = button
+        lines.append(section)
+    return f"{len(views)} new referrals are waiting to be claimed", lines

@@ -16,7 +16,7 @@ from bot.team import Outcome, TeamService
 from handlers.slack import blocks
 
 log = logging.getLogger(__name__)
-DIRECT_ACTIONS = re.compile(r"^referral_(claim|contacted|flag)$")
+DIRECT_ACTIONS = re.compile(r"^referral_(claim|contacted|flag)(?:_\d+)?$")
 MODAL_ACTIONS = re.compile(r"^referral_(converted|lost|message)$")
 MAX_DEAL = Decimal("1000000000")
 
@@ -38,7 +38,9 @@ class SlackRoutes:
 
     async def direct_action(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         action = body["actions"][0]
-        kind = action["action_id"].removeprefix("referral_")
+        match = DIRECT_ACTIONS.match(action["action_id"])
+        assert match is not None  # bolt routed it here by this pattern
+        kind = match.group(1)
         outcome = await self._team.act(action_id(body), action["value"], kind, body["user"]["id"])
         await ack()
         await self._explain(outcome, respond)

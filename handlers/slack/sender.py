@@ -1,13 +1,20 @@
-"""Turns Slack outbox rows into Web API calls, and Slack errors into retry decisions."""
+"""Turns Slack outbox rows into Web API calls, and Slack errors into retry decisions.
+
+When a channel's backlog of new alerts passes the digest threshold, waiting alerts are merged
+into digest messages (one line and a Claim button per referral), so a burst never buries the
+channel or outlasts Slack's one-message-a-second limit. A digested referral gets its own card the
+first time anything happens to it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alerts import alert_key, load_alert
+from bot.alerts import AlertView, load_alert
 from bot.clock import Clock
 from bot.models import OutboxRow
 from bot.outbox import SendFailed
@@ -15,6 +22,7 @@ from bot.screens import Screens
 from handlers.slack import blocks
 from storage.base import Store
 
+DIGEST_SIZE = 20  # referrals per digest message; each is one section, well under Block Kit's 50 blocks
 # Errors no retry can fix: the channel or person is gone, or the bot was removed.
 PERMANENT = {
     "channel_not_found",
@@ -32,11 +40,14 @@ PERMANENT = {
 
 
 class SlackSender:
-    def __init__(self, client: AsyncWebClient, store: Store, screens: Screens, clock: Clock) -> None:
+    def __init__(
+        self, client: AsyncWebClient, store: Store, screens: Screens, clock: Clock, digest_threshold: int = 60
+    ) -> None:
         self._client = client
         self._store = store
         self._screens = screens
         self._clock = clock
+        self._threshold = digest_threshold
 
     async def send(self, row: OutboxRow) -> str | None:
         try:
@@ -46,12 +57,36 @@ class SlackSender:
         except (OSError, TimeoutError) as error:
             raise SendFailed(f"network: {error}") from error
 
+    async def send_batch(self, rows: Sequence[OutboxRow]) -> dict[str, str]:
+        """Merge the leading new-alert rows into one digest when the channel is backed up.
+        Returns the rows it sent (row id → message ts); none when no digest is due."""
+        chunk: list[OutboxRow] = []
+        for row in rows:
+            if row.payload.get("kind") != "alert" or len(chunk) == DIGEST_SIZE:
+                break
+            chunk.append(row)
+        if len(chunk) < 2 or await self._store.waiting_alerts(rows[0].chat_id) < self._threshold:
+            return {}
+        try:
+            return await self._digest(rows[0].chat_id, chunk)
+        except SlackApiError as error:
+            raise _failure(error) from error
+
+    async def _digest(self, channel: str, chunk: Sequence[OutboxRow]) -> dict[str, str]:
+        views = [await load_alert(self._store, row.payload["referral_id"], self._clock.now()) for row in chunk]
+        present = [view for view in views if view is not None]
+        text, digest_blocks = blocks.digest(present, self._screens)
+        ts = str((await self._client.chat_postMessage(channel=channel, text=text, blocks=digest_blocks))["ts"])
+        for view in present:
+            await self._store.remember_alert(view.referral.id, channel, ts, True, self._clock.now())
+        return {row.id: ts for row in chunk}
+
     async def _send(self, chat_id: str, payload: dict[str, Any]) -> str | None:
         kind = payload["kind"]
         if kind in ("alert", "alert_update"):
             return await self._alert(chat_id, payload["referral_id"], update=kind == "alert_update")
         if kind == "thread":
-            thread_ts = await self._alert_ts(payload["referral_id"])
+            thread_ts = await self._card_ts(chat_id, payload["referral_id"])
             reply = await self._client.chat_postMessage(channel=chat_id, text=payload["text"], thread_ts=thread_ts)
             return str(reply["ts"])
         if kind == "dm":
@@ -60,23 +95,39 @@ class SlackSender:
             return str((await self._client.chat_postMessage(channel=channel, text=payload["text"]))["ts"])
         raise SendFailed(f"unknown Slack row kind {kind!r}", permanent=True)
 
-    async def _alert_ts(self, referral_id: str) -> str:
-        ts = await self._store.sent_message_id(alert_key(referral_id))
-        if ts is None:  # the alert itself is not out yet; its rows in this channel are queued behind it
+    async def _card_ts(self, channel: str, referral_id: str) -> str:
+        """The ts of the referral's own alert card, posting the card now if it was only in a digest."""
+        known = await self._store.alert_message(referral_id)
+        if known is None:  # the alert is not out yet; rows for this channel are queued behind it
             raise SendFailed("the alert is not posted yet", retry_after=1.0)
+        ts, digest = known
+        if digest:
+            ts = await self._post_card(channel, referral_id)
         return ts
 
     async def _alert(self, channel: str, referral_id: str, update: bool) -> str | None:
+        known = await self._store.alert_message(referral_id)
+        if not update:
+            # Already out (a send retried after a crash): posting again would only duplicate it.
+            return known[0] if known else await self._post_card(channel, referral_id)
+        if known is None or known[1]:
+            return await self._card_ts(channel, referral_id)
+        view = await self._view(referral_id)
+        text, alert_blocks = blocks.alert(view, self._screens)
+        await self._client.chat_update(channel=channel, ts=known[0], text=text, blocks=alert_blocks)
+        return known[0]
+
+    async def _post_card(self, channel: str, referral_id: str) -> str:
+        text, alert_blocks = blocks.alert(await self._view(referral_id), self._screens)
+        ts = str((await self._client.chat_postMessage(channel=channel, text=text, blocks=alert_blocks))["ts"])
+        await self._store.remember_alert(referral_id, channel, ts, False, self._clock.now())
+        return ts
+
+    async def _view(self, referral_id: str) -> AlertView:
         view = await load_alert(self._store, referral_id, self._clock.now())
         if view is None:
             raise SendFailed(f"referral {referral_id} not found", permanent=True)
-        text, alert_blocks = blocks.alert(view, self._screens)
-        if update:
-            ts = await self._alert_ts(referral_id)
-            await self._client.chat_update(channel=channel, ts=ts, text=text, blocks=alert_blocks)
-            return ts
-        posted = await self._client.chat_postMessage(channel=channel, text=text, blocks=alert_blocks)
-        return str(posted["ts"])
+        return view
 
 
 def _failure(error: SlackApiError) -> SendFailed:
