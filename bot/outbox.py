@@ -28,10 +28,13 @@ class SendFailed(Exception):
     """A send that did not go through. `retry_after` is the platform's own wait; `permanent`
     means trying again cannot help (blocked by the user, chat gone)."""
 
-    def __init__(self, reason: str, retry_after: float | None = None, permanent: bool = False) -> None:
+    def __init__(
+        self, reason: str, retry_after: float | None = None, permanent: bool = False, throttled: bool = False
+    ) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
         self.permanent = permanent
+        self.throttled = throttled  # the platform itself said "too many requests": pause all sends to it
 
 
 class Sender(Protocol):
@@ -185,7 +188,8 @@ class Dispatcher:
             return None
         if failure.retry_after is not None:
             wait = failure.retry_after
-            self._limits.pause(row.platform, wait)
+            if failure.throttled:
+                self._limits.pause(row.platform, wait)
         else:
             wait = min(self._policy.max_backoff, 2.0**row.attempts) * random.uniform(0.5, 1.0)
         log.warning("outbox row %s: %s; retrying in %.1fs", row.id, failure, wait)

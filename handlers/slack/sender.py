@@ -135,5 +135,5 @@ def _failure(error: SlackApiError) -> SendFailed:
     code = str(response.get("error", "unknown_error"))
     if response.status_code == 429:
         retry_after = float(response.headers.get("Retry-After", response.headers.get("retry-after", 1)))
-        return SendFailed(f"rate limited: {code}", retry_after=retry_after)
+        return SendFailed(f"rate limited: {code}", retry_after=retry_after, throttled=True)
     return SendFailed(code, permanent=code in PERMANENT)

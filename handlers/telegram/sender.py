@@ -76,7 +76,7 @@ class TelegramSender:
         try:
             sent = await self._send(message)
         except RetryAfter as error:
-            raise SendFailed(str(error), retry_after=retry_seconds(error)) from error
+            raise SendFailed(str(error), retry_after=retry_seconds(error), throttled=True) from error
         except Forbidden as error:
             raise SendFailed(error.message, permanent=True) from error
         except BadRequest as error:
