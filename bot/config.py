@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org/bot"
     telegram_file_url: str = ""
     telegram_poll_timeout: int = Field(default=30, ge=0, le=50)
+    telegram_webhook_url: str = ""
+    telegram_webhook_secret: str = Field(default="", pattern=r"^[A-Za-z0-9_-]{0,256}$")
+    telegram_webhook_host: str = "0.0.0.0"
+    telegram_webhook_port: int = Field(default=8443, ge=0, le=65535)
 
     slack_bot_token: str = ""
     slack_api_url: str = "https://slack.com/api/"
@@ -70,6 +74,14 @@ class Settings(BaseSettings):
             raise ValueError("use sqlite:///path/to/file.db")
         return value
 
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.telegram_webhook_url and len(self.telegram_webhook_secret) < 16:
+            raise ValueError("TELEGRAM_WEBHOOK_SECRET: set 16 or more letters, digits, _ or - with a webhook URL")
+        if self.telegram_webhook_url and not self.telegram_webhook_url.startswith("https://"):
+            raise ValueError("TELEGRAM_WEBHOOK_URL: Telegram only calls https:// URLs")
+        return self
+
     @property
     def managers(self) -> frozenset[str]:
         return frozenset(part for part in self.slack_manager_ids.replace(",", " ").split() if part)
@@ -104,5 +116,6 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
-        raise ConfigError(f"setting {name}: {first['msg']}") from None
+        if not first["loc"]:  # a rule across settings names its variable in the message itself
+            raise ConfigError(f"setting {first['msg'].removeprefix('Value error, ')}") from None
+        raise ConfigError(f"setting {str(first['loc'][0]).upper()}: {first['msg']}") from None

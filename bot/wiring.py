@@ -22,6 +22,7 @@ from handlers.slack.commands import SlashCommands
 from handlers.slack.routes import SlackRoutes
 from handlers.slack.sender import SlackSender
 from handlers.telegram import TelegramChannel, TelegramSender, build_application
+from handlers.telegram.channel import Webhook
 from handlers.telegram.routes import Routes
 from messages import Renderer
 from storage import Store, open_store
@@ -96,7 +97,15 @@ async def _assemble(
         settings.telegram_rate_per_second,
         settings.telegram_group_rate_per_minute,
     )
-    telegram = await stack.enter_async_context(TelegramChannel(app, settings.telegram_poll_timeout))
+    webhook = None
+    if settings.telegram_webhook_url:
+        webhook = Webhook(
+            settings.telegram_webhook_url,
+            settings.telegram_webhook_secret,
+            settings.telegram_webhook_host,
+            settings.telegram_webhook_port,
+        )
+    telegram = await stack.enter_async_context(TelegramChannel(app, settings.telegram_poll_timeout, webhook))
     senders: dict[str, Sender] = {"telegram": TelegramSender(app.bot)}
     dispatcher = Dispatcher(store, senders, clock, policy or dispatch_policy(settings))
     dispatcher.on_dead = unreachable_marker(store, clock)

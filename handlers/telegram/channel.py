@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from telegram import BotCommand, Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
@@ -20,6 +21,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from bot.errors import ConfigError
 from handlers.telegram.routes import Routes
 from handlers.telegram.sender import retry_seconds
+from handlers.telegram.webhook import WebhookServer
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5  # then the update is logged as poison and skipped, so one bad update cannot stall the bot
@@ -48,15 +50,28 @@ def build_application(
     )
 
 
+@dataclass(frozen=True)
+class Webhook:
+    url: str
+    secret: str
+    host: str = "0.0.0.0"
+    port: int = 8443
+
+
 class TelegramChannel:
     """Async context manager: initialises the bot on entry; `run()` polls until cancelled."""
 
-    def __init__(self, app: Application, poll_timeout: int = 30) -> None:  # type: ignore[type-arg]
+    def __init__(self, app: Application, poll_timeout: int = 30, webhook: Webhook | None = None) -> None:  # type: ignore[type-arg]
         self.app = app
         self._timeout = poll_timeout
         self._failed: set[int] = set()
         self._attempts: dict[int, int] = {}
         app.add_error_handler(self._record_failure)
+        self.webhook = (
+            WebhookServer(app, webhook.url, webhook.secret, webhook.host, webhook.port, self._failed)
+            if webhook
+            else None
+        )
 
     async def install(self, routes: Routes, menus: Mapping[str, Sequence[tuple[str, str]]], default: str) -> None:
         """Route updates to the domain and publish the command menu in every language we speak."""
@@ -68,7 +83,8 @@ class TelegramChannel:
     async def __aenter__(self) -> TelegramChannel:
         try:
             await self.app.initialize()
-            await self.app.bot.delete_webhook()
+            if self.webhook is None:
+                await self.app.bot.delete_webhook()  # polling and a webhook exclude each other
         except InvalidToken:
             raise ConfigError("setting TELEGRAM_BOT_TOKEN: Telegram refused the token") from None
         except NetworkError as error:
@@ -76,6 +92,8 @@ class TelegramChannel:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
+        if self.webhook is not None:
+            await self.webhook.stop()
         await self.app.shutdown()
 
     async def _record_failure(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -84,6 +102,9 @@ class TelegramChannel:
             self._failed.add(update.update_id)
 
     async def run(self) -> None:
+        if self.webhook is not None:
+            await self.webhook.start()  # only now: the routes are installed, so no update is answered unhandled
+            await asyncio.Event().wait()
         offset = 0
         while True:
             updates = await self._fetch(offset)
