@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org/bot"
     telegram_file_url: str = ""
     telegram_poll_timeout: int = Field(default=30, ge=0, le=50)
+    telegram_user_updates_per_minute: int = Field(default=30, ge=1, le=10_000)
     telegram_webhook_url: str = ""
     telegram_webhook_secret: str = Field(default="", pattern=r"^[A-Za-z0-9_-]{0,256}$")
     telegram_webhook_host: str = "0.0.0.0"

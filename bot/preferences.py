@@ -15,6 +15,9 @@ class Preferences:
     async def help(self, inbound_id: str, user: ChatUser) -> bool:
         return await self._reply(inbound_id, user, "help")
 
+    async def slow_down(self, inbound_id: str, user: ChatUser) -> bool:
+        return await self._reply(inbound_id, user, "slow_down")
+
     async def unknown_command(self, inbound_id: str, user: ChatUser) -> bool:
         return await self._reply(inbound_id, user, "unknown_command")
 

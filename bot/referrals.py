@@ -15,6 +15,7 @@ from storage.sql_transaction import new_id
 
 log = logging.getLogger(__name__)
 OPEN_STATUSES = {Status.NEW, Status.CLAIMED, Status.CONTACTED}
+UNKNOWN_CODES_PER_HOUR = 5
 
 
 class ReferralService:
@@ -30,6 +31,8 @@ class ReferralService:
         return await self._units.apply(inbound_id, work)
 
     async def _start(self, w: Work, user: ChatUser, payload: str) -> None:
+        if payload and await self._guessing(w, user):
+            payload = ""  # someone trying codes: no code counts for them for a while, found or not
         parsed = parse_payload(payload) if payload else None
         referrer = await w.tx.customer_by_code(parsed.code) if parsed else None
         if payload and referrer is None:
@@ -48,6 +51,15 @@ class ReferralService:
             return
         customer = known or await self._units.register(w, user, Segment.CUSTOMER, referred_by=None)
         await w.send(self._screens.welcome(customer, returning=known is not None))
+
+    async def _guessing(self, w: Work, user: ChatUser) -> bool:
+        """Codes are 71 random bits; still, a person who keeps opening unknown codes is stopped."""
+        tried = await w.tx.count_events("deeplink.unknown", f"tg:{user.id}", w.now - timedelta(hours=1))
+        if tried < UNKNOWN_CODES_PER_HOUR:
+            return False
+        await w.tx.log_event("deeplink.throttled", w.now, actor=f"tg:{user.id}")
+        log.warning("tg:%s opened %d unknown codes this hour; ignoring their codes", user.id, tried)
+        return True
 
     async def _arrival(self, w: Work, user: ChatUser, referrer: Customer, channel: str) -> None:
         friend = await self._units.register(w, user, Segment.PROSPECT, referred_by=referrer.telegram_id)

@@ -23,6 +23,7 @@ from handlers.slack.routes import SlackRoutes
 from handlers.slack.sender import SlackSender
 from handlers.telegram import TelegramChannel, TelegramSender, build_application
 from handlers.telegram.channel import Webhook
+from handlers.telegram.flood import FloodGuard
 from handlers.telegram.routes import Routes
 from messages import Renderer
 from storage import Store, open_store
@@ -112,6 +113,7 @@ async def _assemble(
     alerts = Alerts(team) if team else None
     renderer = Renderer(settings.templates_dir)
     services = CustomerServices.build(store, program, renderer, app.bot.username, clock, dispatcher.wake, alerts)
+    FloodGuard(services, settings.telegram_user_updates_per_minute).install(app)
     await telegram.install(Routes(services), services.screens.command_menu(), program.program.default_locale)
     parts: list[Part] = [telegram, dispatcher]
     if team is not None and alerts is not None:

@@ -47,6 +47,8 @@ class Transaction(Protocol):
 
     async def finish_timer(self, timer_id: str, status: str, at: datetime) -> None: ...
 
+    async def count_events(self, kind: str, actor: str, since: datetime) -> int: ...
+
     async def log_event(
         self, kind: str, at: datetime, actor: str | None = None, subject: str | None = None, **data: Any
     ) -> None:

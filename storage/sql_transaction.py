@@ -139,6 +139,15 @@ class SqlTransaction:
             (status, to_db(at), timer_id),
         )
 
+    async def count_events(self, kind: str, actor: str, since: datetime) -> int:
+        row = await self._one(
+            "SELECT COUNT(*) AS n FROM events WHERE kind = ? AND actor = ? AND created_at >= ?",
+            kind,
+            actor,
+            to_db(since),
+        )
+        return int(row["n"]) if row else 0
+
     async def log_event(
         self, kind: str, at: datetime, actor: str | None = None, subject: str | None = None, **data: Any
     ) -> None:
