@@ -72,6 +72,7 @@ class Dispatcher:
         self._stopping = False
         self._limits = ChatLimits(dict(self._policy.rates), clock)
         self._slots = asyncio.Semaphore(self._policy.concurrency)
+        self._in_flight: set[str] = set()
         self.on_dead: Callable[[OutboxRow, str], Awaitable[None]] | None = None
 
     def wake(self) -> None:
@@ -84,6 +85,20 @@ class Dispatcher:
         self._wakeup.set()
 
     async def run(self) -> None:
+        try:
+            await self._loop()
+        finally:
+            # Cancelled mid-send (shutdown past its grace): hand the rows back now rather than
+            # leaving them leased, so the next start sends them at once.
+            await asyncio.shield(self._release())
+
+    async def _release(self) -> None:
+        for row_id in list(self._in_flight):
+            with contextlib.suppress(Exception):
+                await self._store.release(row_id, self._clock.now())
+        self._in_flight.clear()
+
+    async def _loop(self) -> None:
         while not self._stopping:
             try:
                 sent = await self.dispatch_once()
@@ -98,6 +113,7 @@ class Dispatcher:
     async def dispatch_once(self) -> int:
         """Send what is due now; return how many rows were attempted."""
         rows = await self._store.claim_due(self._clock.now(), self._policy.batch, self._policy.lease)
+        self._in_flight = {row.id for row in rows}
         by_chat: dict[tuple[str, str], list[OutboxRow]] = defaultdict(list)
         for row in rows:
             by_chat[(row.platform, row.chat_id)].append(row)

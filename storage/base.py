@@ -73,6 +73,9 @@ class Store(Protocol):
     async def retry_later(self, row_id: str, at: datetime, error: str, counts: bool = True) -> None:
         """Put a row back for later; `counts=False` when the row itself did not fail (it waited its turn)."""
 
+    async def release(self, row_id: str, at: datetime) -> None:
+        """Hand a leased row back at once (shutdown); a row already settled is left alone."""
+
     async def mark_dead(self, row_id: str, at: datetime, error: str) -> None: ...
     async def next_due_at(self) -> datetime | None: ...
     async def claim_due_timers(self, now: datetime, limit: int, lease: timedelta) -> Sequence[Timer]: ...

@@ -135,6 +135,14 @@ class SQLiteStore:
                 (to_db(at), error, 0 if counts else 1, row_id),
             )
 
+    async def release(self, row_id: str, at: datetime) -> None:
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE outbox SET status = 'pending', lease_until = NULL, next_attempt_at = ?,"
+                " attempts = attempts - 1 WHERE id = ? AND status = 'sending'",
+                (to_db(at), row_id),
+            )
+
     async def mark_dead(self, row_id: str, at: datetime, error: str) -> None:
         async with self._write() as db:
             await db.execute(

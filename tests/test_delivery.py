@@ -7,9 +7,11 @@ from datetime import timedelta
 
 from bot.clock import FakeClock
 from bot.engine import Engine
+from bot.program import Program
+from bot.wiring import build_engine
 from sandbox.telegram_api import TelegramEmulator
 
-from conftest import Operator, eventually
+from conftest import Operator, eventually, settings_for
 from test_customer_start import start
 
 
@@ -58,3 +60,18 @@ async def test_a_chats_messages_keep_their_order_through_a_failure(
     clock.advance(timedelta(minutes=5))
     first, second = await telegram.wait_for_messages(1001, 2)
     assert first.text == "Choose your language." and "/start" in second.text
+
+
+async def test_shutdown_hands_back_rows_it_could_not_finish(
+    telegram: TelegramEmulator, program: Program, clock: FakeClock, operator: Operator
+) -> None:
+    engine = await build_engine(settings_for(telegram, operator.path), program, clock)
+    async with engine:
+        telegram.fail_with_429(retry_after=1, for_seconds=0.5, methods={"sendMessage"})
+        await telegram.send_command(telegram.user(1001, "Ana"), "help")
+        await eventually(lambda: operator.count("outbox") == 1)
+    # However it ended, the row is not stranded under a lease: the next start may send it at once.
+    assert operator.rows("SELECT status, lease_until FROM outbox") in (
+        [{"status": "pending", "lease_until": None}],
+        [{"status": "sent", "lease_until": None}],
+    )

@@ -103,3 +103,16 @@ async def test_export_keeps_hostile_names_as_text(
     await ask(slack, MAYA, "export 7d")
     (row,) = list(csv.DictReader(io.StringIO(slack.files(slack.dm_channel(MAYA))[0].content.decode())))
     assert row["referrer_name"] == '\'=HYPERLINK("http://x")' and row["friend_name"] == "'+Ben"
+
+
+async def test_stats_tell_managers_about_dead_letters(
+    team: Engine, telegram: TelegramEmulator, slack: SlackEmulator, operator: Operator
+) -> None:
+    code, _ = await start(telegram, 1001, "Ana")
+    telegram.block_bot(1001)
+    await telegram.open_deep_link(telegram.user(2001, "Ben"), code)
+    await eventually(lambda: operator.count("outbox WHERE status = 'dead'") == 1)
+    assert ":warning: 1 message could not be delivered (dead letters)" in await ask(slack, MAYA, "stats")
+    assert operator.rows("SELECT unreachable_at IS NOT NULL AS gone FROM customers WHERE telegram_id = 1001") == [
+        {"gone": 1}
+    ]
