@@ -52,6 +52,7 @@ async def test_a_429_storm_on_both_platforms_loses_nothing_and_drains_quickly(
         await eventually(lambda: operator.count("outbox WHERE status = 'sent'") == 1 + 15 * 3, timeout=20)
         drained = time.monotonic() - storm_started
     assert operator.count("referrals") == 15 and operator.count("outbox WHERE status <> 'sent'") == 0
+    print(f"429 storm of 3.0s on both platforms: backlog drained {drained:.2f}s after it began")
     assert drained <= 2 * 3.0, f"backlog drained in {drained:.1f}s"
     telegram_calls = [(r.at, r.status) for r in telegram.requests if r.method.lower() in TELEGRAM_SENDS]
     slack_calls = [(c.at, c.status) for c in slack.calls if c.method in SLACK_SENDS]
