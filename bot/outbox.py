@@ -68,52 +68,55 @@ class Dispatcher:
         self._senders = senders
         self._clock = clock
         self._policy = policy or DispatchPolicy()
-        self._wakeup = asyncio.Event()
         self._stopping = False
         self._limits = ChatLimits(dict(self._policy.rates), clock)
         self._slots = asyncio.Semaphore(self._policy.concurrency)
-        self._in_flight: set[str] = set()
+        self._in_flight: dict[str, set[str]] = {}
+        self._wakeups: dict[str, asyncio.Event] = {}
         self.on_dead: Callable[[OutboxRow, str], Awaitable[None]] | None = None
 
     def wake(self) -> None:
         """Called after a commit that queued messages, so they leave at once rather than on the next poll."""
-        self._wakeup.set()
+        for wakeup in self._wakeups.values():
+            wakeup.set()
 
     def stop(self) -> None:
         """Finish the batch in flight, then return from run()."""
         self._stopping = True
-        self._wakeup.set()
+        self.wake()
 
     async def run(self) -> None:
+        """One loop per platform, so Telegram's pace never holds up a Slack alert, or the reverse."""
         try:
-            await self._loop()
+            await asyncio.gather(*(self._loop(platform) for platform in list(self._senders)))
         finally:
             # Cancelled mid-send (shutdown past its grace): hand the rows back now rather than
             # leaving them leased, so the next start sends them at once.
             await asyncio.shield(self._release())
 
     async def _release(self) -> None:
-        for row_id in list(self._in_flight):
+        for row_id in [row_id for rows in self._in_flight.values() for row_id in rows]:
             with contextlib.suppress(Exception):
                 await self._store.release(row_id, self._clock.now())
         self._in_flight.clear()
 
-    async def _loop(self) -> None:
+    async def _loop(self, platform: str) -> None:
+        wakeup = self._wakeups.setdefault(platform, asyncio.Event())
         while not self._stopping:
             try:
-                sent = await self.dispatch_once()
+                sent = await self.dispatch_once(platform)
             except Exception:  # the database busy or briefly gone: wait and carry on, never die
-                log.exception("outbox pass failed; retrying")
+                log.exception("outbox pass for %s failed; retrying", platform)
                 sent = 0
             if sent == 0 and not self._stopping:
-                self._wakeup.clear()
+                wakeup.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), self._policy.idle_wait)
+                    await asyncio.wait_for(wakeup.wait(), self._policy.idle_wait)
 
-    async def dispatch_once(self) -> int:
-        """Send what is due now; return how many rows were attempted."""
-        rows = await self._store.claim_due(self._clock.now(), self._policy.batch, self._policy.lease)
-        self._in_flight = {row.id for row in rows}
+    async def dispatch_once(self, platform: str | None = None) -> int:
+        """Send what is due now (for one platform, or all); return how many rows were attempted."""
+        rows = await self._store.claim_due(self._clock.now(), self._policy.batch, self._policy.lease, platform)
+        self._in_flight[platform or ""] = {row.id for row in rows}
         by_chat: dict[tuple[str, str], list[OutboxRow]] = defaultdict(list)
         for row in rows:
             by_chat[(row.platform, row.chat_id)].append(row)

@@ -66,7 +66,9 @@ class Store(Protocol):
 
     def transaction(self) -> AbstractAsyncContextManager[Transaction]: ...
 
-    async def claim_due(self, now: datetime, limit: int, lease: timedelta) -> Sequence[OutboxRow]:
+    async def claim_due(
+        self, now: datetime, limit: int, lease: timedelta, platform: str | None = None
+    ) -> Sequence[OutboxRow]:
         """Lease up to `limit` due outbox rows so no other sender takes them until the lease ends."""
 
     async def mark_sent(self, row_id: str, at: datetime, platform_message_id: str | None) -> None: ...

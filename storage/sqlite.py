@@ -25,7 +25,7 @@ def _due(t: str) -> str:
 # A row is handed out only when every earlier open row of its chat is handed out too,
 # so a chat's messages never overtake one that is waiting for a retry.
 _CLAIMABLE = f"""
-SELECT o.* FROM outbox o WHERE {_due("o")} AND NOT EXISTS (
+SELECT o.* FROM outbox o WHERE {_due("o")} AND (? IS NULL OR o.platform = ?) AND NOT EXISTS (
     SELECT 1 FROM outbox e WHERE e.platform = o.platform AND e.chat_id = o.chat_id
     AND e.status IN ('pending', 'sending') AND e.rowid < o.rowid
     AND NOT {_due("e")}
@@ -109,9 +109,13 @@ class SQLiteStore:
     async def fetch_all(self, sql: str, *params: Any) -> list[dict[str, Any]]:
         return await self._reader.fetch_all(sql, params)
 
-    async def claim_due(self, now: datetime, limit: int, lease: timedelta) -> Sequence[OutboxRow]:
+    async def claim_due(
+        self, now: datetime, limit: int, lease: timedelta, platform: str | None = None
+    ) -> Sequence[OutboxRow]:
         async with self._write() as db:
-            rows = await db.fetch_all(_CLAIMABLE, (to_db(now), to_db(now), to_db(now), to_db(now), limit))
+            rows = await db.fetch_all(
+                _CLAIMABLE, (to_db(now), to_db(now), platform, platform, to_db(now), to_db(now), limit)
+            )
             for row in rows:
                 await db.execute(
                     "UPDATE outbox SET status = 'sending', lease_until = ?, attempts = attempts + 1 WHERE id = ?",
