@@ -166,14 +166,17 @@ class SQLiteStore:
                 await db.execute("UPDATE sla_timers SET lease_until = ? WHERE id = ?", (to_db(now + lease), row["id"]))
         return [from_row(Timer, row) for row in rows]
 
-    async def remember_alert(self, referral_id: str, channel: str, ts: str, digest: bool, at: datetime) -> None:
+    async def remember_alerts(
+        self, referral_ids: Sequence[str], channel: str, ts: str, digest: bool, at: datetime
+    ) -> None:
         async with self._write() as db:
-            await db.execute(
-                "INSERT INTO slack_alerts (referral_id, channel, ts, digest, updated_at) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT (referral_id) DO UPDATE SET channel = excluded.channel, ts = excluded.ts,"
-                " digest = excluded.digest, updated_at = excluded.updated_at",
-                (referral_id, channel, ts, int(digest), to_db(at)),
-            )
+            for referral_id in referral_ids:
+                await db.execute(
+                    "INSERT INTO slack_alerts (referral_id, channel, ts, digest, updated_at) VALUES (?, ?, ?, ?, ?)"
+                    " ON CONFLICT (referral_id) DO UPDATE SET channel = excluded.channel, ts = excluded.ts,"
+                    " digest = excluded.digest, updated_at = excluded.updated_at",
+                    (referral_id, channel, ts, int(digest), to_db(at)),
+                )
 
     async def alert_message(self, referral_id: str) -> tuple[str, bool] | None:
         rows = await self._reader.fetch_all("SELECT ts, digest FROM slack_alerts WHERE referral_id = ?", (referral_id,))

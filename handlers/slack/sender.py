@@ -73,13 +73,20 @@ class SlackSender:
             raise _failure(error) from error
 
     async def _digest(self, channel: str, chunk: Sequence[OutboxRow]) -> dict[str, str]:
-        views = [await load_alert(self._store, row.payload["referral_id"], self._clock.now()) for row in chunk]
+        views, settled = [], {}
+        for row in chunk:
+            known = await self._store.alert_message(row.payload["referral_id"])
+            if known is not None:  # already out before a crash: do not list it a second time
+                settled[row.id] = known[0]
+            else:
+                views.append(await load_alert(self._store, row.payload["referral_id"], self._clock.now()))
         present = [view for view in views if view is not None]
+        if not present:
+            return settled
         text, digest_blocks = blocks.digest(present, self._screens)
         ts = str((await self._client.chat_postMessage(channel=channel, text=text, blocks=digest_blocks))["ts"])
-        for view in present:
-            await self._store.remember_alert(view.referral.id, channel, ts, True, self._clock.now())
-        return {row.id: ts for row in chunk}
+        await self._store.remember_alerts([v.referral.id for v in present], channel, ts, True, self._clock.now())
+        return {row.id: settled.get(row.id, ts) for row in chunk}
 
     async def _send(self, chat_id: str, payload: dict[str, Any]) -> str | None:
         kind = payload["kind"]
@@ -120,7 +127,7 @@ class SlackSender:
     async def _post_card(self, channel: str, referral_id: str) -> str:
         text, alert_blocks = blocks.alert(await self._view(referral_id), self._screens)
         ts = str((await self._client.chat_postMessage(channel=channel, text=text, blocks=alert_blocks))["ts"])
-        await self._store.remember_alert(referral_id, channel, ts, False, self._clock.now())
+        await self._store.remember_alerts([referral_id], channel, ts, False, self._clock.now())
         return ts
 
     async def _view(self, referral_id: str) -> AlertView:
