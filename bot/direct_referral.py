@@ -60,7 +60,7 @@ class DirectReferrals:
         if referral is None or alerts is None or not text.strip():
             await w.send(self._screens.welcome(customer, returning=True))
             return
-        reply = self._screens.team("friend_reply", friend=customer.display_name, text=text[:3000])
+        reply = self._screens.team("friend_reply", friend=customer.display_name, text=text)
         await alerts.thread(w, referral.id, reply)
         await w.tx.log_event("referral.friend_reply", w.now, actor=f"tg:{customer.telegram_id}", subject=referral.id)
         await w.send(self._screens.to(customer, "friend_reply_sent"))

@@ -29,6 +29,11 @@ class Contact:
     value: str
 
 
+def storable(text: str) -> str:
+    """Text as a platform sent it, minus what no database can store (lone surrogates)."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
 def profile_text(value: str | None, limit: int = 256) -> str | None:
     """A name from a platform profile: kept as given, but never a lone surrogate (not storable)
     and never longer than the platform allows."""
@@ -47,7 +52,7 @@ def check_name(text: str) -> str | Invalid:
     name = " ".join(text.split())
     if not name or len(name) > NAME_MAX:
         return Invalid("bad_name_length")
-    if _has_hidden_characters(text.replace("\n", " ")):
+    if _has_hidden_characters(" ".join(text.split())):  # tabs and newlines are just spacing
         return Invalid("bad_name_chars")
     if not any(unicodedata.category(char).startswith("L") for char in name):
         return Invalid("bad_name_chars")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -11,7 +12,12 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def to_db(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)  # never storable; the rest of the text is kept
     if isinstance(value, datetime):
         return value.isoformat(timespec="microseconds")
     if isinstance(value, bool):
@@ -19,7 +25,7 @@ def to_db(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False)
+        return to_db(json.dumps(value, ensure_ascii=False))
     return value
 
 

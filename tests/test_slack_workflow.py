@@ -85,7 +85,7 @@ async def test_converted_records_the_deal_and_thanks_both_sides(
     refused = await slack.submit_view(RITA, modal["id"], {"answer": {"value": "lots"}})
     assert refused.json == {
         "response_action": "errors",
-        "errors": {"answer": "Please enter a number, such as 1200 or 1200.50."},
+        "errors": {"answer": "Please enter an amount such as 1200, 1,200.50 or 1.200,50."},
     }
     assert operator.rows("SELECT status FROM referrals") == [{"status": "contacted"}]
     await slack.submit_view(RITA, modal["id"], {"answer": {"value": "$1,200"}})

@@ -10,10 +10,26 @@ from bot.screens import Screens
 
 Block = dict[str, Any]
 ACTIONS = ("claim", "contacted", "converted", "lost", "flag")
+# Longest answers a modal takes: a message must fit a Telegram message (4,096) with our framing.
+MAX_INPUT = {"converted": 30, "lost": 500, "message": 3900}
+
+
+SECTION_LIMIT = 3000
+
+
+def fit(text: str, limit: int = SECTION_LIMIT) -> str:
+    """Cut escaped mrkdwn to a Block Kit limit without splitting an entity such as &amp;."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut + "…"
 
 
 def _section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": fit(text)}}
 
 
 def _button(label: str, action: str, referral_id: str, style: str | None = None) -> Block:
@@ -41,7 +57,6 @@ def alert(view: AlertView, screens: Screens) -> tuple[str, list[Block]]:
         flagged=referral.flagged,
         flag_reason=referral.flag_reason,
         contact=view.contact,
-        note=referral.friend_note,
     )
     waited = max(0, round((view.now - referral.created_at).total_seconds() / 60))
     status = screens.team(
@@ -52,9 +67,11 @@ def alert(view: AlertView, screens: Screens) -> tuple[str, list[Block]]:
         deal_value=referral.deal_value,
         reason=referral.lost_reason,
     )
-    blocks: list[Block] = [
-        _section(body),
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": screens.team("alert_icp")[:3000]}]},
+    blocks: list[Block] = [_section(body)]
+    if referral.friend_note:  # its own section: a long note can never push the rest past the limit
+        blocks.append(_section(screens.team("alert_note", referrer=view.referrer, note=referral.friend_note)))
+    blocks += [
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": fit(screens.team("alert_icp"))}]},
         _section(status),
     ]
     if view.is_open:
@@ -62,8 +79,10 @@ def alert(view: AlertView, screens: Screens) -> tuple[str, list[Block]]:
         if view.friend is not None:
             buttons.append(_button(screens.label("en", "slack_message"), "message", referral.id))
         blocks.append({"type": "actions", "block_id": f"referral:{referral.id}", "elements": buttons})
-    fallback = f"New referral: {view.friend_name} (from {view.referrer.display_name}) · {referral.status}"
-    return fallback, blocks
+    fallback = screens.team(
+        "alert_fallback", friend=view.friend_name, referrer=view.referrer.display_name, status=referral.status
+    )
+    return fit(fallback), blocks
 
 
 def _style(action: str) -> str | None:
@@ -79,7 +98,12 @@ def modal(screens: Screens, kind: str, referral_id: str) -> Block:
         "block_id": "answer",
         "optional": kind == "converted",
         "label": {"type": "plain_text", "text": screens.label("en", fields[kind])},
-        "element": {"type": "plain_text_input", "action_id": "value", "multiline": kind != "converted"},
+        "element": {
+            "type": "plain_text_input",
+            "action_id": "value",
+            "multiline": kind != "converted",
+            "max_length": MAX_INPUT[kind],
+        },
     }
     if kind == "converted":
         field["hint"] = {"type": "plain_text", "text": "A number, such as 1200 or 1200.50"}
@@ -111,4 +135,4 @@ def digest(views: Sequence[AlertView], screens: Screens) -> tuple[str, list[Bloc
         button["action_id"] += f"_{number}"  # action ids must differ within one message
         section["accessory"] = button
         lines.append(section)
-    return f"{len(views)} new referrals are waiting to be claimed", lines
+    return screens.team("digest_fallback", count=len(views)), lines

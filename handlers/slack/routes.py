@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -13,7 +13,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.screens import Screens
 from bot.team import Outcome, TeamService
+from bot.validation import storable
 from handlers.slack import blocks
+from messages.renderer import clean
 
 log = logging.getLogger(__name__)
 DIRECT_ACTIONS = re.compile(r"^referral_(claim|contacted|flag)(?:_\d+)?$")
@@ -56,18 +58,18 @@ class SlackRoutes:
     ) -> None:
         kind = view["callback_id"].removeprefix("referral_")
         referral_id, user = view["private_metadata"], body["user"]["id"]
-        text = (view["state"]["values"]["answer"]["value"].get("value") or "").strip()
+        text = storable((view["state"]["values"]["answer"]["value"].get("value") or "").strip())
+        problem = check_answer(kind, text)
+        if problem is not None:  # shown under the field; the modal stays open and nothing is stored
+            await ack(response_action="errors", errors={"answer": problem})
+            return
         inbound = f"slack:view:{view['id']}"
         if kind == "message":
-            outcome = await self._team.message_friend(inbound, referral_id, user, text[:3500])
+            outcome = await self._team.message_friend(inbound, referral_id, user, text)
         elif kind == "lost":
             outcome = await self._team.act(inbound, referral_id, "lost", user, reason=text)
         else:
-            deal = parse_deal_value(text)
-            if isinstance(deal, str):
-                await ack(response_action="errors", errors={"answer": deal})
-                return
-            outcome = await self._team.act(inbound, referral_id, "converted", user, deal_value=deal)
+            outcome = await self._team.act(inbound, referral_id, "converted", user, deal_value=parse_deal_value(text))
         await ack()
         if outcome.refused:
             await client.chat_postMessage(channel=user, text=outcome.refused)
@@ -78,15 +80,34 @@ class SlackRoutes:
             await respond(text=outcome.refused, response_type="ephemeral", replace_original=False)
 
 
+def check_answer(kind: str, text: str) -> str | None:
+    """What is wrong with a modal answer, in words for the rep; None when it can be used."""
+    if len(text) > blocks.MAX_INPUT[kind]:
+        return f"Please keep it under {blocks.MAX_INPUT[kind]:,} characters."
+    if kind == "message" and not clean(text).strip():
+        return "Please write the message for the friend."
+    if kind == "converted" and isinstance(parse_deal_value(text), str):
+        return str(parse_deal_value(text))
+    return None
+
+
+# 1200, 1,200, 1200.50, 1,200.50 — or the European 1.200,50 and 1200,50. Nothing else is guessed at.
+_ENGLISH = re.compile(r"^(\d{1,3}(,\d{3})+|\d+)(\.\d{1,2})?$")
+_EUROPEAN = re.compile(r"^(\d{1,3}(\.\d{3})+|\d+)(,\d{1,2})?$")
+
+
 def parse_deal_value(text: str) -> Decimal | str | None:
     """The deal value, None when left empty, or the error to show under the field."""
-    cleaned = text.replace(",", "").replace("$", "").replace("€", "").strip()
+    cleaned = re.sub(r"[\s$€£]", "", text)
     if not cleaned:
         return None
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        return "Please enter a number, such as 1200 or 1200.50."
-    if not value.is_finite() or value < 0 or value > MAX_DEAL:
-        return "Please enter an amount between 0 and 1,000,000,000."
+    if _ENGLISH.match(cleaned):
+        number = cleaned.replace(",", "")
+    elif _EUROPEAN.match(cleaned):
+        number = cleaned.replace(".", "").replace(",", ".")
+    else:
+        return "Please enter an amount such as 1200, 1,200.50 or 1.200,50."
+    value = Decimal(number)
+    if value > MAX_DEAL:
+        return "Please enter an amount up to 1,000,000,000."
     return value.quantize(Decimal("0.01"))

@@ -29,6 +29,7 @@ from telegram.ext import (
 
 from bot.models import ChatUser
 from bot.services import CustomerServices
+from bot.validation import storable
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
@@ -37,7 +38,20 @@ Context = ContextTypes.DEFAULT_TYPE
 def chat_user(update: Update) -> ChatUser:
     user = update.effective_user
     assert user is not None  # every routed update type has a sender
-    return ChatUser(user.id, user.first_name, user.last_name, user.username, user.language_code)
+    last, username = user.last_name, user.username
+    return ChatUser(
+        user.id,
+        storable(user.first_name),
+        storable(last) if last else None,
+        storable(username) if username else None,
+        user.language_code,
+    )
+
+
+def text_of(update: Update) -> str:
+    """What a person typed, as typed: checks downstream refuse what cannot be kept."""
+    message = update.effective_message
+    return (message.text or "") if message is not None else ""
 
 
 def inbound_id(update: Update) -> str:
@@ -70,13 +84,11 @@ class Routes:
         app.add_handler(ChosenInlineResultHandler(self.chosen_inline))
 
     async def start(self, update: Update, context: Context) -> None:
-        text = update.effective_message.text if update.effective_message else ""
-        payload = (text or "").partition(" ")[2] or None
+        payload = text_of(update).partition(" ")[2] or None
         await self._s.referrals.start(inbound_id(update), chat_user(update), payload)
 
     async def simple(self, update: Update, context: Context) -> None:
-        text = (update.effective_message.text if update.effective_message else "") or ""
-        command = text.split()[0].lstrip("/").split("@")[0].lower()
+        command = text_of(update).split()[0].lstrip("/").split("@")[0].lower()
         uid, user, s = inbound_id(update), chat_user(update), self._s
         handlers = {
             "help": lambda: s.preferences.help(uid, user),
@@ -95,7 +107,7 @@ class Routes:
     async def text(self, update: Update, context: Context) -> None:
         message = update.effective_message
         if message is not None and message.text is not None:
-            await self._s.direct.answer(inbound_id(update), chat_user(update), message.text)
+            await self._s.direct.answer(inbound_id(update), chat_user(update), text_of(update))
 
     async def contact(self, update: Update, context: Context) -> None:
         message = update.effective_message
