@@ -104,7 +104,8 @@ profiles = st.builds(
 
 def fuzz(examples: int) -> settings:
     """Many examples against one engine: the fixtures are meant to outlive each example. FUZZ_SCALE=10 digs
-    deeper, FUZZ_RANDOM=1 draws new examples. No shrinking: against a live bot, shrinking a 10 KB example takes minutes; it is printed as found."""
+    deeper, FUZZ_RANDOM=1 draws new examples. No shrinking: against a live bot, shrinking a 10 KB example
+    takes minutes; it is printed as found."""
     return settings(
         max_examples=examples * int(os.environ.get("FUZZ_SCALE", "1")),
         deadline=None,
