@@ -22,14 +22,17 @@ def _due(t: str) -> str:
     )
 
 
-# A row is handed out only when every earlier open row of its chat is handed out too,
-# so a chat's messages never overtake one that is waiting for a retry.
+# A row is handed out only when every earlier open row of its chat is handed out too, so a chat's
+# messages never overtake one that is waiting for a retry. The first blocked row of each chat is found
+# once (not once per candidate row), so a long backlog in one channel stays cheap to claim from.
 _CLAIMABLE = f"""
-SELECT o.* FROM outbox o WHERE {_due("o")} AND (? IS NULL OR o.platform = ?) AND NOT EXISTS (
-    SELECT 1 FROM outbox e WHERE e.platform = o.platform AND e.chat_id = o.chat_id
-    AND e.status IN ('pending', 'sending') AND e.rowid < o.rowid
-    AND NOT {_due("e")}
-) ORDER BY o.rowid LIMIT ?
+WITH blocked AS (
+    SELECT e.platform, e.chat_id, MIN(e.rowid) AS first FROM outbox e
+    WHERE e.status IN ('pending', 'sending') AND NOT {_due("e")} GROUP BY e.platform, e.chat_id
+)
+SELECT o.* FROM outbox o LEFT JOIN blocked b ON b.platform = o.platform AND b.chat_id = o.chat_id
+WHERE {_due("o")} AND (? IS NULL OR o.platform = ?) AND (b.first IS NULL OR o.rowid < b.first)
+ORDER BY o.rowid LIMIT ?
 """
 
 
@@ -114,7 +117,7 @@ class SQLiteStore:
     ) -> Sequence[OutboxRow]:
         async with self._write() as db:
             rows = await db.fetch_all(
-                _CLAIMABLE, (to_db(now), to_db(now), platform, platform, to_db(now), to_db(now), limit)
+                _CLAIMABLE, (to_db(now), to_db(now), to_db(now), to_db(now), platform, platform, limit)
             )
             for row in rows:
                 await db.execute(
