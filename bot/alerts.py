@@ -72,7 +72,7 @@ class Alerts:
 
 
 async def load_alert(store: Store, referral_id: str, now: datetime) -> AlertView | None:
-    async with store.transaction() as tx:
+    async with store.reading() as tx:  # called for every alert the sender renders: keep it off the write lock
         referral = await tx.referral(referral_id)
         if referral is None:
             return None

@@ -194,7 +194,7 @@ class ReferralService:
 
     async def invite_card(self, user: ChatUser) -> InviteCard | None:
         """The card for an inline share, or None for someone who has not started the bot yet."""
-        async with self._units.store.transaction() as tx:
+        async with self._units.store.reading() as tx:
             customer = await tx.customer(user.id)
         return self._screens.invite_card(customer) if customer else None
 

@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, Template, TemplateNotFound
 
 BUILT_IN = Path(__file__).parent
 LOCALES = ("en", "es", "fa")
@@ -63,6 +63,7 @@ class Renderer:
         )
         self._plain = Environment(undefined=StrictUndefined, finalize=clean, autoescape=False)
         self._slack = self._env.overlay(autoescape=False, finalize=slack_escape)
+        self._compiled: dict[str, Template] = {}
 
     def telegram(self, locale: str, name: str, **context: Any) -> str:
         """A Telegram HTML message; falls back to English when the locale lacks the template."""
@@ -85,7 +86,10 @@ class Renderer:
         """A short plain-text label, such as a button's text."""
         labels = self._labels(locale)
         source = labels.get(key) or self._labels("en")[key]
-        return self._plain.from_string(source).render(**context)
+        template = self._compiled.get(source)
+        if template is None:  # labels are rendered on every message: compile each source once
+            template = self._compiled[source] = self._plain.from_string(source)
+        return template.render(**context)
 
     def _labels(self, locale: str) -> dict[str, str]:
         merged: dict[str, str] = {}

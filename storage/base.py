@@ -65,6 +65,8 @@ class Store(Protocol):
         """Apply pending migrations in order; return the names applied."""
 
     def transaction(self) -> AbstractAsyncContextManager[Transaction]: ...
+    def reading(self) -> AbstractAsyncContextManager[Transaction]:
+        """The same queries on the read connection, for pure reads: no write lock, nothing to commit."""
 
     async def claim_due(
         self, now: datetime, limit: int, lease: timedelta, platform: str | None = None
@@ -79,7 +81,6 @@ class Store(Protocol):
         """Hand a leased row back at once (shutdown); a row already settled is left alone."""
 
     async def mark_dead(self, row_id: str, at: datetime, error: str) -> None: ...
-    async def next_due_at(self) -> datetime | None: ...
     async def claim_due_timers(self, now: datetime, limit: int, lease: timedelta) -> Sequence[Timer]: ...
     async def remember_alerts(
         self, referral_ids: Sequence[str], channel: str, ts: str, digest: bool, at: datetime

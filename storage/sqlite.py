@@ -91,6 +91,10 @@ class SQLiteStore:
         async with self._write() as db:
             yield SqlTransaction(db)
 
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[SqlTransaction]:
+        yield SqlTransaction(self._reader)
+
     async def migrate(self) -> list[str]:
         applied: list[str] = []
         async with self._write() as db:
@@ -192,11 +196,3 @@ class SQLiteStore:
             (channel,),
         )
         return int(rows[0]["n"])
-
-    async def next_due_at(self) -> datetime | None:
-        rows = await self._reader.fetch_all(
-            "SELECT MIN(COALESCE(lease_until, next_attempt_at)) AS due FROM outbox"
-            " WHERE status IN ('pending', 'sending')"
-        )
-        due = rows[0]["due"] if rows else None
-        return datetime.fromisoformat(due) if due else None
