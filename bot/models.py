@@ -152,6 +152,7 @@ class OutboxRow:
     attempts: int
     created_at: datetime
     dedupe_key: str = field(default="")
+    reclaimed: bool = False  # an earlier sender's lease ran out: it may have delivered the row before it died
 
 
 @dataclass(frozen=True)

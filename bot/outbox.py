@@ -56,7 +56,7 @@ class DispatchPolicy:
     max_attempts: int = 12
     max_backoff: float = 300.0
     idle_wait: float = 1.0
-    concurrency: int = 16  # chats sent to at the same time
+    concurrency: int = 8  # chats sent to at the same time, per platform
     rates: tuple[tuple[str, ChatRate], ...] = (("telegram", ChatRate(1.0, 3)), ("slack", ChatRate(1.0, 1)))
 
 
@@ -70,8 +70,11 @@ class Dispatcher:
         self._policy = policy or DispatchPolicy()
         self._stopping = False
         self._limits = ChatLimits(dict(self._policy.rates), clock)
-        self._slots = asyncio.Semaphore(self._policy.concurrency)
+        self._slots: dict[str, asyncio.Semaphore] = {}  # per platform; senders may be added after start
         self._in_flight: dict[str, set[str]] = {}
+        self._unrecorded: dict[str, str | None] = {}  # sent, waiting for the next commit: row id → message id
+        self._recorded: list[asyncio.Future[None]] = []
+        self._recorder: asyncio.Task[None] | None = None
         self._wakeups: dict[str, asyncio.Event] = {}
         self.on_dead: Callable[[OutboxRow, str], Awaitable[None]] | None = None
 
@@ -90,11 +93,14 @@ class Dispatcher:
         try:
             await asyncio.gather(*(self._loop(platform) for platform in list(self._senders)))
         finally:
-            # Cancelled mid-send (shutdown past its grace): hand the rows back now rather than
-            # leaving them leased, so the next start sends them at once.
+            # Cancelled mid-send (shutdown past its grace): record what went out, then hand the
+            # other rows back now rather than leaving them leased, so the next start sends them at once.
             await asyncio.shield(self._release())
 
     async def _release(self) -> None:
+        if self._recorder is not None:
+            with contextlib.suppress(Exception):
+                await self._recorder
         for row_id in [row_id for rows in self._in_flight.values() for row_id in rows]:
             with contextlib.suppress(Exception):
                 await self._store.release(row_id, self._clock.now())
@@ -124,7 +130,8 @@ class Dispatcher:
         return len(rows)
 
     async def _send_in_order(self, rows: Sequence[OutboxRow]) -> None:
-        async with self._slots:
+        slots = self._slots.setdefault(rows[0].platform, asyncio.Semaphore(self._policy.concurrency))
+        async with slots:
             await self._send_chat(rows)
 
     async def _send_chat(self, rows: Sequence[OutboxRow]) -> None:
@@ -165,8 +172,7 @@ class Dispatcher:
                 )
                 return 0, None
             return 0, await self._failed(rows[0], failure)
-        for row in rows[: len(sent)]:
-            await self._settle(row, sent[row.id])
+        await self._settle({row.id: sent[row.id] for row in rows[: len(sent)]})
         return len(sent), None
 
     async def _deliver(self, row: OutboxRow) -> datetime | None:
@@ -182,20 +188,40 @@ class Dispatcher:
         except Exception as exc:  # a bug or an unexpected reply must not stop the other chats
             log.exception("outbox row %s: unexpected error", row.id)
             return await self._failed(row, SendFailed(f"{type(exc).__name__}: {exc}"))
-        await self._settle(row, message_id)
+        await self._settle({row.id: message_id})
         return None
 
-    async def _settle(self, row: OutboxRow, message_id: str | None) -> None:
-        """Record a send that went out. If the database is busy, keep trying for a while: a row
-        left leased would be sent a second time when its lease ends."""
+    async def _settle(self, sent: dict[str, str | None]) -> None:
+        """Record sends that went out. Sends finishing together share one commit (group commit), so
+        recording keeps up with any send rate and a delivered row stays unrecorded only briefly."""
+        if not sent:
+            return
+        recorded = asyncio.get_running_loop().create_future()
+        self._unrecorded.update(sent)
+        self._recorded.append(recorded)
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._record())
+        await asyncio.shield(recorded)  # a cancelled sender must not cancel the commit others wait on
+
+    async def _record(self) -> None:
+        while self._recorded:
+            sent, waiting = self._unrecorded, self._recorded
+            self._unrecorded, self._recorded = {}, []
+            await self._record_batch(sent)
+            for recorded in waiting:
+                recorded.set_result(None)
+
+    async def _record_batch(self, sent: dict[str, str | None]) -> None:
+        """If the database is busy, keep trying for a while: a row left leased is sent a second
+        time when its lease ends."""
         for attempt in range(1, 6):
             try:
-                await self._store.mark_sent(row.id, self._clock.now(), message_id)
+                await self._store.mark_sent(sent, self._clock.now())
                 return
             except Exception:
-                log.warning("outbox row %s sent but not yet recorded (attempt %d)", row.id, attempt)
+                log.warning("%d outbox rows sent but not yet recorded (attempt %d)", len(sent), attempt)
                 await asyncio.sleep(attempt)
-        log.error("outbox row %s sent but not recorded; it will be sent again after its lease", row.id)
+        log.error("outbox rows %s sent but not recorded; they will be sent again after their lease", sorted(sent))
 
     async def _failed(self, row: OutboxRow, failure: SendFailed) -> datetime | None:
         now = self._clock.now()

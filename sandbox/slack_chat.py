@@ -52,8 +52,29 @@ class SlackChat(SlackWorkspace):
         thread_ts = self._thread_root(channel.id, params.get("thread_ts"))
         broadcast = thread_ts is not None and truthy(params.get("reply_broadcast"))
         message = SlackMessage(self._new_ts(), channel.id, self.bot_user_id, text, blocks or [], thread_ts)
-        self._store(replace(message, reply_broadcast=broadcast))
+        self._store(replace(message, reply_broadcast=broadcast, metadata=_metadata(params.get("metadata"))))
         return {"channel": channel.id, "ts": message.ts, "message": self.message_payload(message)}
+
+    def _conversations_history(self, params: JSONDict) -> JSONDict:
+        """Top-level messages newest first, after `oldest` (exclusive), paged by cursor like Slack."""
+        channel = self._channel_for_bot(params.get("channel"))
+        oldest, limit = float(params.get("oldest") or 0), min(int(params.get("limit") or 100), 999)
+        start = int(params.get("cursor") or 0)
+        listed = [m for m in reversed(self._messages.get(channel.id, [])) if not m.is_reply and float(m.ts) > oldest]
+        page = listed[start : start + limit]
+        with_metadata = truthy(params.get("include_all_metadata"))
+        more = start + limit < len(listed)
+        return {
+            "messages": [self._history_item(m, with_metadata) for m in page],
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
+
+    def _history_item(self, message: SlackMessage, with_metadata: bool) -> JSONDict:
+        item = self.message_payload(message)
+        if with_metadata and message.metadata is not None:
+            item["metadata"] = message.metadata
+        return item
 
     def _thread_root(self, channel: str, thread_ts: Any) -> str | None:
         """Stricter than Slack, which silently drops a reply to a missing message: here the bot learns of it."""
@@ -195,3 +216,17 @@ class SlackChat(SlackWorkspace):
         if found is None:
             raise SlackError("message_not_found")
         return found
+
+
+def _metadata(value: Any) -> JSONDict | None:
+    """Message metadata must name an event type and carry an object payload, as Slack requires."""
+    if value in (None, ""):
+        return None
+    metadata = decode_json(value, "metadata")
+    if (
+        not isinstance(metadata, dict)
+        or not isinstance(metadata.get("event_type"), str)
+        or not isinstance(metadata.get("event_payload"), dict)
+    ):
+        raise SlackError("invalid_metadata_format")
+    return {"event_type": metadata["event_type"], "event_payload": metadata["event_payload"]}

@@ -101,6 +101,7 @@ class SlackMessage:
     reply_broadcast: bool = False
     ephemeral_to: str | None = None  # set for an ephemeral message: the only person who sees it
     files: list[str] = field(default_factory=list)  # ids of files shared with this message
+    metadata: JSONDict | None = None  # the app's message metadata: {"event_type", "event_payload"}
 
     @property
     def is_reply(self) -> bool:

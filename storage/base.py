@@ -6,7 +6,7 @@ the outbox rows it causes commit together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -73,7 +73,10 @@ class Store(Protocol):
     ) -> Sequence[OutboxRow]:
         """Lease up to `limit` due outbox rows so no other sender takes them until the lease ends."""
 
-    async def mark_sent(self, row_id: str, at: datetime, platform_message_id: str | None) -> None: ...
+    async def mark_sent(self, sent: Mapping[str, str | None], at: datetime) -> None:
+        """Record rows that went out (row id → the platform's message id), all in one commit, ahead of
+        other writes: until it is recorded, a crash would send a row again."""
+
     async def retry_later(self, row_id: str, at: datetime, error: str, counts: bool = True) -> None:
         """Put a row back for later; `counts=False` when the row itself did not fail (it waited its turn)."""
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,6 +13,7 @@ from bot.models import OutboxRow, Timer
 from storage.migrations import CREATE_LEDGER, load_migrations
 from storage.rows import from_row, to_db
 from storage.sql_transaction import SqlTransaction
+from storage.write_gate import WriteGate
 
 
 def _due(t: str) -> str:
@@ -56,7 +56,7 @@ class SQLiteStore:
         self._writer = _Executor(writer)
         self._reader = _Executor(reader)
         self._connections = (writer, reader)
-        self._write_lock = asyncio.Lock()
+        self._gate = WriteGate()
 
     @classmethod
     async def open(cls, path: str, synchronous: str = "FULL", busy_timeout_ms: int = 5000) -> SQLiteStore:
@@ -76,8 +76,8 @@ class SQLiteStore:
             await connection.close()
 
     @asynccontextmanager
-    async def _write(self) -> AsyncIterator[_Executor]:
-        async with self._write_lock:
+    async def _write(self, urgent: bool = False) -> AsyncIterator[_Executor]:
+        async with self._gate.hold(urgent):
             await self._writer.execute("BEGIN IMMEDIATE")
             try:
                 yield self._writer
@@ -128,15 +128,19 @@ class SQLiteStore:
                     "UPDATE outbox SET status = 'sending', lease_until = ?, attempts = attempts + 1 WHERE id = ?",
                     (to_db(now + lease), row["id"]),
                 )
-        return [from_row(OutboxRow, {**row, "attempts": row["attempts"] + 1}) for row in rows]
+        return [
+            from_row(OutboxRow, {**row, "attempts": row["attempts"] + 1, "reclaimed": row["status"] == "sending"})
+            for row in rows
+        ]
 
-    async def mark_sent(self, row_id: str, at: datetime, platform_message_id: str | None) -> None:
-        async with self._write() as db:
-            await db.execute(
-                "UPDATE outbox SET status = 'sent', sent_at = ?, lease_until = NULL, platform_message_id = ?"
-                " WHERE id = ?",
-                (to_db(at), platform_message_id, row_id),
-            )
+    async def mark_sent(self, sent: Mapping[str, str | None], at: datetime) -> None:
+        async with self._write(urgent=True) as db:
+            for row_id, platform_message_id in sent.items():
+                await db.execute(
+                    "UPDATE outbox SET status = 'sent', sent_at = ?, lease_until = NULL, platform_message_id = ?"
+                    " WHERE id = ?",
+                    (to_db(at), platform_message_id, row_id),
+                )
 
     async def retry_later(self, row_id: str, at: datetime, error: str, counts: bool = True) -> None:
         async with self._write() as db:
@@ -176,7 +180,7 @@ class SQLiteStore:
     async def remember_alerts(
         self, referral_ids: Sequence[str], channel: str, ts: str, digest: bool, at: datetime
     ) -> None:
-        async with self._write() as db:
+        async with self._write(urgent=True) as db:
             for referral_id in referral_ids:
                 await db.execute(
                     "INSERT INTO slack_alerts (referral_id, channel, ts, digest, updated_at) VALUES (?, ?, ?, ?, ?)"

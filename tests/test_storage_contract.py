@@ -81,7 +81,7 @@ async def test_leased_rows_are_not_handed_out_twice_until_the_lease_ends(store: 
     first = await store.claim_due(T0, 10, timedelta(seconds=60))
     assert [row.payload["n"] for row in first] == [0, 1, 2]
     assert await store.claim_due(T0 + timedelta(seconds=59), 10, timedelta(seconds=60)) == []
-    await store.mark_sent(first[0].id, T0, "m1")
+    await store.mark_sent({first[0].id: "m1"}, T0)
     again = await store.claim_due(T0 + timedelta(seconds=61), 10, timedelta(seconds=60))
     assert [(row.payload["n"], row.attempts) for row in again] == [(1, 2), (2, 2)]
 

@@ -8,7 +8,9 @@ first time anything happens to it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -22,7 +24,13 @@ from bot.screens import Screens
 from handlers.slack import blocks
 from storage.base import Store
 
+log = logging.getLogger(__name__)
+
 DIGEST_SIZE = 20  # referrals per digest message; each is one section, well under Block Kit's 50 blocks
+# Alerts and digests carry the referrals they show in message metadata, so after a crash the channel's history
+# tells whether a send cut short had in fact been posted.
+ALERT_EVENT = "referral_alert"
+CLOCK_SKEW = timedelta(minutes=5)  # our clock against Slack's, when looking back for such a post
 # Errors no retry can fix: the channel or person is gone, or the bot was removed.
 PERMANENT = {
     "channel_not_found",
@@ -51,6 +59,7 @@ class SlackSender:
 
     async def send(self, row: OutboxRow) -> str | None:
         try:
+            await self._recover(row.chat_id, [row])
             return await self._send(row.chat_id, row.payload)
         except SlackApiError as error:
             raise _failure(error) from error
@@ -68,6 +77,7 @@ class SlackSender:
         if len(chunk) < 2 or await self._store.waiting_alerts(rows[0].chat_id) < self._threshold:
             return {}
         try:
+            await self._recover(rows[0].chat_id, chunk)
             return await self._digest(rows[0].chat_id, chunk)
         except SlackApiError as error:
             raise _failure(error) from error
@@ -84,8 +94,15 @@ class SlackSender:
         if not present:
             return settled
         text, digest_blocks = blocks.digest(present, self._screens)
-        ts = str((await self._client.chat_postMessage(channel=channel, text=text, blocks=digest_blocks))["ts"])
-        await self._store.remember_alerts([v.referral.id for v in present], channel, ts, True, self._clock.now())
+        referral_ids = [view.referral.id for view in present]
+        ts = str(
+            (
+                await self._client.chat_postMessage(
+                    channel=channel, text=text, blocks=digest_blocks, metadata=_alert_metadata(referral_ids, True)
+                )
+            )["ts"]
+        )
+        await self._store.remember_alerts(referral_ids, channel, ts, True, self._clock.now())
         return {row.id: settled.get(row.id, ts) for row in chunk}
 
     async def _send(self, chat_id: str, payload: dict[str, Any]) -> str | None:
@@ -126,15 +143,64 @@ class SlackSender:
 
     async def _post_card(self, channel: str, referral_id: str) -> str:
         text, alert_blocks = blocks.alert(await self._view(referral_id), self._screens)
-        ts = str((await self._client.chat_postMessage(channel=channel, text=text, blocks=alert_blocks))["ts"])
+        metadata = _alert_metadata([referral_id], False)
+        ts = str(
+            (await self._client.chat_postMessage(channel=channel, text=text, blocks=alert_blocks, metadata=metadata))[
+                "ts"
+            ]
+        )
         await self._store.remember_alerts([referral_id], channel, ts, False, self._clock.now())
         return ts
+
+    async def _recover(self, channel: str, rows: Sequence[OutboxRow]) -> None:
+        """Rows whose sender died mid-send may be in the channel already: find their alerts by metadata
+        and record them, so they are not posted twice. Without history access, posting again is the fallback."""
+        wanted = {
+            row.payload["referral_id"]: row.created_at
+            for row in rows
+            if row.reclaimed and row.payload.get("kind") == "alert"
+        }
+        for referral_id in list(wanted):
+            if await self._store.alert_message(referral_id) is not None:
+                del wanted[referral_id]
+        if not wanted:
+            return
+        oldest = (min(wanted.values()) - CLOCK_SKEW).timestamp()
+        try:
+            history = await self._client.conversations_history(
+                channel=channel, oldest=f"{oldest:.6f}", include_all_metadata=True, limit=200
+            )
+            async for page in history:
+                for message in page.get("messages", []):
+                    await self._remember_found(channel, message, wanted)
+                if not wanted:
+                    return
+        except SlackApiError as error:
+            log.warning("could not read %s's history to avoid a repeat post: %s", channel, error.response.get("error"))
+
+    async def _remember_found(self, channel: str, message: dict[str, Any], wanted: dict[str, Any]) -> None:
+        metadata = message.get("metadata") or {}
+        if metadata.get("event_type") != ALERT_EVENT:
+            return
+        payload = metadata.get("event_payload") or {}
+        found = [referral_id for referral_id in payload.get("referrals", []) if referral_id in wanted]
+        if found:
+            log.info("%d alerts found already posted in %s after a restart", len(found), channel)
+            await self._store.remember_alerts(
+                found, channel, message["ts"], bool(payload.get("digest")), self._clock.now()
+            )
+            for referral_id in found:
+                del wanted[referral_id]
 
     async def _view(self, referral_id: str) -> AlertView:
         view = await load_alert(self._store, referral_id, self._clock.now())
         if view is None:
             raise SendFailed(f"referral {referral_id} not found", permanent=True)
         return view
+
+
+def _alert_metadata(referral_ids: Sequence[str], digest: bool) -> dict[str, Any]:
+    return {"event_type": ALERT_EVENT, "event_payload": {"referrals": list(referral_ids), "digest": digest}}
 
 
 def _failure(error: SlackApiError) -> SendFailed:

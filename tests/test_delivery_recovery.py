@@ -1,0 +1,61 @@
+"""After a crash: an alert the dead process had posted but not recorded is found in the channel, not posted twice."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import timedelta
+
+import pytest
+
+from bot.clock import FakeClock
+from bot.program import Program
+from sandbox.slack_api import SlackEmulator
+from sandbox.telegram_api import TelegramEmulator
+
+from conftest import ALERTS, RITA, Operator, eventually, team_bot
+from test_customer_start import start
+
+
+def die_after_posting(operator: Operator, lease_until: str) -> None:
+    """What a SIGKILL between chat.postMessage and its commit leaves: the row still leased, no record of the post."""
+    with sqlite3.connect(operator.path) as connection:
+        connection.execute(
+            "UPDATE outbox SET status = 'sending', sent_at = NULL, platform_message_id = NULL, lease_until = ?"
+            " WHERE dedupe_key LIKE 'alert:%'",
+            (lease_until,),
+        )
+        connection.execute("DELETE FROM slack_alerts")
+
+
+@pytest.mark.parametrize("history_readable", [True, False])
+async def test_an_alert_posted_just_before_a_crash_is_found_not_posted_again(
+    telegram: TelegramEmulator,
+    slack: SlackEmulator,
+    program: Program,
+    clock: FakeClock,
+    operator: Operator,
+    history_readable: bool,
+) -> None:
+    async with team_bot(telegram, slack, program, clock, operator.path):
+        code, _ = await start(telegram, 1001, "Ana")
+        await telegram.open_deep_link(telegram.user(2001, "Ben"), code)
+        (card,) = await slack.wait_for_messages(ALERTS, 1)
+        await eventually(lambda: operator.count("slack_alerts") == 1)
+    die_after_posting(operator, (clock.now() + timedelta(seconds=60)).isoformat(timespec="microseconds"))
+    if not history_readable:  # an app installed without channels:history
+        slack.fail_next("conversations.history", "missing_scope")
+
+    async with team_bot(telegram, slack, program, clock, operator.path):
+        clock.advance(timedelta(seconds=61))  # the dead process's lease runs out; the row is taken over
+        await eventually(lambda: operator.count("outbox WHERE status = 'sent' AND dedupe_key LIKE 'alert:%'") == 1)
+        posted = slack.messages(ALERTS)
+        if not history_readable:  # nothing tells the bot the card is out: it posts again rather than lose it
+            assert len(posted) == 2
+            return
+        assert [message.ts for message in posted] == [card.ts]
+        (row,) = operator.rows("SELECT platform_message_id FROM outbox WHERE dedupe_key LIKE 'alert:%'")
+        assert row["platform_message_id"] == card.ts
+        await slack.click(RITA, card, "referral_claim")  # the card found again still works
+        (claimed,) = await slack.wait_for_messages(ALERTS, 1)
+        await eventually(lambda: "Claimed* by" in slack.messages(ALERTS)[0].plain())
+        assert claimed.ts == card.ts
