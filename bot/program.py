@@ -13,6 +13,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.business_hours import BusinessHours
 from bot.errors import ConfigError
+from bot.program_rules import (
+    DEFAULT_VARIANTS,
+    Asks,
+    Feedback,
+    Incentives,
+    LocalizedText,
+    Segment,
+    Variant,
+)
 
 LOCALES = ("en", "es", "fa")
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -20,22 +29,6 @@ Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class LocalizedText(_Frozen):
-    """A text in each locale; English is required and is the fallback."""
-
-    en: str = Field(min_length=1, max_length=1000)
-    es: str | None = Field(default=None, max_length=1000)
-    fa: str | None = Field(default=None, max_length=1000)
-
-    def get(self, locale: str) -> str:
-        return getattr(self, locale, None) or self.en
-
-
-class Incentives(_Frozen):
-    friend: LocalizedText
-    referrer: LocalizedText
 
 
 class Attribution(_Frozen):
@@ -95,14 +88,35 @@ class ProgramInfo(_Frozen):
     default_locale: Literal["en", "es", "fa"] = "en"
 
 
+class Segments(_Frozen):
+    """Which segment people join in when nobody imported them: those who start the bot themselves, and friends."""
+
+    default: Segment = "customer"
+    referred: Segment = "prospect"
+
+
 class Program(_Frozen):
     program: ProgramInfo
     ideal_customer: LocalizedText
     incentives: Incentives
+    segments: Segments = Segments()
     attribution: Attribution = Attribution()
     limits: Limits = Limits()
     sla: Sla = Sla()
     business_hours: Hours = Hours()
+    asks: Asks = Asks()
+    feedback: Feedback = Feedback()
+    variants: tuple[Variant, ...] = DEFAULT_VARIANTS
+
+    @field_validator("variants")
+    @classmethod
+    def _variants_usable(cls, value: tuple[Variant, ...]) -> tuple[Variant, ...]:
+        names = [variant.name for variant in value]
+        if not value or len(set(names)) != len(names):
+            raise ValueError("variants need distinct names, and at least one")
+        if not any(variant.weight for variant in value):
+            raise ValueError("at least one variant needs a weight above 0")
+        return value
 
     @field_validator("ideal_customer")
     @classmethod

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -49,42 +52,81 @@ class _Executor:
             return [dict(row) for row in await cursor.fetchall()]
 
 
+class _WriterExecutor:
+    """Statements inside a write transaction run right here on the event loop: with the write lock held and
+    the pages cached they take microseconds, far less than a hop to a worker thread and back (which waits for
+    the GIL while the loop is busy). Only what can wait, taking the lock and the durable commit, leaves."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-commit")
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self._connection.execute(sql, params).rowcount
+
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        return [dict(row) for row in self._connection.execute(sql, params).fetchall()]
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._connection.in_transaction
+
+    async def waiting(self, sql: str) -> None:
+        """BEGIN IMMEDIATE (another process may hold the lock: busy_timeout) or COMMIT (fsync)."""
+        done = asyncio.get_running_loop().run_in_executor(self._thread, self._connection.execute, sql)
+        try:
+            await asyncio.shield(done)
+        except asyncio.CancelledError:
+            await asyncio.wait([done])  # the statement still runs: keep the connection ours until it ends
+            raise
+
+    def close(self) -> None:
+        self._connection.close()
+        self._thread.shutdown(wait=True)
+
+
 class SQLiteStore:
     """Writes are serialised through one connection, so SQLite never answers "database is locked"."""
 
-    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
-        self._writer = _Executor(writer)
+    def __init__(self, writer: sqlite3.Connection, reader: aiosqlite.Connection) -> None:
+        self._writer = _WriterExecutor(writer)
         self._reader = _Executor(reader)
-        self._connections = (writer, reader)
+        self._read_connection = reader
         self._gate = WriteGate()
 
     @classmethod
     async def open(cls, path: str, synchronous: str = "FULL", busy_timeout_ms: int = 5000) -> SQLiteStore:
-        connections = []
-        for _ in range(2):
-            connection = await aiosqlite.connect(path, isolation_level=None)
-            connection.row_factory = aiosqlite.Row
-            await connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            await connection.execute("PRAGMA journal_mode = WAL")
-            await connection.execute(f"PRAGMA synchronous = {synchronous}")  # from a Literal setting
-            await connection.execute("PRAGMA foreign_keys = ON")
-            connections.append(connection)
-        return cls(connections[0], connections[1])
+        pragmas = [
+            f"PRAGMA busy_timeout = {int(busy_timeout_ms)}",
+            "PRAGMA journal_mode = WAL",
+            f"PRAGMA synchronous = {synchronous}",  # from a Literal setting
+            "PRAGMA foreign_keys = ON",
+        ]
+        writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        writer.row_factory = sqlite3.Row
+        reader = await aiosqlite.connect(path, isolation_level=None)
+        reader.row_factory = aiosqlite.Row
+        for pragma in pragmas:
+            await asyncio.to_thread(writer.execute, pragma)
+            await reader.execute(pragma)
+        return cls(writer, reader)
 
     async def close(self) -> None:
-        for connection in self._connections:
-            await connection.close()
+        async with self._gate.hold():
+            self._writer.close()
+        await self._read_connection.close()
 
     @asynccontextmanager
-    async def _write(self, urgent: bool = False) -> AsyncIterator[_Executor]:
+    async def _write(self, urgent: bool = False) -> AsyncIterator[_WriterExecutor]:
         async with self._gate.hold(urgent):
-            await self._writer.execute("BEGIN IMMEDIATE")
+            await self._writer.waiting("BEGIN IMMEDIATE")
             try:
                 yield self._writer
             except BaseException:
-                await self._writer.execute("ROLLBACK")
+                if self._writer.in_transaction:
+                    await self._writer.waiting("ROLLBACK")
                 raise
-            await self._writer.execute("COMMIT")
+            await self._writer.waiting("COMMIT")
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlTransaction]:
