@@ -37,6 +37,31 @@ class Transaction(Protocol):
 
     async def insert_share_event(self, customer_id: int, channel: str, detail: str | None, at: datetime) -> None: ...
 
+    async def insert_ask(
+        self,
+        ask_id: str,
+        customer_id: int,
+        kind: str,
+        reason: str,
+        variant: str | None,
+        at: datetime,
+        follows: str | None = None,
+    ) -> bool:
+        """Log an ask or follow-up; False when an ask with that id exists already (a replay)."""
+
+    async def ask_times(self, customer_id: int, since: datetime) -> Sequence[datetime]:
+        """When the customer was asked (follow-ups aside) since a moment: for cooldowns and caps."""
+
+    async def customers_in_segments(self, segments: Sequence[str]) -> Sequence[Customer]: ...
+    async def follow_ups_due(self, asked_before: datetime, limit: int) -> Sequence[tuple[str, int, datetime]]:
+        """(ask id, customer id, asked at) of open asks made before a moment: each may need its reminder."""
+
+    async def close_ask(self, ask_id: str, at: datetime) -> None:
+        """The ask needs no reminder any more."""
+
+    async def shared_since(self, customer_id: int, since: datetime) -> bool:
+        """Whether the customer shared their link or brought a referral since a moment."""
+
     async def draft(self, telegram_id: int) -> Draft | None: ...
     async def save_draft(self, draft: Draft) -> None: ...
     async def delete_draft(self, telegram_id: int) -> None: ...

@@ -112,6 +112,57 @@ class SqlTransaction:
         row = {"id": new_id(), "customer_id": customer_id, "channel": channel, "detail": detail}
         await self._insert("share_events", {**row, "created_at": to_db(at)})
 
+    async def insert_ask(
+        self,
+        ask_id: str,
+        customer_id: int,
+        kind: str,
+        reason: str,
+        variant: str | None,
+        at: datetime,
+        follows: str | None = None,
+    ) -> bool:
+        row = {"id": ask_id, "customer_id": customer_id, "kind": kind, "reason": reason, "variant": variant}
+        row = {**row, "follows": follows, "created_at": to_db(at)}
+        return await self._insert("asks", row, "ON CONFLICT (id) DO NOTHING") == 1
+
+    async def ask_times(self, customer_id: int, since: datetime) -> Sequence[datetime]:
+        rows = await self._db.fetch_all(
+            "SELECT created_at FROM asks WHERE customer_id = ? AND kind = 'ask' AND created_at >= ? "
+            "ORDER BY created_at",
+            (customer_id, to_db(since)),
+        )
+        return [datetime.fromisoformat(row["created_at"]) for row in rows]
+
+    async def customers_in_segments(self, segments: Sequence[str]) -> Sequence[Customer]:
+        marks = ", ".join("?" for _ in segments)
+        rows = await self._db.fetch_all(
+            f"SELECT * FROM customers WHERE segment IN ({marks}) ORDER BY telegram_id", tuple(segments)
+        )
+        return [from_row(Customer, row) for row in rows]
+
+    async def follow_ups_due(self, asked_before: datetime, limit: int) -> Sequence[tuple[str, int, datetime]]:
+        rows = await self._db.fetch_all(
+            "SELECT id, customer_id, created_at FROM asks WHERE kind = 'ask' AND closed_at IS NULL "
+            "AND created_at <= ? ORDER BY created_at LIMIT ?",
+            (to_db(asked_before), limit),
+        )
+        return [(str(r["id"]), int(r["customer_id"]), datetime.fromisoformat(r["created_at"])) for r in rows]
+
+    async def close_ask(self, ask_id: str, at: datetime) -> None:
+        await self._db.execute("UPDATE asks SET closed_at = ? WHERE id = ? AND closed_at IS NULL", (to_db(at), ask_id))
+
+    async def shared_since(self, customer_id: int, since: datetime) -> bool:
+        row = await self._one(
+            "SELECT (SELECT COUNT(*) FROM share_events WHERE customer_id = ? AND created_at >= ?)"
+            " + (SELECT COUNT(*) FROM referrals WHERE referrer_id = ? AND created_at >= ?) AS n",
+            customer_id,
+            to_db(since),
+            customer_id,
+            to_db(since),
+        )
+        return bool(row and row["n"])
+
     async def draft(self, telegram_id: int) -> Draft | None:
         row = await self._one("SELECT * FROM drafts WHERE telegram_id = ?", telegram_id)
         return from_row(Draft, row) if row else None

@@ -1,0 +1,134 @@
+"""Asking customers to refer: the request itself, who may be asked now, and the answers to it.
+
+Every ask is logged (table `asks`) with an id derived from the event that caused it, so a replayed
+event never asks twice, and cooldowns and caps count from that log.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from bot.models import Button, ChatUser, Customer, Outgoing
+from bot.program import Program
+from bot.program_rules import Asks
+from bot.unit_of_work import Units, Work
+from storage.base import Transaction
+
+log = logging.getLogger(__name__)
+
+Exclusion = Literal["segment", "opted_out", "unreachable", "cooldown", "cap", "quiet_hours"]
+Verdict = Literal["eligible"] | Exclusion
+EXCLUSIONS: tuple[Exclusion, ...] = ("segment", "opted_out", "unreachable", "cooldown", "cap", "quiet_hours")
+CAP_WINDOW = timedelta(days=90)
+
+
+def eligibility(customer: Customer, asked: Sequence[datetime], rules: Asks, zone: ZoneInfo, now: datetime) -> Verdict:
+    """Whether a customer may be asked now, or the first reason they may not.
+
+    `asked` holds the times of their asks (follow-ups aside) within the last 90 days at least.
+    """
+    if customer.segment not in rules.segments:
+        return "segment"
+    if customer.asks_opted_out:
+        return "opted_out"
+    if customer.unreachable_at is not None:
+        return "unreachable"
+    if any(now - at < timedelta(days=rules.cooldown_days) for at in asked):
+        return "cooldown"
+    if sum(1 for at in asked if now - at < CAP_WINDOW) >= rules.max_per_90_days:
+        return "cap"
+    if quiet_now(rules, zone, now):
+        return "quiet_hours"
+    return "eligible"
+
+
+def quiet_now(rules: Asks, zone: ZoneInfo, now: datetime) -> bool:
+    quiet = rules.quiet_hours
+    return quiet is not None and quiet.covers(now.astimezone(zone).time().replace(tzinfo=None))
+
+
+def program_zone(program: Program) -> ZoneInfo:
+    """Quiet hours are read in the business's own time zone."""
+    return ZoneInfo(program.business_hours.timezone)
+
+
+async def check(tx: Transaction, program: Program, customer: Customer, now: datetime) -> Verdict:
+    """`eligibility` with the customer's ask log read from the store."""
+    asked = await tx.ask_times(customer.telegram_id, now - CAP_WINDOW)
+    return eligibility(customer, asked, program.asks, program_zone(program), now)
+
+
+def describe(reason: Exclusion, rules: Asks) -> str:
+    """How an operator reads an exclusion reason."""
+    return {
+        "segment": "not in a segment the program asks",
+        "opted_out": "opted out of asks",
+        "unreachable": "unreachable in Telegram",
+        "cooldown": f"asked within the last {rules.cooldown_days} days",
+        "cap": f"already asked {rules.max_per_90_days} times in 90 days",
+        "quiet_hours": "quiet hours now",
+    }[reason]
+
+
+def ask_message(units: Units, customer: Customer, template: str = "ask") -> Outgoing:
+    """The referral request (or its reminder): the program's pitch, share buttons, and a way to say no."""
+    screens, locale = units.screens, customer.language
+    variant = next((v for v in units.program.variants if v.name == customer.variant), None)
+    pitch = variant.ask.get(locale) if variant is not None and variant.ask is not None else None
+    body = screens.to(customer, template, pitch=pitch).text
+    # The same share buttons as the welcome screen: the chat picker, the share page and the copy link.
+    share_rows = screens.welcome(customer).buttons[:2]
+    answers = (
+        Button(screens.label(locale, "ask_not_now"), "callback", "ask:later"),
+        Button(screens.label(locale, "ask_stop"), "callback", "ask:stop"),
+    )
+    return Outgoing(customer.telegram_id, body, (*share_rows, answers))
+
+
+async def send_ask(w: Work, units: Units, customer: Customer, reason: str) -> None:
+    """Queue a referral request to a customer and log it; `reason` is e.g. "campaign:<id>" or "promoter".
+
+    Callers decide who is asked (see `check`); a customer who opted out is never asked, whoever calls.
+    """
+    if customer.asks_opted_out:
+        log.info("ask to tg:%s (%s) skipped: opted out", customer.telegram_id, reason)
+        return
+    ask_id = f"ask:{w.inbound_id}:{customer.telegram_id}"
+    if not await w.tx.insert_ask(ask_id, customer.telegram_id, "ask", reason[:100], customer.variant, w.now):
+        return
+    await w.post("telegram", str(customer.telegram_id), ask_message(units, customer).to_payload(), key=ask_id)
+    await w.tx.log_event("ask.sent", w.now, actor="bot", subject=str(customer.telegram_id), reason=reason[:100])
+
+
+async def send_follow_up(w: Work, units: Units, customer: Customer, ask_id: str) -> bool:
+    """The one reminder for an ask; False when it was sent already."""
+    follow_up_id = f"follow_up:{ask_id}"
+    inserted = await w.tx.insert_ask(
+        follow_up_id, customer.telegram_id, "follow_up", "follow_up", customer.variant, w.now, follows=ask_id
+    )
+    await w.tx.close_ask(ask_id, w.now)
+    if not inserted:
+        return False
+    message = ask_message(units, customer, "ask_follow_up")
+    await w.post("telegram", str(customer.telegram_id), message.to_payload(), key=follow_up_id)
+    await w.tx.log_event("ask.follow_up", w.now, actor="bot", subject=str(customer.telegram_id), ask=ask_id)
+    return True
+
+
+class AskAnswers:
+    """The customer's answers to an ask: "Not now" is acknowledged, "Stop asking me" opts them out."""
+
+    def __init__(self, units: Units) -> None:
+        self._units = units
+
+    async def later(self, inbound_id: str, user: ChatUser) -> bool:
+        async def work(w: Work) -> None:
+            customer = await self._units.customer(w, user)
+            await w.tx.log_event("ask.later", w.now, actor=f"tg:{user.id}")
+            await w.send(self._units.screens.to(customer, "ask_later"))
+
+        return await self._units.apply(inbound_id, work)
