@@ -7,16 +7,19 @@ event never asks twice, and cooldowns and caps count from that log.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from bot.models import Button, ChatUser, Customer, Outgoing
 from bot.program import Program
-from bot.program_rules import Asks
+from bot.program_rules import SEGMENTS, Asks
 from bot.unit_of_work import Units, Work
 from storage.base import Transaction
+from storage.sql_transaction import new_id
 
 log = logging.getLogger(__name__)
 
@@ -132,3 +135,104 @@ class AskAnswers:
             await w.send(self._units.screens.to(customer, "ask_later"))
 
         return await self._units.apply(inbound_id, work)
+
+
+class UnknownSegment(ValueError):
+    def __init__(self, segment: str) -> None:
+        super().__init__(f"unknown segment {segment[:40]!r}; valid segments: {', '.join(SEGMENTS)}")
+
+
+@dataclass(frozen=True)
+class CampaignReport:
+    """What a campaign did (or, dry, would do): how many were asked, and why the others were not."""
+
+    segment: str
+    dry_run: bool
+    asked: int
+    excluded: dict[Exclusion, int] = field(default_factory=dict)  # only reasons that occurred, in EXCLUSIONS order
+
+    @property
+    def total(self) -> int:
+        return self.asked + sum(self.excluded.values())
+
+    def reasons(self, rules: Asks) -> list[tuple[str, int]]:
+        return [(describe(reason, rules), count) for reason, count in self.excluded.items()]
+
+    def lines(self, rules: Asks) -> list[str]:
+        """The report an operator reads in the terminal."""
+        if self.dry_run:
+            head = (
+                f"Dry run: nothing was sent or recorded. {self.asked} of {self.total} in {self.segment} would be asked."
+            )
+        else:
+            head = f"Asked {self.asked} of {self.total} in {self.segment}."
+        if not self.excluded:
+            return [head]
+        return [head, f"Not asked: {self.total - self.asked}", *(f"  {why}: {n}" for why, n in self.reasons(rules))]
+
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+class AskCampaigns:
+    """Ask a segment to refer: only those eligible now, each through the outbox in its own unit of work."""
+
+    def __init__(self, units: Units) -> None:
+        self._units = units
+
+    @property
+    def rules(self) -> Asks:
+        return self._units.program.asks
+
+    async def run(
+        self, segment: str, dry_run: bool = False, actor: str = "cli", progress: Progress | None = None
+    ) -> CampaignReport:
+        if segment not in SEGMENTS:
+            raise UnknownSegment(segment)
+        async with self._units.store.reading() as tx:
+            people = [c.telegram_id for c in await tx.customers_in_segments([segment])]
+        campaign, verdicts = new_id(), Counter[Verdict]()
+        for done, customer_id in enumerate(people, start=1):
+            verdicts[await (self._judge(customer_id) if dry_run else self._ask(campaign, customer_id))] += 1
+            if progress is not None:
+                progress(done, len(people))
+        excluded = {reason: verdicts[reason] for reason in EXCLUSIONS if verdicts[reason]}
+        report = CampaignReport(segment, dry_run, verdicts["eligible"], excluded)
+        if not dry_run:
+            await self._record(campaign, report, actor)
+        return report
+
+    async def _judge(self, customer_id: int) -> Verdict:
+        async with self._units.store.reading() as tx:
+            customer = await tx.customer(customer_id)
+            assert customer is not None  # customers are never deleted while a campaign reads them
+            return await check(tx, self._units.program, customer, self._units.clock.now())
+
+    async def _ask(self, campaign: str, customer_id: int) -> Verdict:
+        verdicts: list[Verdict] = []
+
+        async def work(w: Work) -> None:
+            # Judged again inside the transaction: an ask from elsewhere may have just landed.
+            customer = await w.tx.customer(customer_id)
+            assert customer is not None
+            verdict = await check(w.tx, self._units.program, customer, w.now)
+            if verdict == "eligible":
+                await send_ask(w, self._units, customer, f"campaign:{campaign}")
+            verdicts.append(verdict)
+
+        await self._units.apply(f"campaign:{campaign}:{customer_id}", work)
+        return verdicts[0] if verdicts else "eligible"  # no verdict: a replay, asked the first time
+
+    async def _record(self, campaign: str, report: CampaignReport, actor: str) -> None:
+        async def work(w: Work) -> None:
+            await w.tx.log_event(
+                "ask.campaign",
+                w.now,
+                actor=actor,
+                subject=campaign,
+                segment=report.segment,
+                asked=report.asked,
+                excluded=dict(report.excluded),
+            )
+
+        await self._units.apply(f"campaign:{campaign}", work)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import Progress
 
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError
@@ -66,6 +69,65 @@ def demo() -> None:
     from bot.demo import run_demo
 
     raise typer.Exit(asyncio.run(run_demo()))
+
+
+@app.command()
+def ask(
+    segment: Annotated[str, typer.Option("--segment", help="Who to ask: inner_circle, customer, partner, ...")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say who would be asked; change nothing")] = False,
+    program: ProgramOption = None,
+) -> None:
+    """Ask a segment to refer: only those not asked too recently or often, not opted out, outside quiet hours."""
+    from bot.asks import UnknownSegment
+    from bot.wiring import operator_services
+
+    settings, rules = _setup(program)
+
+    async def main() -> list[str]:
+        async with operator_services(settings, rules, links=not dry_run) as services:
+            with _progress("Asking") as tick:
+                report = await services.campaigns.run(segment.lower(), dry_run, actor="cli", progress=tick)
+        return report.lines(rules.asks)
+
+    try:
+        lines = asyncio.run(main())
+    except UnknownSegment as exc:
+        err.print(f"referral-bot ask: {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    typer.echo("\n".join(lines))
+
+
+@app.command("import-advocates")
+def import_advocates(
+    file: Annotated[Path, typer.Argument(help="CSV with telegram_id, first_name, last_name, language, segment")],
+    program: ProgramOption = None,
+) -> None:
+    """Add or update advocates from a CSV file; bad lines are reported by number and skipped."""
+    from bot.advocates import AdvocateImport, CsvError, ImportReport, read_csv
+    from bot.wiring import operator_services
+
+    settings, rules = _setup(program)
+    try:
+        good, bad = read_csv(file.read_bytes())
+    except (OSError, CsvError) as exc:
+        err.print(f"referral-bot import-advocates: {file}: {getattr(exc, 'strerror', None) or exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+    async def main() -> tuple[int, int]:
+        async with operator_services(settings, rules, links=False) as services:
+            with _progress("Importing") as tick:
+                return await AdvocateImport(services.units).run(good, tick)
+
+    created, updated = asyncio.run(main())
+    typer.echo("\n".join(ImportReport(created, updated, tuple(bad)).lines()))
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar on stderr, so the report on stdout stays clean for scripts."""
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def main() -> None:

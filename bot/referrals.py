@@ -49,7 +49,9 @@ class ReferralService:
                 return
             await self._known_arrival(w, known, referrer, parsed.channel)
             return
-        customer = known or await self._units.register(w, user, Segment.CUSTOMER, referred_by=None)
+        customer = known or await self._units.register(
+            w, user, Segment(self._program.segments.default), referred_by=None
+        )
         await w.send(self._screens.welcome(customer, returning=known is not None))
 
     async def _guessing(self, w: Work, user: ChatUser) -> bool:
@@ -62,7 +64,9 @@ class ReferralService:
         return True
 
     async def _arrival(self, w: Work, user: ChatUser, referrer: Customer, channel: str) -> None:
-        friend = await self._units.register(w, user, Segment.PROSPECT, referred_by=referrer.telegram_id)
+        friend = await self._units.register(
+            w, user, Segment(self._program.segments.referred), referred_by=referrer.telegram_id
+        )
         flagged = await self.too_fast(w, referrer)
         referral = Referral(
             id=new_id(),

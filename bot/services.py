@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.alerts import Alerts
+from bot.asks import AskAnswers, AskCampaigns
 from bot.clock import Clock
 from bot.direct_referral import DirectReferrals
 from bot.links import Links
@@ -25,6 +26,8 @@ class CustomerServices:
     preferences: Preferences
     screens: Screens
     units: Units
+    asks: AskAnswers
+    campaigns: AskCampaigns
 
     @classmethod
     def build(
@@ -40,4 +43,6 @@ class CustomerServices:
         screens = Screens(renderer, program, Links(bot_username))
         units = Units(store, program, screens, clock, wake, alerts)
         referrals = ReferralService(units)
-        return cls(referrals, DirectReferrals(units, referrals), Preferences(units), screens, units)
+        direct = DirectReferrals(units, referrals)
+        asks, campaigns = AskAnswers(units), AskCampaigns(units)
+        return cls(referrals, direct, Preferences(units), screens, units, asks=asks, campaigns=campaigns)

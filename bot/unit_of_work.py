@@ -74,15 +74,15 @@ class Units:
         self._wake()
         return True
 
-    async def customer(self, work: Work, user: ChatUser, segment: Segment = Segment.CUSTOMER) -> Customer:
-        """The customer behind a chat user, registered on first contact."""
+    async def customer(self, work: Work, user: ChatUser, segment: Segment | None = None) -> Customer:
+        """The customer behind a chat user, registered on first contact (in the program's default segment)."""
         existing = await work.tx.customer(user.id)
         if existing is not None and existing.unreachable_at is not None:
             # They wrote to us, so they can be reached again (they unblocked the bot).
             await work.tx.update_customer(user.id, unreachable_at=None, updated_at=work.now)
         if existing is not None:
             return existing
-        return await self.register(work, user, segment, referred_by=None)
+        return await self.register(work, user, segment or Segment(self.program.segments.default), referred_by=None)
 
     async def register(self, work: Work, user: ChatUser, segment: Segment, referred_by: int | None) -> Customer:
         customer = Customer(

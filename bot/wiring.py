@@ -3,10 +3,11 @@ joins the domain to the platform adapters."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from bot.alerts import Alerts, Team
+from bot.ask_sweep import FollowUpSweep
 from bot.clock import Clock, SystemClock
 from bot.config import Settings, dispatch_policy
 from bot.engine import Engine, Part
@@ -36,6 +37,35 @@ async def open_migrated_store(settings: Settings) -> Store:
     except Exception as exc:  # the database missing, read-only or corrupt: say so in one line
         raise ConfigError(f"setting DATABASE_URL: cannot open {settings.database_url}: {exc}") from None
     return store
+
+
+@asynccontextmanager
+async def operator_services(
+    settings: Settings, program: Program, links: bool = True
+) -> AsyncIterator[CustomerServices]:
+    """The domain services for an operator's command, beside the running bot: what they queue, the bot sends."""
+    store = await open_migrated_store(settings)
+    try:
+        username = await _bot_username(settings) if links else ""
+        renderer = Renderer(settings.templates_dir)
+        yield CustomerServices.build(store, program, renderer, username, SystemClock(), lambda: None)
+    finally:
+        await store.close()
+
+
+async def _bot_username(settings: Settings) -> str:
+    """Links in queued messages name the bot, so ask Telegram who it is (getMe), as the running bot does."""
+    if not settings.telegram_bot_token:
+        raise ConfigError("setting TELEGRAM_BOT_TOKEN: required, as the messages carry links to the bot")
+    bot = build_application(settings.telegram_bot_token, settings.telegram_api_url, settings.telegram_file_base_url).bot
+    try:
+        await bot.initialize()
+    except Exception as exc:  # a wrong token or no network: one line for the operator
+        raise ConfigError(f"setting TELEGRAM_BOT_TOKEN: Telegram did not say who the bot is ({exc})") from None
+    try:
+        return str(bot.username)
+    finally:
+        await bot.shutdown()
 
 
 def unreachable_marker(store: Store, clock: Clock) -> Callable[[OutboxRow, str], Awaitable[None]]:
@@ -115,14 +145,14 @@ async def _assemble(
     services = CustomerServices.build(store, program, renderer, app.bot.username, clock, dispatcher.wake, alerts)
     FloodGuard(services, settings.telegram_user_updates_per_minute).install(app)
     await telegram.install(Routes(services), services.screens.command_menu(), program.program.default_locale)
-    parts: list[Part] = [telegram, dispatcher]
+    parts: list[Part] = [telegram, dispatcher, FollowUpSweep(services.units)]
     if team is not None and alerts is not None:
         slack_app = build_slack_app(settings.slack_bot_token, settings.slack_api_url, settings.slack_signing_secret)
         senders["slack"] = SlackSender(
             slack_app.client, store, services.screens, clock, settings.slack_digest_threshold
         )
         SlackRoutes(TeamService(services.units, alerts), services.screens).install(slack_app)
-        SlashCommands(store, services.screens, team, clock).install(slack_app)
+        SlashCommands(store, services.screens, team, clock, services.campaigns).install(slack_app)
         slack = SlackChannel(slack_app, settings.slack_app_token, settings.slack_http_host, settings.slack_http_port)
         parts += [await stack.enter_async_context(slack), SlaScheduler(services.units)]
     return parts

@@ -13,7 +13,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import stats
 from bot.alerts import Team
+from bot.asks import AskCampaigns, UnknownSegment
 from bot.clock import Clock
+from bot.program_rules import SEGMENTS
 from bot.screens import Screens
 from storage.base import Store
 
@@ -31,7 +33,10 @@ def _age(created_at: str, now: datetime) -> str:
 
 
 class SlashCommands:
-    def __init__(self, store: Store, screens: Screens, team: Team, clock: Clock) -> None:
+    def __init__(
+        self, store: Store, screens: Screens, team: Team, clock: Clock, campaigns: AskCampaigns | None = None
+    ) -> None:
+        self._campaigns = campaigns
         self._store = store
         self._screens = screens
         self._team = team
@@ -66,6 +71,8 @@ class SlashCommands:
             if name == "reps":
                 return team("reps", reps=await stats.reps(self._store, period), minutes=_minutes)
             return await self._export(period, user, client)
+        if name == "ask":
+            return await self._ask(args, user)
         if name == "top":
             limit = int(args[0]) if args and args[0].isdigit() else 10
             return team("top", rows=await stats.leaderboard(self._store, max(1, min(limit, 50))))
@@ -81,6 +88,17 @@ class SlashCommands:
             ]
             return team("pending", rows=rows)
         return team("help", manager=manager)
+
+    async def _ask(self, args: list[str], user: str) -> str:
+        """`ask <segment> [dry-run]`: a campaign to the segment's eligible customers, or what it would do."""
+        dry_run = args[1:] in (["dry-run"], ["dry"], ["--dry-run"])
+        if self._campaigns is None or not args or (len(args) > 1 and not dry_run):
+            return self._screens.team("ask_usage", segments=SEGMENTS, unknown=None)
+        try:
+            report = await self._campaigns.run(args[0].lower(), dry_run, actor=f"slack:{user}")
+        except UnknownSegment:
+            return self._screens.team("ask_usage", segments=SEGMENTS, unknown=args[0][:40])
+        return self._screens.team("ask_report", report=report, reasons=report.reasons(self._campaigns.rules))
 
     async def _export(self, period: stats.Period, user: str, client: AsyncWebClient) -> str:
         content = await stats.export_csv(self._store, period)

@@ -130,6 +130,10 @@ class Routes:
             await s.direct.begin(uid, user)
         elif data == "resume":
             await s.preferences.opt_out(uid, user, out=False)
+        elif data == "ask:later":
+            await s.asks.later(uid, user)
+        elif data == "ask:stop":
+            await s.preferences.opt_out(uid, user, out=True)
         elif data.startswith("lang:"):
             await s.preferences.set_language(uid, user, data.removeprefix("lang:"))
         elif data.startswith("d:"):
