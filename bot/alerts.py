@@ -18,6 +18,11 @@ from storage.base import Store
 class Team:
     alert_channel: str
     managers: frozenset[str]
+    support_channel: str = ""  # unhappy customers (NPS detractors); the alert channel when not set
+
+    @property
+    def support_chat(self) -> str:
+        return self.support_channel or self.alert_channel
 
     def is_manager(self, user_id: str) -> bool:
         return user_id in self.managers
@@ -69,6 +74,10 @@ class Alerts:
     async def direct(self, w: Work, user_id: str, text: str, referral_id: str | None = None) -> None:
         payload = {"kind": "dm", "user": user_id, "text": text, "referral_id": referral_id}
         await w.post("slack", f"dm:{user_id}", payload)
+
+    async def support(self, w: Work, text: str, key: str) -> None:
+        """A message to the support channel, such as an unhappy customer's NPS answer."""
+        await w.post("slack", self.team.support_chat, {"kind": "notice", "text": text}, key=key)
 
 
 async def load_alert(store: Store, referral_id: str, now: datetime) -> AlertView | None:

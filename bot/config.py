@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
+import jinja2
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -36,6 +38,7 @@ class Settings(BaseSettings):
     slack_http_host: str = "0.0.0.0"
     slack_http_port: int = Field(default=3000, ge=0, le=65535)
     slack_alert_channel: str = ""
+    slack_support_channel: str = ""  # detractors' NPS answers; SLACK_ALERT_CHANNEL when empty
     slack_manager_ids: str = ""
 
     # Delivery: how fast and how wide the outbox sends. Defaults follow the platforms' published limits.
@@ -68,6 +71,14 @@ class Settings(BaseSettings):
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
 
+    @field_validator("templates_dir")
+    @classmethod
+    def _templates_usable(cls, value: Path | None) -> Path | None:
+        problem = template_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
@@ -98,6 +109,25 @@ class Settings(BaseSettings):
     @property
     def sqlite_path(self) -> str:
         return self.database_url.removeprefix("sqlite:///")
+
+
+def template_problem(directory: Path) -> str | None:
+    """The first override template or labels file that cannot be used, with its line; None when all can.
+    Checked at start-up, so a typo in a business's template stops the bot instead of one message."""
+    if not directory.is_dir():
+        return f"{directory} is not a folder"
+    compiler = jinja2.Environment()
+    for path in sorted(directory.rglob("*")):
+        try:
+            if path.suffix in (".html", ".mrkdwn"):
+                compiler.compile(path.read_text(encoding="utf-8"), path.name, str(path))
+            elif path.name == "labels.toml":
+                tomllib.loads(path.read_text(encoding="utf-8"))
+        except jinja2.TemplateSyntaxError as exc:
+            return f"{path}: line {exc.lineno}: {exc.message}"
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+            return f"{path}: {exc}"
+    return None
 
 
 def dispatch_policy(settings: Settings) -> DispatchPolicy:

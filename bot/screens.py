@@ -9,6 +9,7 @@ from typing import Any
 from bot.links import Links
 from bot.models import Button, Customer, Outgoing, Referral, Reward
 from bot.program import Program
+from bot.variants import invite_pitch
 from messages import LOCALES, Renderer
 
 
@@ -29,6 +30,10 @@ class Screens:
         self._render = renderer
         self._program = program
         self._links = links
+
+    @property
+    def program(self) -> Program:
+        return self._program
 
     def _common(self, locale: str) -> dict[str, Any]:
         program = self._program
@@ -58,10 +63,11 @@ class Screens:
     def welcome(self, customer: Customer, returning: bool = False) -> Outgoing:
         locale, code = customer.language, customer.referral_code
         link = self._links.personal(code)
+        pitch = invite_pitch(self._program.variants, customer.variant, locale)  # A/B copy, when the variant has it
         body = self._render.telegram(
-            locale, "welcome", customer=customer, link=link, returning=returning, **self._common(locale)
+            locale, "welcome", customer=customer, link=link, returning=returning, pitch=pitch, **self._common(locale)
         )
-        share_text = self._render.label(locale, "share_text", program=self._program.program.name)
+        share_text = pitch or self._render.label(locale, "share_text", program=self._program.program.name)
         rows = (
             (Button(self.label(locale, "share_in_chat"), "share_chat", ""),),
             (
@@ -94,7 +100,13 @@ class Screens:
             result_id=f"invite-{customer.variant}",
             title=self.label(locale, "invite_title", program=self._program.program.name),
             description=self._program.incentives.friend.get(locale),
-            text=self._render.telegram(locale, "invite_card", customer=customer, **self._common(locale)),
+            text=self._render.telegram(
+                locale,
+                "invite_card",
+                customer=customer,
+                pitch=invite_pitch(self._program.variants, customer.variant, locale),
+                **self._common(locale),
+            ),
             button_text=self.label(locale, "invite_button", program=self._program.program.name),
             url=link,
         )

@@ -10,10 +10,12 @@ from bot.asks import AskAnswers, AskCampaigns
 from bot.clock import Clock
 from bot.direct_referral import DirectReferrals
 from bot.links import Links
+from bot.nps import NpsService
 from bot.preferences import Preferences
 from bot.program import Program
 from bot.referrals import ReferralService
 from bot.screens import Screens
+from bot.survey import SurveyService
 from bot.unit_of_work import Units
 from messages import Renderer
 from storage.base import Store
@@ -28,6 +30,8 @@ class CustomerServices:
     units: Units
     asks: AskAnswers
     campaigns: AskCampaigns
+    nps: NpsService
+    survey: SurveyService
 
     @classmethod
     def build(
@@ -45,4 +49,15 @@ class CustomerServices:
         referrals = ReferralService(units)
         direct = DirectReferrals(units, referrals)
         asks, campaigns = AskAnswers(units), AskCampaigns(units)
-        return cls(referrals, direct, Preferences(units), screens, units, asks=asks, campaigns=campaigns)
+        survey = SurveyService(units)
+        return cls(
+            referrals,
+            direct,
+            Preferences(units),
+            screens,
+            units,
+            asks=asks,
+            campaigns=campaigns,
+            nps=NpsService(units, survey),
+            survey=survey,
+        )

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.alerts import Alerts
 from bot.models import Referral, Status
+from bot.nps import after_conversion
 from bot.sla import schedule_contact_timer
 from bot.unit_of_work import Units, Work
 
@@ -84,6 +85,8 @@ class TeamService:
             **{k: str(v) for k, v in details.items() if v},
         )
         await self._rewards(w, referral, target)
+        if target == Status.CONVERTED:
+            await after_conversion(w, self._units, referral)  # NPS to the referrer, when the program says so
         since = self._units.hours.elapsed(referral.created_at, w.now)
         audit = self._screens.team(
             "audit",

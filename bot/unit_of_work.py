@@ -18,6 +18,7 @@ from bot.models import ChatUser, Customer, Outgoing, Segment
 from bot.program import Program
 from bot.screens import Screens
 from bot.validation import profile_text
+from bot.variants import choose_variant
 from messages import normalize_locale
 from storage.base import Store, Transaction
 
@@ -93,7 +94,7 @@ class Units:
             language=normalize_locale(user.language_code, self.program.program.default_locale),
             segment=segment.value,
             referral_code=new_code(),
-            variant="a",
+            variant=choose_variant(user.id, self.program.variants),  # kept for good, whatever changes later
             referred_by=referred_by,
             created_at=work.now,
             updated_at=work.now,

@@ -12,6 +12,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings, dispatch_policy
 from bot.engine import Engine, Part
 from bot.errors import ConfigError
+from bot.feedback_sweep import FeedbackSweep
 from bot.models import OutboxRow
 from bot.outbox import Dispatcher, DispatchPolicy, Sender
 from bot.program import Program
@@ -90,7 +91,7 @@ def team_from(settings: Settings) -> Team | None:
         raise ConfigError("setting SLACK_ALERT_CHANNEL: required with SLACK_BOT_TOKEN (the channel id for alerts)")
     if not (settings.slack_app_token or settings.slack_signing_secret):
         raise ConfigError("setting SLACK_APP_TOKEN or SLACK_SIGNING_SECRET: one is needed (Socket Mode or HTTP mode)")
-    return Team(settings.slack_alert_channel, settings.managers)
+    return Team(settings.slack_alert_channel, settings.managers, settings.slack_support_channel)
 
 
 async def build_engine(
@@ -145,7 +146,7 @@ async def _assemble(
     services = CustomerServices.build(store, program, renderer, app.bot.username, clock, dispatcher.wake, alerts)
     FloodGuard(services, settings.telegram_user_updates_per_minute).install(app)
     await telegram.install(Routes(services), services.screens.command_menu(), program.program.default_locale)
-    parts: list[Part] = [telegram, dispatcher, FollowUpSweep(services.units)]
+    parts: list[Part] = [telegram, dispatcher, FollowUpSweep(services.units), FeedbackSweep(services.units)]
     if team is not None and alerts is not None:
         slack_app = build_slack_app(settings.slack_bot_token, settings.slack_api_url, settings.slack_signing_secret)
         senders["slack"] = SlackSender(

@@ -66,6 +66,21 @@ class Transaction(Protocol):
     async def save_draft(self, draft: Draft) -> None: ...
     async def delete_draft(self, telegram_id: int) -> None: ...
 
+    async def add_nps_question(
+        self, question_id: str, customer_id: int, trigger: str, dedupe_key: str | None, variant: str, at: datetime
+    ) -> bool:
+        """Record an NPS question asked; False when one with that dedupe key was asked already."""
+
+    async def nps_question(self, question_id: str) -> dict[str, Any] | None: ...
+    async def answer_nps(self, question_id: str, customer_id: int, score: int, at: datetime) -> bool:
+        """Set the question's score once; False when it is not theirs or was answered already."""
+
+    async def update_nps(self, question_id: str, **changes: Any) -> None:
+        """Set `comment`, `commented_at` or `alerted_at`."""
+
+    async def last_nps_asked(self, customer_id: int) -> datetime | None: ...
+    async def add_feedback_answer(self, customer_id: int, question: str, answer: str, at: datetime) -> None: ...
+
     async def add_timer(self, referral_id: str, kind: str, due_at: datetime, at: datetime) -> None: ...
     async def cancel_timers(self, referral_id: str, at: datetime) -> None:
         """Cancel the referral's pending timers: it moved on, so no nudge may fire for it."""

@@ -174,6 +174,37 @@ class SqlTransaction:
     async def delete_draft(self, telegram_id: int) -> None:
         await self._db.execute("DELETE FROM drafts WHERE telegram_id = ?", (telegram_id,))
 
+    async def add_nps_question(
+        self, question_id: str, customer_id: int, trigger: str, dedupe_key: str | None, variant: str, at: datetime
+    ) -> bool:
+        row = {"id": question_id, "customer_id": customer_id, "trigger": trigger, "dedupe_key": dedupe_key}
+        row |= {"variant": variant, "created_at": to_db(at)}
+        return await self._insert("nps_answers", row, "ON CONFLICT (dedupe_key) DO NOTHING") == 1
+
+    async def nps_question(self, question_id: str) -> dict[str, Any] | None:
+        return await self._one("SELECT * FROM nps_answers WHERE id = ?", question_id)
+
+    async def answer_nps(self, question_id: str, customer_id: int, score: int, at: datetime) -> bool:
+        changed = await self._db.execute(
+            "UPDATE nps_answers SET score = ?, answered_at = ? WHERE id = ? AND customer_id = ? AND score IS NULL",
+            (score, to_db(at), question_id, customer_id),
+        )
+        return changed == 1
+
+    async def update_nps(self, question_id: str, **changes: Any) -> None:
+        unknown = set(changes) - {"comment", "commented_at", "alerted_at"}
+        if unknown:
+            raise ValueError(f"unknown columns: {sorted(unknown)}")
+        await self._update("nps_answers", "id", question_id, {name: to_db(v) for name, v in changes.items()})
+
+    async def last_nps_asked(self, customer_id: int) -> datetime | None:
+        row = await self._one("SELECT MAX(created_at) AS at FROM nps_answers WHERE customer_id = ?", customer_id)
+        return datetime.fromisoformat(row["at"]) if row and row["at"] else None
+
+    async def add_feedback_answer(self, customer_id: int, question: str, answer: str, at: datetime) -> None:
+        row = {"id": new_id(), "customer_id": customer_id, "question": question, "answer": answer}
+        await self._insert("feedback_answers", {**row, "created_at": to_db(at)})
+
     async def add_timer(self, referral_id: str, kind: str, due_at: datetime, at: datetime) -> None:
         timer = Timer(new_id(), referral_id, kind, due_at, "pending", at)
         await self._insert("sla_timers", to_row(timer), "ON CONFLICT (referral_id, kind) DO NOTHING")

@@ -15,8 +15,11 @@ from bot import stats
 from bot.alerts import Team
 from bot.asks import AskCampaigns, UnknownSegment
 from bot.clock import Clock
+from bot.nps import nps_figures
 from bot.program_rules import SEGMENTS
 from bot.screens import Screens
+from bot.survey import latest_feedback
+from bot.variants import variant_figures
 from storage.base import Store
 
 OPEN_TO_ALL = {"pending", "help"}
@@ -66,13 +69,14 @@ class SlashCommands:
             if period is None:
                 return team("bad_period", text=args[0][:20])
             if name == "stats":
-                dead = await self._store.fetch_all("SELECT COUNT(*) AS n FROM outbox WHERE status = 'dead'")
-                return team("stats", f=await stats.funnel(self._store, period), minutes=_minutes, dead=dead[0]["n"])
+                return await self._stats(period)
             if name == "reps":
                 return team("reps", reps=await stats.reps(self._store, period), minutes=_minutes)
             return await self._export(period, user, client)
         if name == "ask":
             return await self._ask(args, user)
+        if name == "feedback":
+            return team("nps_feedback", **await latest_feedback(self._store))
         if name == "top":
             limit = int(args[0]) if args and args[0].isdigit() else 10
             return team("top", rows=await stats.leaderboard(self._store, max(1, min(limit, 50))))
@@ -99,6 +103,18 @@ class SlashCommands:
         except UnknownSegment:
             return self._screens.team("ask_usage", segments=SEGMENTS, unknown=args[0][:40])
         return self._screens.team("ask_report", report=report, reasons=report.reasons(self._campaigns.rules))
+
+    async def _stats(self, period: stats.Period) -> str:
+        dead = await self._store.fetch_all("SELECT COUNT(*) AS n FROM outbox WHERE status = 'dead'")
+        names = [variant.name for variant in self._screens.program.variants]
+        return self._screens.team(
+            "stats",
+            f=await stats.funnel(self._store, period),
+            minutes=_minutes,
+            dead=dead[0]["n"],
+            nps=await nps_figures(self._store, period),
+            variants=await variant_figures(self._store, period, names),
+        )
 
     async def _export(self, period: stats.Period, user: str, client: AsyncWebClient) -> str:
         content = await stats.export_csv(self._store, period)

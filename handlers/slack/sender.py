@@ -113,6 +113,8 @@ class SlackSender:
             thread_ts = await self._card_ts(chat_id, payload["referral_id"])
             reply = await self._client.chat_postMessage(channel=chat_id, text=payload["text"], thread_ts=thread_ts)
             return str(reply["ts"])
+        if kind == "notice":  # a plain message to a channel, such as an unhappy customer's NPS answer
+            return str((await self._client.chat_postMessage(channel=chat_id, text=payload["text"]))["ts"])
         if kind == "dm":
             opened = await self._client.conversations_open(users=payload["user"])
             channel = opened["channel"]["id"]

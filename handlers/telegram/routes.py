@@ -73,6 +73,8 @@ class Routes:
             "refer": self.simple,
             "cancel": self.simple,
             "referrals": self.simple,
+            "feedback": self.simple,
+            "survey": self.simple,
         }
         for name, callback in commands.items():
             app.add_handler(CommandHandler(name, callback, filters=private))
@@ -98,6 +100,8 @@ class Routes:
             "refer": lambda: s.direct.begin(uid, user),
             "cancel": lambda: s.direct.cancel(uid, user),
             "referrals": lambda: s.referrals.my_referrals(uid, user),
+            "feedback": lambda: s.nps.ask(uid, user),
+            "survey": lambda: s.survey.begin(uid, user),
         }
         await handlers[command]()
 
@@ -106,8 +110,13 @@ class Routes:
 
     async def text(self, update: Update, context: Context) -> None:
         message = update.effective_message
-        if message is not None and message.text is not None:
-            await self._s.direct.answer(inbound_id(update), chat_user(update), text_of(update))
+        if message is None or message.text is None:
+            return
+        uid, user = inbound_id(update), chat_user(update)
+        if await self._s.nps.expects_text(user):  # an NPS comment or a survey answer
+            await self._s.nps.text(uid, user, text_of(update))
+        else:
+            await self._s.direct.answer(uid, user, text_of(update))
 
     async def contact(self, update: Update, context: Context) -> None:
         message = update.effective_message
@@ -136,6 +145,10 @@ class Routes:
             await s.preferences.opt_out(uid, user, out=True)
         elif data.startswith("lang:"):
             await s.preferences.set_language(uid, user, data.removeprefix("lang:"))
+        elif data.startswith("nps:"):
+            await s.nps.button(uid, user, data.removeprefix("nps:"))
+        elif data == "survey:skip":
+            await s.survey.skip(uid, user)
         elif data.startswith("d:"):
             await s.direct.button(uid, user, data.removeprefix("d:"))
         try:
