@@ -95,10 +95,15 @@ def ask_message(units: Units, customer: Customer, template: str = "ask") -> Outg
 async def send_ask(w: Work, units: Units, customer: Customer, reason: str) -> None:
     """Queue a referral request to a customer and log it; `reason` is e.g. "campaign:<id>" or "promoter".
 
-    Callers decide who is asked (see `check`); a customer who opted out is never asked, whoever calls.
+    Whoever calls, nobody is asked against their wish or too often: opted out, unreachable, within the
+    cooldown or over the cap means no ask. Segments and quiet hours are for campaigns (see `check`): a
+    promoter who just answered is awake and has shown they are willing.
     """
-    if customer.asks_opted_out:
-        log.info("ask to tg:%s (%s) skipped: opted out", customer.telegram_id, reason)
+    anyone_any_time = units.program.asks.model_copy(update={"segments": SEGMENTS, "quiet_hours": None})
+    asked = await w.tx.ask_times(customer.telegram_id, w.now - CAP_WINDOW)
+    verdict = eligibility(customer, asked, anyone_any_time, program_zone(units.program), w.now)
+    if verdict != "eligible":
+        log.info("ask to tg:%s (%s) skipped: %s", customer.telegram_id, reason, verdict)
         return
     ask_id = f"ask:{w.inbound_id}:{customer.telegram_id}"
     if not await w.tx.insert_ask(ask_id, customer.telegram_id, "ask", reason[:100], customer.variant, w.now):
