@@ -122,6 +122,55 @@ def import_advocates(
     typer.echo("\n".join(ImportReport(created, updated, tuple(bad)).lines()))
 
 
+@app.command("import-coupons")
+def import_coupons(
+    pool: Annotated[str, typer.Argument(help="The pool's name, as a coupon reward names it in the program")],
+    file: Annotated[Path, typer.Argument(help="Codes one per line, or a CSV with a `code` column")],
+    program: ProgramOption = None,
+) -> None:
+    """Add codes to a coupon pool; bad and repeated lines are reported by number and skipped."""
+    from bot.coupons import POOL, import_codes, pools_of, read_codes
+    from bot.rewards import Rewards
+    from bot.wiring import operator_services
+
+    settings, rules = _setup(program)
+    if not POOL.match(pool):
+        err.print(f"referral-bot import-coupons: {pool!r} is not a pool name (letters, digits, - and _)")
+        raise typer.Exit(2)
+    try:
+        lines = list(read_codes(file.read_text(encoding="utf-8-sig")))
+    except (OSError, UnicodeDecodeError) as exc:
+        err.print(f"referral-bot import-coupons: {file}: {getattr(exc, 'strerror', None) or exc}", highlight=False)
+        raise typer.Exit(2) from None
+    good = [line for line in lines if line.code is not None]
+
+    async def main() -> tuple[int, list[tuple[int, str]], int, int]:
+        async with operator_services(settings, rules, links=False) as services:
+            with _progress("Importing") as tick:
+                done = [0]
+
+                def advance(count: int) -> None:
+                    done[0] += count
+                    tick(done[0], len(good))
+
+                result = await import_codes(services.units.store, pool, good, services.units.clock.now(), advance)
+            inbound = f"cli:import-coupons:{pool}:{services.units.clock.now().isoformat()}"
+            settled = await Rewards(services.units).settle_owed(inbound, pool)
+            async with services.units.store.reading() as tx:
+                left = await tx.coupons_left(pool)
+        already = [(line.number, f"{line.code!r} is already in the pool") for line in result.already]
+        return result.added, already, left, settled
+
+    added, already, left, settled = asyncio.run(main())
+    for number, problem in sorted([(line.number, line.problem) for line in lines if line.problem] + already):
+        typer.echo(f"skipped line {number}: {problem}")
+    typer.echo(f"imported {added} code{'' if added == 1 else 's'} into {pool}; {left} available")
+    if settled:
+        typer.echo(f"{settled} waiting reward{'' if settled == 1 else 's'} got a code")
+    if pool not in pools_of(rules.incentives):
+        typer.echo(f"note: no coupon reward in the program uses the pool {pool!r}")
+
+
 @contextmanager
 def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
     """A rich progress bar on stderr, so the report on stdout stays clean for scripts."""

@@ -93,6 +93,9 @@ class Referral:
     lost_at: datetime | None = None
     rejected_at: datetime | None = None
     lost_reason: str | None = None
+    review: str | None = None  # a flagged referral's held rewards: approved | rejected by a manager
+    reviewed_by: str | None = None
+    reviewed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -102,9 +105,19 @@ class Reward:
     customer_id: int
     role: Literal["referrer", "friend"]
     description: str
-    status: str  # held | pending | issued | revoked
+    status: str  # held | pending | owed (no coupon code left) | issued | revoked
     created_at: datetime
     updated_at: datetime
+    kind: str = "text"  # text | coupon | credit | manual
+    earned_on: str = "conversion"  # arrival | conversion
+    amount: Decimal | None = None
+    currency: str | None = None
+    pool: str | None = None
+    code: str | None = None
+    tier: int | None = None  # a tier bonus: the conversions that earned it
+    issued_at: datetime | None = None
+    fulfilled_at: datetime | None = None  # a manual reward a rep marked done
+    fulfilled_by: str | None = None
 
 
 @dataclass(frozen=True)

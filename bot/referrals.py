@@ -6,7 +6,8 @@ import logging
 from datetime import timedelta
 
 from bot.codes import parse_payload
-from bot.models import ChatUser, Customer, Referral, Reward, Segment, Source, Status
+from bot.models import ChatUser, Customer, Referral, Segment, Source, Status
+from bot.rewards import Rewards
 from bot.screens import InviteCard
 from bot.sla import schedule_claim_timers
 from bot.unit_of_work import Units, Work
@@ -23,6 +24,7 @@ class ReferralService:
         self._units = units
         self._screens = units.screens
         self._program = units.program
+        self._rewards = Rewards(units)
 
     async def start(self, inbound_id: str, user: ChatUser, payload: str | None) -> bool:
         async def work(w: Work) -> None:
@@ -82,9 +84,10 @@ class ReferralService:
             created_at=w.now,
             updated_at=w.now,
         )
-        await self.record(w, referral, referrer, friend)
+        # Welcome and thanks first: a reward issued on arrival (a coupon code) follows them in each chat.
         await w.send(self._screens.friend_welcome(friend, referrer))
         await self._thank(w, referrer, friend.display_name, held=flagged)
+        await self.record(w, referral, referrer, friend)
 
     async def record(self, w: Work, referral: Referral, referrer: Customer, friend: Customer | None) -> None:
         """Store a new referral with its rewards and its audit event."""
@@ -113,24 +116,7 @@ class ReferralService:
 
     async def grant_rewards(self, w: Work, referral: Referral, referrer: Customer, friend: Customer | None) -> None:
         """Two-sided: the referrer's reward and the friend's incentive, held while a referral is under review."""
-        status = "held" if referral.flagged else "pending"
-        sides: list[tuple[str, Customer]] = [("referrer", referrer)]
-        if friend is not None:
-            sides.append(("friend", friend))
-        for role, person in sides:
-            incentive = self._program.incentives.referrer if role == "referrer" else self._program.incentives.friend
-            await w.tx.insert_reward(
-                Reward(
-                    new_id(),
-                    referral.id,
-                    person.telegram_id,
-                    role,  # type: ignore[arg-type]
-                    incentive.get(person.language),
-                    status,
-                    w.now,
-                    w.now,
-                )
-            )
+        await self._rewards.grant(w, referral, referrer, friend)
 
     async def _thank(self, w: Work, referrer: Customer, friend_name: str, held: bool) -> None:
         await w.send(
@@ -141,6 +127,7 @@ class ReferralService:
                 "referrer_thanks",
                 friend_name=friend_name,
                 held=held,
+                referrer_reward=self._rewards.rule(referrer, "referrer").get(referrer.language),
             )
         )
 
@@ -161,7 +148,7 @@ class ReferralService:
                 existing.id,
                 "referrer",
                 customer_id=referrer.telegram_id,
-                description=self._program.incentives.referrer.get(referrer.language),
+                description=self._rewards.rule(referrer, "referrer").get(referrer.language),
                 updated_at=w.now,
             )
             await w.tx.log_event(

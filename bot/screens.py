@@ -46,7 +46,8 @@ class Screens:
 
     def text(self, customer: Customer | None, chat_id: int, locale: str, name: str, **context: Any) -> Outgoing:
         """A plain message from template `name`."""
-        body = self._render.telegram(locale, name, customer=customer, **self._common(locale), **context)
+        # The context may override the program's general words, e.g. with the reward a segment actually earns.
+        body = self._render.telegram(locale, name, customer=customer, **{**self._common(locale), **context})
         return Outgoing(chat_id=chat_id, text=body)
 
     def to(self, customer: Customer, name: str, **context: Any) -> Outgoing:
@@ -114,7 +115,11 @@ class Screens:
     def my_referrals(self, customer: Customer, referrals: Sequence[Referral], rewards: Sequence[Reward]) -> Outgoing:
         locale = customer.language
         statuses = {r.id: self.label(locale, f"status_{r.status}") for r in referrals}
-        reward_states = {r.id: self.label(locale, f"reward_{r.status}") for r in rewards}
+        reward_states = {
+            r.id: self.label(locale, "reward_sent" if r.fulfilled_at else f"reward_{r.status}") for r in rewards
+        }
+        conversions = sum(1 for r in referrals if r.status == "converted")
+        next_tier = next((t for t in self._program.incentives.tiers if t.conversions > conversions), None)
         body = self._render.telegram(
             locale,
             "my_referrals",
@@ -123,6 +128,9 @@ class Screens:
             rewards=rewards,
             statuses=statuses,
             reward_states=reward_states,
+            conversions=conversions,
+            next_tier=next_tier,
+            next_tier_name=next_tier.name.get(locale) if next_tier else None,
             **self._common(locale),
         )
         return Outgoing(customer.telegram_id, body)

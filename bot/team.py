@@ -13,6 +13,7 @@ from typing import Any
 from bot.alerts import Alerts
 from bot.models import Referral, Status
 from bot.nps import after_conversion
+from bot.rewards import Rewards
 from bot.sla import schedule_contact_timer
 from bot.unit_of_work import Units, Work
 
@@ -39,6 +40,7 @@ class TeamService:
         self._units = units
         self._alerts = alerts
         self._screens = units.screens
+        self._reward_rules = Rewards(units)
 
     async def act(self, inbound_id: str, referral_id: str, action: str, actor: str, **details: Any) -> Outcome:
         outcome = Outcome()
@@ -100,25 +102,31 @@ class TeamService:
         await self._alerts.thread(w, referral.id, audit)
 
     async def _rewards(self, w: Work, referral: Referral, target: Status) -> None:
-        """Converted: both sides are thanked and their rewards issued (unless held for review).
-        Flagged: every reward of the referral is revoked."""
+        """Converted: both sides are thanked, then their earned rewards issued (unless held for review).
+        Flagged: every reward of the referral not yet issued is revoked."""
         if target == Status.REJECTED:
-            for role in ("referrer", "friend"):
-                await w.tx.update_rewards_of(referral.id, role, status="revoked", updated_at=w.now)
+            await self._reward_rules.revoke(w, referral.id)
             return
         if target != Status.CONVERTED:
             return
-        held = referral.flagged
-        for role in ("referrer", "friend"):
-            if not held:
-                await w.tx.update_rewards_of(referral.id, role, status="issued", updated_at=w.now)
+        held = await self._reward_rules.held(w, referral.id)
+        sides = {r.role: r.description for r in await w.tx.rewards_of(referral.id) if r.tier is None}
         referrer = await w.tx.customer(referral.referrer_id)
         friend = await w.tx.customer(referral.friend_telegram_id) if referral.friend_telegram_id else None
         friend_name = friend.display_name if friend else (referral.friend_name or "")
         if referrer is not None:
-            await w.send(self._screens.to(referrer, "converted_referrer", friend_name=friend_name, held=held))
+            reward = sides.get("referrer") or self._units.program.incentives.referrer.get(referrer.language)
+            await w.send(
+                self._screens.to(
+                    referrer, "converted_referrer", friend_name=friend_name, held=held, referrer_reward=reward
+                )
+            )
         if friend is not None and referrer is not None:
-            await w.send(self._screens.to(friend, "converted_friend", referrer=referrer, held=held))
+            gift = sides.get("friend") or self._units.program.incentives.friend.get(friend.language)
+            await w.send(
+                self._screens.to(friend, "converted_friend", referrer=referrer, held=held, friend_incentive=gift)
+            )
+        await self._reward_rules.converted(w, referral)
 
     async def message_friend(self, inbound_id: str, referral_id: str, actor: str, text: str) -> Outcome:
         """A rep writes to the friend from Slack; it reaches them in Telegram through the bot."""

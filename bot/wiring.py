@@ -16,11 +16,13 @@ from bot.feedback_sweep import FeedbackSweep
 from bot.models import OutboxRow
 from bot.outbox import Dispatcher, DispatchPolicy, Sender
 from bot.program import Program
+from bot.rewards import Rewards
 from bot.services import CustomerServices
 from bot.sla import SlaScheduler
 from bot.team import TeamService
 from handlers.slack.channel import SlackChannel, build_slack_app
 from handlers.slack.commands import SlashCommands
+from handlers.slack.reward_blocks import RewardRoutes, RewardSender
 from handlers.slack.routes import SlackRoutes
 from handlers.slack.sender import SlackSender
 from handlers.telegram import TelegramChannel, TelegramSender, build_application
@@ -149,10 +151,10 @@ async def _assemble(
     parts: list[Part] = [telegram, dispatcher, FollowUpSweep(services.units), FeedbackSweep(services.units)]
     if team is not None and alerts is not None:
         slack_app = build_slack_app(settings.slack_bot_token, settings.slack_api_url, settings.slack_signing_secret)
-        senders["slack"] = SlackSender(
-            slack_app.client, store, services.screens, clock, settings.slack_digest_threshold
-        )
+        slack_sender = SlackSender(slack_app.client, store, services.screens, clock, settings.slack_digest_threshold)
+        senders["slack"] = RewardSender(slack_sender, slack_app.client, store, services.screens)
         SlackRoutes(TeamService(services.units, alerts), services.screens).install(slack_app)
+        RewardRoutes(Rewards(services.units)).install(slack_app)
         SlashCommands(store, services.screens, team, clock, services.campaigns).install(slack_app)
         slack = SlackChannel(slack_app, settings.slack_app_token, settings.slack_http_host, settings.slack_http_port)
         parts += [await stack.enter_async_context(slack), SlaScheduler(services.units)]

@@ -108,6 +108,53 @@ class SqlTransaction:
             (*values.values(), referral_id, role),
         )
 
+    async def reward(self, reward_id: str) -> Reward | None:
+        row = await self._one("SELECT * FROM rewards WHERE id = ?", reward_id)
+        return from_row(Reward, row) if row else None
+
+    async def rewards_of(self, referral_id: str) -> Sequence[Reward]:
+        rows = await self._db.fetch_all(
+            "SELECT * FROM rewards WHERE referral_id = ? ORDER BY created_at, role", (referral_id,)
+        )
+        return [from_row(Reward, row) for row in rows]
+
+    async def owed_rewards(self, pool: str) -> Sequence[Reward]:
+        rows = await self._db.fetch_all(
+            "SELECT * FROM rewards WHERE pool = ? AND status = 'owed' ORDER BY created_at, id", (pool,)
+        )
+        return [from_row(Reward, row) for row in rows]
+
+    async def update_reward(self, reward_id: str, **changes: Any) -> None:
+        await self._update("rewards", "id", reward_id, checked_columns(Reward, changes))
+
+    async def add_coupon(self, pool: str, code: str, at: datetime) -> bool:
+        row = {"pool": pool, "code": code, "status": "available", "imported_at": to_db(at)}
+        return await self._insert("coupon_codes", row, "ON CONFLICT (pool, code) DO NOTHING") == 1
+
+    async def take_coupon(self, pool: str, reward_id: str, at: datetime) -> str | None:
+        # The status check in the UPDATE itself makes taking a code atomic: a concurrent writer that took the
+        # same candidate first leaves zero rows changed here, and we try the next code.
+        for _ in range(5):
+            candidate = await self._one(
+                "SELECT code FROM coupon_codes WHERE pool = ? AND status = 'available'"
+                " ORDER BY imported_at, code LIMIT 1",
+                pool,
+            )
+            if candidate is None:
+                return None
+            taken = await self._db.execute(
+                "UPDATE coupon_codes SET status = 'issued', reward_id = ?, issued_at = ?"
+                " WHERE pool = ? AND code = ? AND status = 'available'",
+                (reward_id, to_db(at), pool, candidate["code"]),
+            )
+            if taken == 1:
+                return str(candidate["code"])
+        return None
+
+    async def coupons_left(self, pool: str) -> int:
+        row = await self._one("SELECT COUNT(*) AS n FROM coupon_codes WHERE pool = ? AND status = 'available'", pool)
+        return int(row["n"]) if row else 0
+
     async def insert_share_event(self, customer_id: int, channel: str, detail: str | None, at: datetime) -> None:
         row = {"id": new_id(), "customer_id": customer_id, "channel": channel, "detail": detail}
         await self._insert("share_events", {**row, "created_at": to_db(at)})

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.alerts import AlertView
 from bot.screens import Screens
+from handlers.slack import reward_blocks
 
 Block = dict[str, Any]
 ACTIONS = ("claim", "contacted", "converted", "lost", "flag")
@@ -79,6 +80,7 @@ def alert(view: AlertView, screens: Screens) -> tuple[str, list[Block]]:
         if view.friend is not None:
             buttons.append(_button(screens.label("en", "slack_message"), "message", referral.id))
         blocks.append({"type": "actions", "block_id": f"referral:{referral.id}", "elements": buttons})
+    blocks += reward_blocks.review(referral, screens)  # Approve / Reject held rewards, open or closed
     fallback = screens.team(
         "alert_fallback", friend=view.friend_name, referrer=view.referrer.display_name, status=referral.status
     )
