@@ -8,7 +8,6 @@ import tomllib
 from collections.abc import AsyncIterator
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -323,11 +322,12 @@ async def test_crossing_a_tier_grants_its_bonus_once_and_progress_is_shown(
 
 
 def test_the_commented_examples_in_the_program_file_are_valid() -> None:
-    """Uncommenting the examples of each reward kind, a segment and a tier gives a valid program."""
+    """Uncommenting the examples of each reward kind, the segments and a tier gives a valid program."""
     source = (ROOT / "program.example.toml").read_text(encoding="utf-8")
-    section = source[source.index("[incentives]") : source.index("[attribution]")]
-    uncommented = "\n".join(re.sub(r"^# ((\[|\w+ = ).*)$", r"\1", line) for line in section.splitlines())
-    rules = Program.model_validate(tomllib.loads(source.replace(section, uncommented + "\n")))
-    kinds = {rules.incentives.friend.kind, rules.incentives.referrer.kind, rules.incentives.tiers[0].bonus.kind}
-    assert kinds | {rules.incentives.for_side("partner", "referrer").kind} == {"coupon", "manual", "credit"}
-    assert Path(ROOT / "program.example.toml").is_file()
+    head, marker, examples = source.partition("# Rewards.")
+    uncommented = "\n".join(re.sub(r"^# ((\[|\w+ = ).*)$", r"\1", line) for line in examples.splitlines())
+    incentives = Program.model_validate(tomllib.loads(head + marker + uncommented)).incentives
+    rules = [incentives.for_side(s, r) for s in ("inner_circle", "partner") for r in ("friend", "referrer")]
+    assert {rule.kind for rule in rules} | {incentives.tiers[0].bonus.kind} == {"text", "coupon", "manual", "credit"}
+    assert incentives.for_side("inner_circle", "friend").earned_on == "arrival"
+    assert incentives.low_pool_warning == 20 and incentives.tiers[0].conversions == 3
