@@ -56,7 +56,7 @@ class DispatchPolicy:
     max_attempts: int = 12
     max_backoff: float = 300.0
     idle_wait: float = 1.0
-    concurrency: int = 8  # chats sent to at the same time, per platform
+    concurrency: int = 4  # chats sent to at the same time, per platform
     rates: tuple[tuple[str, ChatRate], ...] = (("telegram", ChatRate(1.0, 3)), ("slack", ChatRate(1.0, 1)))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -52,14 +53,12 @@ class _Executor:
             return [dict(row) for row in await cursor.fetchall()]
 
 
-class _WriterExecutor:
-    """Statements inside a write transaction run right here on the event loop: with the write lock held and
-    the pages cached they take microseconds, far less than a hop to a worker thread and back (which waits for
-    the GIL while the loop is busy). Only what can wait, taking the lock and the durable commit, leaves."""
+class _LoopExecutor:
+    """Runs statements right here on the event loop: right for indexed lookups and writes that take microseconds
+    (see _WriterExecutor); reports that scan tables use the threaded reader instead."""
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._connection = connection
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-commit")
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         return self._connection.execute(sql, params).rowcount
@@ -67,30 +66,78 @@ class _WriterExecutor:
     async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         return [dict(row) for row in self._connection.execute(sql, params).fetchall()]
 
-    @property
-    def in_transaction(self) -> bool:
-        return self._connection.in_transaction
 
-    async def waiting(self, sql: str) -> None:
-        """BEGIN IMMEDIATE (another process may hold the lock: busy_timeout) or COMMIT (fsync)."""
-        done = asyncio.get_running_loop().run_in_executor(self._thread, self._connection.execute, sql)
+class _WriterExecutor(_LoopExecutor):
+    """A write transaction runs right here on the event loop, COMMIT included: with the write lock held its
+    statements take microseconds and the commit one fsync, far less than a hop to a worker thread and back,
+    which waits for the GIL while the loop is busy. The shorter the gap between a send reaching a platform and
+    its record being durable, the fewer sends a crash repeats. Only a lock held by another process (an operator's
+    backup, say) is waited for in a thread, up to busy_timeout."""
+
+    def __init__(self, connection: sqlite3.Connection, busy_timeout_ms: int) -> None:
+        super().__init__(connection)
+        self._busy_timeout = busy_timeout_ms / 1000
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-lock")
+
+    async def begin(self) -> None:
         try:
-            await asyncio.shield(done)
-        except asyncio.CancelledError:
-            await asyncio.wait([done])  # the statement still runs: keep the connection ours until it ends
-            raise
+            self._connection.execute("BEGIN IMMEDIATE")  # the connection's own busy_timeout is 0: never blocks
+        except sqlite3.OperationalError as error:
+            if not _busy(error):
+                raise
+            done = asyncio.get_running_loop().run_in_executor(self._thread, self._begin_when_free)
+            try:
+                await asyncio.shield(done)
+            except asyncio.CancelledError:
+                await asyncio.wait([done])  # keep the connection ours until the attempt ends
+                if self._connection.in_transaction:
+                    self._connection.execute("ROLLBACK")
+                raise
+
+    def _begin_when_free(self) -> None:
+        deadline = time.monotonic() + self._busy_timeout
+        while True:
+            try:
+                _apply(self._connection, ["BEGIN IMMEDIATE"])
+                return
+            except sqlite3.OperationalError as error:
+                if not _busy(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.005)
+
+    def commit(self) -> None:
+        self._connection.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self._connection.in_transaction:
+            self._connection.execute("ROLLBACK")
 
     def close(self) -> None:
         self._connection.close()
         self._thread.shutdown(wait=True)
 
 
+def _apply(connection: sqlite3.Connection, statements: Sequence[str]) -> None:
+    """Run and finish each statement: a cursor left unread (a PRAGMA's answer kept alive by a future) would
+    make every later COMMIT fail with "SQL statements in progress"."""
+    for statement in statements:
+        connection.execute(statement).fetchall()
+
+
+def _busy(error: sqlite3.OperationalError) -> bool:
+    return "locked" in str(error) or "busy" in str(error)
+
+
 class SQLiteStore:
     """Writes are serialised through one connection, so SQLite never answers "database is locked"."""
 
-    def __init__(self, writer: sqlite3.Connection, reader: aiosqlite.Connection) -> None:
-        self._writer = _WriterExecutor(writer)
-        self._reader = _Executor(reader)
+    def __init__(
+        self, writer: sqlite3.Connection, lookups: sqlite3.Connection, reader: aiosqlite.Connection, busy_ms: int
+    ) -> None:
+        self._writer = _WriterExecutor(writer, busy_ms)
+        self._lookups = _LoopExecutor(lookups)  # indexed reads outside transactions: rendering an alert, say
+        self._reader = _Executor(reader)  # reports and exports, which may scan: off the loop
+        self._lookup_connection = lookups
         self._read_connection = reader
         self._gate = WriteGate()
 
@@ -102,31 +149,33 @@ class SQLiteStore:
             f"PRAGMA synchronous = {synchronous}",  # from a Literal setting
             "PRAGMA foreign_keys = ON",
         ]
-        writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        writer.row_factory = sqlite3.Row
+        writer, lookups = (sqlite3.connect(path, isolation_level=None, check_same_thread=False) for _ in range(2))
         reader = await aiosqlite.connect(path, isolation_level=None)
         reader.row_factory = aiosqlite.Row
+        for connection in (writer, lookups):
+            connection.row_factory = sqlite3.Row
+            await asyncio.to_thread(_apply, connection, pragmas)  # switching to WAL may wait for another process
         for pragma in pragmas:
-            await asyncio.to_thread(writer.execute, pragma)
             await reader.execute(pragma)
-        return cls(writer, reader)
+        writer.execute("PRAGMA busy_timeout = 0").fetchall()  # waiting for another process is done in a thread
+        return cls(writer, lookups, reader, busy_timeout_ms)
 
     async def close(self) -> None:
         async with self._gate.hold():
             self._writer.close()
+        self._lookup_connection.close()
         await self._read_connection.close()
 
     @asynccontextmanager
     async def _write(self, urgent: bool = False) -> AsyncIterator[_WriterExecutor]:
         async with self._gate.hold(urgent):
-            await self._writer.waiting("BEGIN IMMEDIATE")
+            await self._writer.begin()
             try:
                 yield self._writer
             except BaseException:
-                if self._writer.in_transaction:
-                    await self._writer.waiting("ROLLBACK")
+                self._writer.rollback()
                 raise
-            await self._writer.waiting("COMMIT")
+            self._writer.commit()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlTransaction]:
@@ -135,7 +184,7 @@ class SQLiteStore:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[SqlTransaction]:
-        yield SqlTransaction(self._reader)
+        yield SqlTransaction(self._lookups)
 
     async def migrate(self) -> list[str]:
         applied: list[str] = []
@@ -232,11 +281,12 @@ class SQLiteStore:
                 )
 
     async def alert_message(self, referral_id: str) -> tuple[str, bool] | None:
-        rows = await self._reader.fetch_all("SELECT ts, digest FROM slack_alerts WHERE referral_id = ?", (referral_id,))
+        sql = "SELECT ts, digest FROM slack_alerts WHERE referral_id = ?"
+        rows = await self._lookups.fetch_all(sql, (referral_id,))
         return (rows[0]["ts"], bool(rows[0]["digest"])) if rows else None
 
     async def waiting_alerts(self, channel: str) -> int:
-        rows = await self._reader.fetch_all(
+        rows = await self._lookups.fetch_all(
             "SELECT COUNT(*) AS n FROM outbox WHERE platform = 'slack' AND chat_id = ?"
             " AND status IN ('pending', 'sending') AND dedupe_key LIKE 'alert:%'",
             (channel,),

@@ -38,7 +38,14 @@ def referral(referral_id: str, referrer: int, friend: int | None) -> Referral:
 
 async def test_migrations_are_recorded_and_applied_once(store: Store) -> None:
     rows = await store.fetch_all("SELECT version, name FROM schema_migrations ORDER BY version")
-    assert [row["name"] for row in rows] == ["0001_initial", "0002_team", "0003_slack_alerts"]
+    assert [row["name"] for row in rows] == [
+        "0001_initial",
+        "0002_team",
+        "0003_slack_alerts",
+        "0004_rewards",
+        "0005_asks",
+        "0006_feedback",
+    ]
     assert await store.migrate() == []
 
 
