@@ -40,7 +40,7 @@ class FollowUpSweep:
         """Send the reminders that are due now; return how many went out."""
         units, rules = self._units, self._units.program.asks
         now = units.clock.now()
-        if rules.follow_up_after_days is None or quiet_now(rules, program_zone(units.program), now):
+        if not rules.follow_up_after_days or quiet_now(rules, program_zone(units.program), now):
             return 0
         asked_before = now - timedelta(days=rules.follow_up_after_days)
         sent = 0

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -16,6 +16,9 @@ from rich.progress import Progress
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError
 from bot.program import Program, load_program
+
+if TYPE_CHECKING:
+    from bot.coupons import CodeLine
 
 app = typer.Typer(help="Run a customer referral program in Telegram and Slack.", no_args_is_help=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -129,9 +132,7 @@ def import_coupons(
     program: ProgramOption = None,
 ) -> None:
     """Add codes to a coupon pool; bad and repeated lines are reported by number and skipped."""
-    from bot.coupons import POOL, import_codes, pools_of, read_codes
-    from bot.rewards import Rewards
-    from bot.wiring import operator_services
+    from bot.coupons import POOL, pools_of, read_codes
 
     settings, rules = _setup(program)
     if not POOL.match(pool):
@@ -143,25 +144,7 @@ def import_coupons(
         err.print(f"referral-bot import-coupons: {file}: {getattr(exc, 'strerror', None) or exc}", highlight=False)
         raise typer.Exit(2) from None
     good = [line for line in lines if line.code is not None]
-
-    async def main() -> tuple[int, list[tuple[int, str]], int, int]:
-        async with operator_services(settings, rules, links=False) as services:
-            with _progress("Importing") as tick:
-                done = [0]
-
-                def advance(count: int) -> None:
-                    done[0] += count
-                    tick(done[0], len(good))
-
-                result = await import_codes(services.units.store, pool, good, services.units.clock.now(), advance)
-            inbound = f"cli:import-coupons:{pool}:{services.units.clock.now().isoformat()}"
-            settled = await Rewards(services.units).settle_owed(inbound, pool)
-            async with services.units.store.reading() as tx:
-                left = await tx.coupons_left(pool)
-        already = [(line.number, f"{line.code!r} is already in the pool") for line in result.already]
-        return result.added, already, left, settled
-
-    added, already, left, settled = asyncio.run(main())
+    added, already, left, settled = asyncio.run(_import_codes(settings, rules, pool, good))
     for number, problem in sorted([(line.number, line.problem) for line in lines if line.problem] + already):
         typer.echo(f"skipped line {number}: {problem}")
     typer.echo(f"imported {added} code{'' if added == 1 else 's'} into {pool}; {left} available")
@@ -169,6 +152,31 @@ def import_coupons(
         typer.echo(f"{settled} waiting reward{'' if settled == 1 else 's'} got a code")
     if pool not in pools_of(rules.incentives):
         typer.echo(f"note: no coupon reward in the program uses the pool {pool!r}")
+
+
+async def _import_codes(
+    settings: Settings, rules: Program, pool: str, good: list[CodeLine]
+) -> tuple[int, list[tuple[int, str]], int, int]:
+    """Store the codes, hand codes to rewards that waited for one, and count what the pool now holds."""
+    from bot.coupons import import_codes
+    from bot.rewards import Rewards
+    from bot.wiring import operator_services
+
+    async with operator_services(settings, rules, links=False) as services:
+        with _progress("Importing") as tick:
+            done = [0]
+
+            def advance(count: int) -> None:
+                done[0] += count
+                tick(done[0], len(good))
+
+            result = await import_codes(services.units.store, pool, good, services.units.clock.now(), advance)
+        inbound = f"cli:import-coupons:{pool}:{services.units.clock.now().isoformat()}"
+        settled = await Rewards(services.units).settle_owed(inbound, pool)
+        async with services.units.store.reading() as tx:
+            left = await tx.coupons_left(pool)
+    already = [(line.number, f"{line.code!r} is already in the pool") for line in result.already]
+    return result.added, already, left, settled
 
 
 @contextmanager

@@ -101,7 +101,7 @@ class Asks(Frozen):
     cooldown_days: int = Field(default=30, ge=0, le=365)
     max_per_90_days: int = Field(default=3, ge=1, le=90)
     quiet_hours: QuietHours | None = QuietHours()
-    follow_up_after_days: int | None = Field(default=7, ge=1, le=90)  # one reminder to those who did not share
+    follow_up_after_days: int = Field(default=7, ge=0, le=90)  # one reminder to those who did not share; 0: none
 
 
 class Feedback(Frozen):

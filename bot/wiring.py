@@ -150,12 +150,25 @@ async def _assemble(
     await telegram.install(Routes(services), services.screens.command_menu(), program.program.default_locale)
     parts: list[Part] = [telegram, dispatcher, FollowUpSweep(services.units), FeedbackSweep(services.units)]
     if team is not None and alerts is not None:
-        slack_app = build_slack_app(settings.slack_bot_token, settings.slack_api_url, settings.slack_signing_secret)
-        slack_sender = SlackSender(slack_app.client, store, services.screens, clock, settings.slack_digest_threshold)
-        senders["slack"] = RewardSender(slack_sender, slack_app.client, store, services.screens)
-        SlackRoutes(TeamService(services.units, alerts), services.screens).install(slack_app)
-        RewardRoutes(Rewards(services.units)).install(slack_app)
-        SlashCommands(store, services.screens, team, clock, services.campaigns).install(slack_app)
-        slack = SlackChannel(slack_app, settings.slack_app_token, settings.slack_http_host, settings.slack_http_port)
+        slack = _slack(settings, store, clock, services, team, alerts, senders)
         parts += [await stack.enter_async_context(slack), SlaScheduler(services.units)]
     return parts
+
+
+def _slack(
+    settings: Settings,
+    store: Store,
+    clock: Clock,
+    services: CustomerServices,
+    team: Team,
+    alerts: Alerts,
+    senders: dict[str, Sender],
+) -> SlackChannel:
+    """The team side: the Slack app with its routes and commands, and the outbox's Slack sender."""
+    slack_app = build_slack_app(settings.slack_bot_token, settings.slack_api_url, settings.slack_signing_secret)
+    slack_sender = SlackSender(slack_app.client, store, services.screens, clock, settings.slack_digest_threshold)
+    senders["slack"] = RewardSender(slack_sender, slack_app.client, store, services.screens)
+    SlackRoutes(TeamService(services.units, alerts), services.screens).install(slack_app)
+    RewardRoutes(Rewards(services.units)).install(slack_app)
+    SlashCommands(store, services.screens, team, clock, services.campaigns).install(slack_app)
+    return SlackChannel(slack_app, settings.slack_app_token, settings.slack_http_host, settings.slack_http_port)

@@ -14,7 +14,7 @@ from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 from sandbox.telegram_people import SentMessage
 
-from conftest import ALERTS, MAYA, RITA, ROOT, Operator
+from conftest import ALERTS, MAYA, RITA, ROOT, Operator, team_bot
 from test_customer_start import start
 
 ASK_BUTTONS = ["📣 Share in a chat", "✉️ Share", "📋 Copy link", "🙏 Not now", "🔕 Stop asking me"]
@@ -210,6 +210,19 @@ async def test_one_reminder_to_those_who_did_not_share_never_a_second(
     assert [len(telegram.messages(chat)) for chat in (1001, 1002, 1003)] == [3, 3, 3]
     rows = operator.rows("SELECT customer_id, kind FROM asks WHERE kind = 'follow_up'")
     assert rows == [{"customer_id": 1001, "kind": "follow_up"}]
+
+
+async def test_a_program_can_turn_reminders_off(
+    telegram: TelegramEmulator, slack: SlackEmulator, program: Program, clock: FakeClock, operator: Operator
+) -> None:
+    no_reminders = program.model_copy(update={"asks": program.asks.model_copy(update={"follow_up_after_days": 0})})
+    async with team_bot(telegram, slack, no_reminders, clock, operator.path) as engine:
+        await start(telegram, 1001, "Ana")
+        await ask(slack, "customer")
+        await nth_message(telegram, 1001, 2)
+        clock.advance(timedelta(days=60))
+        assert await engine.part(FollowUpSweep).sweep() == 0
+        assert len(telegram.messages(1001)) == 2  # the welcome and the ask, no reminder
 
 
 async def test_a_reminder_due_in_quiet_hours_waits_for_the_morning(
