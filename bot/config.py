@@ -41,6 +41,14 @@ class Settings(BaseSettings):
     slack_support_channel: str = ""  # detractors' NPS answers; SLACK_ALERT_CHANNEL when empty
     slack_manager_ids: str = ""
 
+    # The engine's own HTTP server (CRM API, metrics, health); port 0 picks a free port.
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8081, ge=0, le=65535)
+    crm_api_token: str = ""  # bearer token for the CRM API; the API is off when empty
+    webhook_urls: str = ""  # comma-separated receivers of referral events
+    webhook_secret: str = ""  # signs each webhook (HMAC-SHA256 over timestamp and body)
+    webhook_rate_per_second: float = Field(default=5.0, gt=0, le=10_000)
+
     # Delivery: how fast and how wide the outbox sends. Defaults follow the platforms' published limits.
     telegram_rate_per_second: float = Field(default=30.0, gt=0, le=10_000)
     telegram_chat_rate_per_second: float = Field(default=1.0, gt=0, le=10_000)
@@ -48,7 +56,7 @@ class Settings(BaseSettings):
     telegram_group_rate_per_minute: float = Field(default=20.0, gt=0, le=100_000)
     slack_channel_rate_per_second: float = Field(default=1.0, gt=0, le=10_000)
     slack_digest_threshold: int = Field(default=60, ge=2, le=100_000)
-    outbox_concurrency: int = Field(default=4, ge=1, le=1000)
+    outbox_concurrency: int = Field(default=2, ge=1, le=1000)
     outbox_lease_seconds: int = Field(default=60, ge=5, le=3600)
 
     database_url: str = "sqlite:///referrals.db"
@@ -99,6 +107,10 @@ class Settings(BaseSettings):
         return frozenset(part for part in self.slack_manager_ids.replace(",", " ").split() if part)
 
     @property
+    def webhook_targets(self) -> tuple[str, ...]:
+        return tuple(url.strip() for url in self.webhook_urls.split(",") if url.strip())
+
+    @property
     def slack_enabled(self) -> bool:
         return bool(self.slack_bot_token)
 
@@ -137,6 +149,7 @@ def dispatch_policy(settings: Settings) -> DispatchPolicy:
         rates=(
             ("telegram", ChatRate(settings.telegram_chat_rate_per_second, settings.telegram_chat_burst)),
             ("slack", ChatRate(settings.slack_channel_rate_per_second, 1)),
+            ("webhook", ChatRate(settings.webhook_rate_per_second, 1)),
         ),
     )
 

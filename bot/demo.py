@@ -83,7 +83,7 @@ def emulator_settings(telegram: TelegramEmulator, database: Path, **overrides: A
         telegram_file_url=telegram.base_file_url,
         telegram_poll_timeout=1,
         database_url=f"sqlite:///{database}",
-        **overrides,
+        **{"http_port": 0, **overrides},  # a free port, so emulated bots never collide
     )
 
 

@@ -56,8 +56,12 @@ class DispatchPolicy:
     max_attempts: int = 12
     max_backoff: float = 300.0
     idle_wait: float = 1.0
-    concurrency: int = 4  # chats sent to at the same time, per platform
-    rates: tuple[tuple[str, ChatRate], ...] = (("telegram", ChatRate(1.0, 3)), ("slack", ChatRate(1.0, 1)))
+    concurrency: int = 2  # chats sent to at the same time, per platform
+    rates: tuple[tuple[str, ChatRate], ...] = (
+        ("telegram", ChatRate(1.0, 3)),
+        ("slack", ChatRate(1.0, 1)),
+        ("webhook", ChatRate(5.0, 1)),  # per receiving URL
+    )
 
 
 class Dispatcher:

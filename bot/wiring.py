@@ -3,8 +3,10 @@ joins the domain to the platform adapters."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from pathlib import Path
 
 from bot.alerts import Alerts, Team
 from bot.ask_sweep import FollowUpSweep
@@ -20,6 +22,7 @@ from bot.rewards import Rewards
 from bot.services import CustomerServices
 from bot.sla import SlaScheduler
 from bot.team import TeamService
+from handlers.http.server import HttpServer
 from handlers.slack.channel import SlackChannel, build_slack_app
 from handlers.slack.commands import SlashCommands
 from handlers.slack.reward_blocks import RewardRoutes, RewardSender
@@ -31,6 +34,9 @@ from handlers.telegram.flood import FloodGuard
 from handlers.telegram.routes import Routes
 from messages import Renderer
 from storage import Store, open_store
+from storage.instance_lock import AlreadyRunning, only_instance
+
+log = logging.getLogger(__name__)
 
 
 async def open_migrated_store(settings: Settings) -> Store:
@@ -96,6 +102,15 @@ def team_from(settings: Settings) -> Team | None:
     return Team(settings.slack_alert_channel, settings.managers, settings.slack_support_channel)
 
 
+@contextmanager
+def _only_instance(database: Path) -> Iterator[None]:
+    try:
+        with only_instance(database):
+            yield
+    except AlreadyRunning as error:
+        raise ConfigError(f"setting DATABASE_URL: {error}") from None
+
+
 async def build_engine(
     settings: Settings, program: Program, clock: Clock | None = None, policy: DispatchPolicy | None = None
 ) -> Engine:
@@ -106,8 +121,13 @@ async def build_engine(
     team = team_from(settings)
     stack = AsyncExitStack()
     try:
+        sole = settings.database_url.startswith("sqlite:///")
+        if sole:
+            stack.enter_context(_only_instance(Path(settings.sqlite_path)))
         store = await open_migrated_store(settings)
         stack.push_async_callback(store.close)
+        if sole and (taken := await store.take_over_leases(clock.now())):
+            log.info("%d sends a stopped process left unfinished go out now", taken)
         parts = await _assemble(settings, program, clock, policy, store, team, stack)
     except BaseException:
         await stack.aclose()
@@ -152,7 +172,13 @@ async def _assemble(
     if team is not None and alerts is not None:
         slack = _slack(settings, store, clock, services, team, alerts, senders)
         parts += [await stack.enter_async_context(slack), SlaScheduler(services.units)]
+    parts.append(await stack.enter_async_context(_http_server(settings)))
     return parts
+
+
+def _http_server(settings: Settings) -> HttpServer:
+    """The engine's own endpoints; every route is added here, as the server takes none once started."""
+    return HttpServer(settings.http_host, settings.http_port)
 
 
 def _slack(
