@@ -132,6 +132,10 @@ class Store(Protocol):
     async def retry_later(self, row_id: str, at: datetime, error: str, counts: bool = True) -> None:
         """Put a row back for later; `counts=False` when the row itself did not fail (it waited its turn)."""
 
+    async def take_over_leases(self, at: datetime) -> int:
+        """Make rows and timers a dead process left leased due now; only when no other instance can be running.
+        Returns how many outbox rows it took over."""
+
     async def release(self, row_id: str, at: datetime) -> None:
         """Hand a leased row back at once (shutdown); a row already settled is left alone."""
 

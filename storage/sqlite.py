@@ -15,29 +15,10 @@ import aiosqlite
 
 from bot.models import OutboxRow, Timer
 from storage.migrations import CREATE_LEDGER, load_migrations
+from storage.outbox_sql import CLAIMABLE
 from storage.rows import from_row, to_db
 from storage.sql_transaction import SqlTransaction
 from storage.write_gate import WriteGate
-
-
-def _due(t: str) -> str:
-    return (
-        f"(({t}.status = 'pending' AND {t}.next_attempt_at <= ?) OR ({t}.status = 'sending' AND {t}.lease_until <= ?))"
-    )
-
-
-# A row is handed out only when every earlier open row of its chat is handed out too, so a chat's
-# messages never overtake one that is waiting for a retry. The first blocked row of each chat is found
-# once (not once per candidate row), so a long backlog in one channel stays cheap to claim from.
-_CLAIMABLE = f"""
-WITH blocked AS (
-    SELECT e.platform, e.chat_id, MIN(e.rowid) AS first FROM outbox e
-    WHERE e.status IN ('pending', 'sending') AND NOT {_due("e")} GROUP BY e.platform, e.chat_id
-)
-SELECT o.* FROM outbox o LEFT JOIN blocked b ON b.platform = o.platform AND b.chat_id = o.chat_id
-WHERE {_due("o")} AND (? IS NULL OR o.platform = ?) AND (b.first IS NULL OR o.rowid < b.first)
-ORDER BY o.rowid LIMIT ?
-"""
 
 
 class _Executor:
@@ -212,7 +193,7 @@ class SQLiteStore:
     ) -> Sequence[OutboxRow]:
         async with self._write() as db:
             rows = await db.fetch_all(
-                _CLAIMABLE, (to_db(now), to_db(now), to_db(now), to_db(now), platform, platform, limit)
+                CLAIMABLE, (to_db(now), to_db(now), to_db(now), to_db(now), platform, platform, limit)
             )
             for row in rows:
                 await db.execute(
@@ -220,7 +201,7 @@ class SQLiteStore:
                     (to_db(now + lease), row["id"]),
                 )
         return [
-            from_row(OutboxRow, {**row, "attempts": row["attempts"] + 1, "reclaimed": row["status"] == "sending"})
+            from_row(OutboxRow, {**row, "attempts": row["attempts"] + 1, "reclaimed": row["lease_until"] is not None})
             for row in rows
         ]
 
@@ -240,6 +221,15 @@ class SQLiteStore:
                 " attempts = attempts - ? WHERE id = ?",
                 (to_db(at), error, 0 if counts else 1, row_id),
             )
+
+    async def take_over_leases(self, at: datetime) -> int:
+        async with self._write() as db:
+            # lease_until is kept: it marks the row as perhaps delivered, which a sender may check first.
+            rows = await db.execute(
+                "UPDATE outbox SET status = 'pending', next_attempt_at = ? WHERE status = 'sending'", (to_db(at),)
+            )
+            await db.execute("UPDATE sla_timers SET lease_until = NULL WHERE status = 'pending'")
+        return rows
 
     async def release(self, row_id: str, at: datetime) -> None:
         async with self._write() as db:

@@ -112,6 +112,9 @@ class TelegramChannel:
                 if not await self._process(update):
                     break
                 offset = update.update_id + 1
+                # An update's work rarely waits on anything, so without this a batch of a hundred would hold the
+                # loop: sends that already reached a platform would wait that long to be recorded.
+                await asyncio.sleep(0)
 
     async def _fetch(self, offset: int) -> tuple[Update, ...]:
         try:
