@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from bot.clock import FakeClock
+from bot.errors import ConfigError
 from bot.program import Program
 from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
@@ -46,7 +47,8 @@ async def test_an_alert_posted_just_before_a_crash_is_found_not_posted_again(
         slack.fail_next("conversations.history", "missing_scope")
 
     async with team_bot(telegram, slack, program, clock, operator.path):
-        clock.advance(timedelta(seconds=61))  # the dead process's lease runs out; the row is taken over
+        # No clock moves: the lease the dead process held has not run out, but with one bot per database file
+        # nobody else can be sending it, so the restarted bot takes it over at once.
         await eventually(lambda: operator.count("outbox WHERE status = 'sent' AND dedupe_key LIKE 'alert:%'") == 1)
         posted = slack.messages(ALERTS)
         if not history_readable:  # nothing tells the bot the card is out: it posts again rather than lose it
@@ -59,3 +61,14 @@ async def test_an_alert_posted_just_before_a_crash_is_found_not_posted_again(
         (claimed,) = await slack.wait_for_messages(ALERTS, 1)
         await eventually(lambda: "Claimed* by" in slack.messages(ALERTS)[0].plain())
         assert claimed.ts == card.ts
+
+
+async def test_a_second_bot_on_the_same_database_is_refused(
+    telegram: TelegramEmulator, slack: SlackEmulator, program: Program, clock: FakeClock, operator: Operator
+) -> None:
+    async with team_bot(telegram, slack, program, clock, operator.path):
+        with pytest.raises(ConfigError, match="another referral-bot is already running on .*referrals.db"):
+            async with team_bot(telegram, slack, program, clock, operator.path):
+                pass
+    async with team_bot(telegram, slack, program, clock, operator.path):  # the first one stopped: free again
+        pass
