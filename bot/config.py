@@ -94,8 +94,18 @@ class Settings(BaseSettings):
             raise ValueError("use sqlite:///path/to/file.db")
         return value
 
+    @field_validator("webhook_urls")
+    @classmethod
+    def _webhook_urls(cls, value: str) -> str:
+        for url in (part.strip() for part in value.split(",")):
+            if url and not url.startswith(("https://", "http://")):
+                raise ValueError(f"{url!r} is not an http(s) URL (separate several with commas)")
+        return value
+
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Settings:
+        if self.webhook_urls.strip() and len(self.webhook_secret) < 16:
+            raise ValueError("WEBHOOK_SECRET: set 16 or more characters to sign webhooks with WEBHOOK_URLS")
         if self.telegram_webhook_url and len(self.telegram_webhook_secret) < 16:
             raise ValueError("TELEGRAM_WEBHOOK_SECRET: set 16 or more letters, digits, _ or - with a webhook URL")
         if self.telegram_webhook_url and not self.telegram_webhook_url.startswith("https://"):

@@ -103,6 +103,7 @@ class ReferralService:
             channel=referral.channel,
             flagged=referral.flagged,
         )
+        await self._units.webhooks.referral_created(w, referral)
         if self._units.alerts is not None:
             await self._units.alerts.post(w, referral.id)
             await schedule_claim_timers(w, self._units, referral.id)

@@ -88,6 +88,8 @@ class Rewards:
         issued = replace(reward, status=status, code=code, issued_at=w.now if status == "issued" else None)
         await w.tx.update_reward(reward.id, status=status, code=code, issued_at=issued.issued_at, updated_at=w.now)
         await w.tx.log_event("reward." + status, w.now, subject=reward.id, reward_kind=reward.kind, code=code)
+        if status == "issued":
+            await self._units.webhooks.reward_issued(w, issued)
         if reward.kind == "manual":
             await self._task(w, issued)
         person = await w.tx.customer(reward.customer_id)

@@ -6,7 +6,7 @@ double click or a redelivered action changes nothing the second time, and says w
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -80,12 +80,13 @@ class TeamService:
         await w.tx.log_event(
             "referral.status",
             w.now,
-            actor=f"slack:{actor}",
+            actor=actor if actor.startswith("crm:") else f"slack:{actor}",
             subject=referral.id,
             previous=referral.status,
             status=target.value,
             **{k: str(v) for k, v in details.items() if v},
         )
+        await self._units.webhooks.status_changed(w, replace(referral, **changes), referral.status, actor)
         await self._rewards(w, referral, target)
         if target == Status.CONVERTED:
             await after_conversion(w, self._units, referral)  # NPS to the referrer, when the program says so

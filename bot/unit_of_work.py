@@ -19,6 +19,7 @@ from bot.program import Program
 from bot.screens import Screens
 from bot.validation import profile_text
 from bot.variants import choose_variant
+from bot.webhooks import Webhooks
 from messages import normalize_locale
 from storage.base import Store, Transaction
 
@@ -57,6 +58,7 @@ class Units:
         alerts: Alerts | None = None,
     ) -> None:
         self.alerts = alerts  # None when no Slack team is set up
+        self.webhooks = Webhooks()  # the wiring sets the receivers; none by default
         self.hours = program.business_hours.calendar()
         self.store = store
         self.program = program

@@ -12,6 +12,7 @@ from bot.alerts import Alerts, Team
 from bot.ask_sweep import FollowUpSweep
 from bot.clock import Clock, SystemClock
 from bot.config import Settings, dispatch_policy
+from bot.crm import CrmService
 from bot.engine import Engine, Part
 from bot.errors import ConfigError
 from bot.feedback_sweep import FeedbackSweep
@@ -22,7 +23,10 @@ from bot.rewards import Rewards
 from bot.services import CustomerServices
 from bot.sla import SlaScheduler
 from bot.team import TeamService
+from bot.webhooks import Webhooks
+from handlers.http.crm_api import CrmApi
 from handlers.http.server import HttpServer
+from handlers.http.webhook_sender import WebhookSender
 from handlers.slack.channel import SlackChannel, build_slack_app
 from handlers.slack.commands import SlashCommands
 from handlers.slack.reward_blocks import RewardRoutes, RewardSender
@@ -172,13 +176,18 @@ async def _assemble(
     if team is not None and alerts is not None:
         slack = _slack(settings, store, clock, services, team, alerts, senders)
         parts += [await stack.enter_async_context(slack), SlaScheduler(services.units)]
-    parts.append(await stack.enter_async_context(_http_server(settings)))
+    services.units.webhooks = Webhooks(settings.webhook_targets)
+    senders["webhook"] = await stack.enter_async_context(WebhookSender(settings.webhook_secret))
+    parts.append(await stack.enter_async_context(_http_server(settings, services, alerts)))
     return parts
 
 
-def _http_server(settings: Settings) -> HttpServer:
+def _http_server(settings: Settings, services: CustomerServices, alerts: Alerts | None) -> HttpServer:
     """The engine's own endpoints; every route is added here, as the server takes none once started."""
-    return HttpServer(settings.http_host, settings.http_port)
+    server = HttpServer(settings.http_host, settings.http_port)
+    team = TeamService(services.units, alerts) if alerts is not None else None
+    server.add_routes(CrmApi(CrmService(services.units, team), settings.crm_api_token).routes())
+    return server
 
 
 def _slack(

@@ -1,0 +1,140 @@
+"""The CRM API over HTTP: a bearer token, JSON in and out, and a clear 4xx naming the field for bad input.
+docs/crm.md describes it for the people who connect a CRM."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.crm import CrmService, ReferralQuery, Trail
+from bot.models import Referral, Status
+from bot.webhooks import referral_data
+from storage.rows import to_db
+
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+MOMENTS = ("claimed_at", "contacted_at", "converted_at", "lost_at", "rejected_at", "updated_at")
+
+
+class BadInput(Exception):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class ConvertBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    deal_value: Decimal = Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False)
+    actor: str = Field(default="crm", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+
+
+class ListParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Status | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = Field(default=None, max_length=200)
+
+    @field_validator("since", "until", mode="before")
+    @classmethod
+    def _moment(cls, value: object) -> object:
+        """A date (midnight UTC) or a date and time; one without a zone is UTC."""
+        if not isinstance(value, str):
+            return value
+        moment = datetime.fromisoformat(value)  # its ValueError becomes pydantic's message
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def parsed(model: type[BaseModel], data: object) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "body"
+        raise BadInput(field, first["msg"].removeprefix("Value error, ")) from None
+
+
+def error(status: int, message: str, field: str | None = None) -> web.Response:
+    body: dict[str, Any] = {"error": message} | ({"field": field} if field else {})
+    headers = {"WWW-Authenticate": 'Bearer realm="referral-bot"'} if status == 401 else None
+    return web.json_response(body, status=status, headers=headers)
+
+
+class CrmApi:
+    def __init__(self, crm: CrmService, token: str) -> None:
+        self._crm = crm
+        self._token = token
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.post("/api/referrals/{referral_id}/convert", self._guarded(self.convert)),
+            web.get("/api/referrals", self._guarded(self.listing)),
+            web.get("/api/referrals/{referral_id}", self._guarded(self.show)),
+        ]
+
+    def _guarded(self, handler: Handler) -> Handler:
+        """No token set: the API is off and looks absent. Otherwise the bearer token must match exactly."""
+
+        async def guarded(request: web.Request) -> web.Response:
+            if not self._token:
+                return error(404, "not found")
+            scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self._token.encode()):
+                return error(401, "missing or wrong bearer token (Authorization: Bearer <CRM_API_TOKEN>)")
+            try:
+                return await handler(request)
+            except BadInput as bad:
+                return error(400, str(bad), bad.field)
+
+        return guarded
+
+    async def convert(self, request: web.Request) -> web.Response:
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not 1 <= len(key) <= 200:
+            raise BadInput("Idempotency-Key", "use 1 to 200 characters")
+        try:
+            data = json.loads(await request.read() or b"null")
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise BadInput("body", "not valid JSON") from None
+        body: ConvertBody = parsed(ConvertBody, data)
+        result = await self._crm.convert(key, request.match_info["referral_id"], body.deal_value, body.actor)
+        if result.referral is None:
+            return error(404, "no referral with this id")
+        if result.refused is not None:
+            return web.json_response({"error": result.refused, "referral": referral_json(result.referral)}, status=409)
+        return web.json_response({"referral": referral_json(result.referral)})
+
+    async def listing(self, request: web.Request) -> web.Response:
+        params: ListParams = parsed(ListParams, dict(request.query))
+        query = ReferralQuery(params.status, params.since, params.until, params.cursor, params.limit)
+        try:
+            page = await self._crm.page(query)
+        except ValueError as exc:
+            raise BadInput("cursor", str(exc)) from None
+        return web.json_response(
+            {"referrals": [referral_json(r) for r in page.referrals], "next_cursor": page.next_cursor}
+        )
+
+    async def show(self, request: web.Request) -> web.Response:
+        trail = await self._crm.trail(request.match_info["referral_id"])
+        if trail is None:
+            return error(404, "no referral with this id")
+        return web.json_response(trail_json(trail))
+
+
+def referral_json(referral: Referral) -> dict[str, Any]:
+    moments = {name: to_db(getattr(referral, name)) for name in MOMENTS}
+    return {**referral_data(referral), **moments, "lost_reason": referral.lost_reason, "review": referral.review}
+
+
+def trail_json(trail: Trail) -> dict[str, Any]:
+    return {"referral": referral_json(trail.referral), "trail": trail.events, "rewards": trail.rewards}
