@@ -62,6 +62,10 @@ class Engine:
                 return part
         raise LookupError(kind.__name__)
 
+    def stopped_parts(self) -> list[str]:
+        """Parts whose task has ended while the engine runs (failed or returned): what /healthz names."""
+        return [type(part).__name__ for part, task in zip(self._parts, self._tasks, strict=False) if task.done()]
+
     def stop(self) -> None:
         self.stopping.set()
 

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 from bot.clock import Clock
+from bot.metrics import Metrics
 from bot.models import OutboxRow
 from bot.rate_limits import ChatLimits, ChatRate
 from storage.base import Store
@@ -81,6 +83,7 @@ class Dispatcher:
         self._recorder: asyncio.Task[None] | None = None
         self._wakeups: dict[str, asyncio.Event] = {}
         self.on_dead: Callable[[OutboxRow, str], Awaitable[None]] | None = None
+        self.metrics = Metrics()  # the engine's own, with its registry, replaces this stand-alone one
 
     def wake(self) -> None:
         """Called after a commit that queued messages, so they leave at once rather than on the next poll."""
@@ -167,6 +170,7 @@ class Dispatcher:
         sender = self._senders.get(rows[0].platform)
         if not isinstance(sender, BatchSender):
             return 0, None
+        started = time.monotonic()
         try:
             sent = await sender.send_batch(rows)
         except SendFailed as failure:
@@ -176,6 +180,7 @@ class Dispatcher:
                 )
                 return 0, None
             return 0, await self._failed(rows[0], failure)
+        self.metrics.sent(rows[: len(sent)], self._clock.now(), time.monotonic() - started)
         await self._settle({row.id: sent[row.id] for row in rows[: len(sent)]})
         return len(sent), None
 
@@ -184,7 +189,9 @@ class Dispatcher:
         sender = self._senders.get(row.platform)
         if sender is None:
             await self._store.mark_dead(row.id, self._clock.now(), f"no sender for {row.platform}")
+            self.metrics.dead_letters.labels(row.platform).inc()
             return None
+        started = time.monotonic()
         try:
             message_id = await sender.send(row)
         except SendFailed as failure:
@@ -192,6 +199,7 @@ class Dispatcher:
         except Exception as exc:  # a bug or an unexpected reply must not stop the other chats
             log.exception("outbox row %s: unexpected error", row.id)
             return await self._failed(row, SendFailed(f"{type(exc).__name__}: {exc}"))
+        self.metrics.sent([row], self._clock.now(), time.monotonic() - started)
         await self._settle({row.id: message_id})
         return None
 
@@ -232,9 +240,12 @@ class Dispatcher:
         if failure.permanent or row.attempts >= self._policy.max_attempts:
             log.error("outbox row %s to %s:%s is dead: %s", row.id, row.platform, row.chat_id, failure)
             await self._store.mark_dead(row.id, now, str(failure))
+            self.metrics.dead_letters.labels(row.platform).inc()
             if failure.permanent and self.on_dead is not None:
                 await self.on_dead(row, str(failure))
             return None
+        if failure.throttled:
+            self.metrics.rate_limited.labels(row.platform).inc()
         if failure.retry_after is not None:
             wait = failure.retry_after
             if failure.throttled:

@@ -11,6 +11,7 @@ import asyncio
 import logging
 from datetime import datetime, timedelta
 
+from bot.metrics import Metrics
 from bot.models import Referral, Status, Timer
 from bot.unit_of_work import Units, Work
 
@@ -35,6 +36,7 @@ class SlaScheduler:
         self._units = units
         self._poll = poll_seconds
         self._stopping = False
+        self.metrics = Metrics()  # the engine's own replaces this stand-alone one
 
     def stop(self) -> None:
         self._stopping = True
@@ -51,10 +53,13 @@ class SlaScheduler:
         now = self._units.clock.now()
         timers = await self._units.store.claim_due_timers(now, 50, timedelta(seconds=60))
         for timer in timers:
-            await self._units.apply(f"timer:{timer.id}", lambda w, t=timer: self._fire(w, t))  # type: ignore[misc]
+            fired: list[str] = []  # counted only once the firing has committed
+            await self._units.apply(f"timer:{timer.id}", lambda w, t=timer, f=fired: self._fire(w, t, f))  # type: ignore[misc]
+            for kind in fired:
+                self.metrics.timer_fired(kind)
         return len(timers)
 
-    async def _fire(self, w: Work, timer: Timer) -> None:
+    async def _fire(self, w: Work, timer: Timer, fired: list[str]) -> None:
         referral = await w.tx.referral(timer.referral_id)
         alerts = self._units.alerts
         if referral is None or alerts is None or referral.status != WAITING_FOR[timer.kind]:
@@ -72,6 +77,7 @@ class SlaScheduler:
         elif referral.assignee:
             await alerts.direct(w, referral.assignee, screens.team("nudge_contact", friend=name, minutes=minutes))
         await w.tx.finish_timer(timer.id, "fired", w.now)
+        fired.append(timer.kind)
         await w.tx.log_event(f"sla.{timer.kind}", w.now, subject=referral.id, waited_minutes=minutes)
 
     @staticmethod
