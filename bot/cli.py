@@ -15,6 +15,7 @@ from rich.progress import Progress
 
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError
+from bot.logs import configure as configure_logs
 from bot.program import Program, load_program
 
 if TYPE_CHECKING:
@@ -28,8 +29,7 @@ ProgramOption = Annotated[Path | None, typer.Option("--program", help="Program f
 def _setup(program_file: Path | None = None) -> tuple[Settings, Program]:
     settings = load_settings()
     program = load_program(program_file or settings.program_file)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logs(settings.log_level, settings.log_format)
     return settings, program
 
 

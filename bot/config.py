@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     program_file: Path = Path("program.toml")
     templates_dir: Path | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("telegram_bot_token")
     @classmethod

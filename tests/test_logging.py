@@ -1,0 +1,64 @@
+"""Logs as an operator's collector reads them: LOG_FORMAT=json gives one JSON object a line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+
+from test_cli import environment, referral_bot
+
+from sandbox.telegram_api import TelegramEmulator
+
+
+async def test_json_logs_are_one_object_a_line_with_time_level_logger_and_message(
+    telegram: TelegramEmulator, tmp_path: Path
+) -> None:
+    process = await referral_bot(tmp_path, environment(telegram, tmp_path, LOG_FORMAT="json", HTTP_PORT="0"), "run")
+    try:
+        await telegram.send_command(telegram.user(1001, "Ana"), "start")
+        await telegram.wait_for_messages(1001, 1, timeout=30)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 0, stderr.decode()
+    lines = [json.loads(line) for line in stderr.decode().splitlines()]
+    running = next(line for line in lines if line["message"] == "running: Acme Coffee")
+    assert running["level"] == "INFO" and running["logger"] == "bot"
+    assert running["time"].endswith("+00:00")
+    assert all({"time", "level", "logger", "message"} <= line.keys() for line in lines)
+
+
+async def test_an_exception_is_logged_with_its_traceback_in_one_json_line(tmp_path: Path) -> None:
+    script = (
+        "import logging; from bot.logs import configure; configure('INFO', 'json')\n"
+        "try:\n    1 / 0\nexcept ZeroDivisionError:\n    logging.getLogger('bot.outbox').exception('send failed')\n"
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, cwd=Path(__file__).parent.parent, stderr=asyncio.subprocess.PIPE
+    )
+    _, stderr = await process.communicate()
+    (line,) = stderr.decode().splitlines()
+    logged = json.loads(line)
+    assert (logged["level"], logged["logger"], logged["message"]) == ("ERROR", "bot.outbox", "send failed")
+    assert "ZeroDivisionError: division by zero" in logged["exception"]
+
+
+async def test_text_logs_stay_plain_lines(telegram: TelegramEmulator, tmp_path: Path) -> None:
+    process = await referral_bot(tmp_path, environment(telegram, tmp_path, LOG_FORMAT="text", HTTP_PORT="0"), "run")
+    try:
+        await telegram.send_command(telegram.user(1001, "Ana"), "start")
+        await telegram.wait_for_messages(1001, 1, timeout=30)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert " INFO bot: running: Acme Coffee" in stderr.decode()
+
+
+async def test_an_unknown_log_format_is_named_at_start_up(tmp_path: Path) -> None:
+    process = await referral_bot(tmp_path, environment(None, tmp_path, LOG_FORMAT="xml"), "run")
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 2
+    assert stderr.decode().strip() == "referral-bot: setting LOG_FORMAT: Input should be 'text' or 'json'"
