@@ -193,3 +193,7 @@ def main() -> None:
     except ConfigError as exc:
         err.print(f"[bold red]referral-bot:[/] {exc}", highlight=False)
         raise SystemExit(2) from None
+
+
+# The operator's commands (stats, export, backup, check, forget) register themselves on `app`.
+from bot import operator_cli  # noqa: E402, F401

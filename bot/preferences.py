@@ -67,6 +67,7 @@ class Preferences:
             customer = await self._units.customer(w, user)
             referrals = await w.tx.referrals_by(user.id)
             as_friend = await w.tx.referral_for_friend(user.id)
+            rewards = await w.tx.rewards_for(user.id)
             await w.send(
                 self._screens.text(
                     customer,
@@ -75,6 +76,8 @@ class Preferences:
                     "privacy",
                     referral_count=len(referrals),
                     referred=as_friend is not None,
+                    reward_count=len(rewards),
+                    counts=await w.tx.privacy_counts(user.id),
                     segment=self._screens.label(customer.language, f"segment_{customer.segment}"),
                 )
             )

@@ -142,7 +142,7 @@ class Screens:
 
     def command_menu(self) -> dict[str, list[tuple[str, str]]]:
         """The bot's command list with descriptions, per locale, for Telegram's menu button."""
-        names = ("start", "refer", "referrals", "feedback", "survey", "language", "stop", "privacy", "help")
+        names = ("start", "refer", "referrals", "feedback", "survey", "language", "stop", "privacy", "forget", "help")
         return {locale: [(name, self.label(locale, f"command_{name}")) for name in names] for locale in LOCALES}
 
     def with_buttons(self, message: Outgoing, *buttons: tuple[str, str]) -> Outgoing:

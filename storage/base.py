@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.models import Customer, Draft, OutboxRow, Referral, Reward, Timer
+from storage.privacy_sql import Erased
 
 
 class Transaction(Protocol):
@@ -111,6 +112,23 @@ class Transaction(Protocol):
     ) -> bool:
         """Add an outbox row; False when a row with that dedupe key exists already."""
 
+    async def privacy_counts(self, telegram_id: int) -> dict[str, int]:
+        """How many asks, NPS answers and survey answers are stored about a customer."""
+
+    async def notes_about(self, telegram_id: int, contacts: Sequence[str]) -> list[str]:
+        """The names, contacts and notes others gave when they referred this person."""
+
+    async def erase_person(
+        self,
+        telegram_id: int,
+        pseudonym: int,
+        code: str,
+        contacts: Sequence[str],
+        personal: Sequence[str],
+        at: datetime,
+    ) -> Erased:
+        """Erase a customer's personal data while the anonymous counts stay (see storage/privacy_sql.py)."""
+
 
 class Store(Protocol):
     async def migrate(self) -> list[str]:
@@ -154,5 +172,9 @@ class Store(Protocol):
 
     async def fetch_all(self, sql: str, *params: Any) -> list[dict[str, Any]]:
         """Read-only query for reports, tests and operator tools."""
+
+    async def scrub(self) -> bool:
+        """After an erasure: leave no earlier version of erased rows in the database files; False when another
+        connection kept that from finishing in time."""
 
     async def close(self) -> None: ...

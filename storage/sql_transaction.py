@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bot.models import Customer, Draft, Referral, Reward, Timer
+from storage.privacy_sql import PrivacySql
 from storage.rows import checked_columns, from_row, to_db, to_row
 
 
@@ -22,7 +23,7 @@ def new_id() -> str:
     return secrets.token_hex(8)
 
 
-class SqlTransaction:
+class SqlTransaction(PrivacySql):
     def __init__(self, db: Executor) -> None:
         self._db = db
 

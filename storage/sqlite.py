@@ -93,6 +93,14 @@ class _WriterExecutor(_LoopExecutor):
         if self._connection.in_transaction:
             self._connection.execute("ROLLBACK")
 
+    def checkpoint(self) -> bool:
+        deadline = time.monotonic() + self._busy_timeout
+        while True:
+            busy = self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            if not busy or time.monotonic() > deadline:
+                return not busy
+            time.sleep(0.02)
+
     def close(self) -> None:
         self._connection.close()
         self._thread.shutdown(wait=True)
@@ -139,6 +147,7 @@ class SQLiteStore:
         for pragma in pragmas:
             await reader.execute(pragma)
         writer.execute("PRAGMA busy_timeout = 0").fetchall()  # waiting for another process is done in a thread
+        writer.execute("PRAGMA secure_delete = ON").fetchall()  # erased data is zeroed, not left in free space
         return cls(writer, lookups, reader, busy_timeout_ms)
 
     async def close(self) -> None:
@@ -187,6 +196,11 @@ class SQLiteStore:
 
     async def fetch_all(self, sql: str, *params: Any) -> list[dict[str, Any]]:
         return await self._reader.fetch_all(sql, params)
+
+    async def scrub(self) -> bool:
+        # Earlier versions of changed pages live on in the WAL until a checkpoint; TRUNCATE also empties the file.
+        async with self._gate.hold():
+            return await asyncio.to_thread(self._writer.checkpoint)
 
     async def claim_due(
         self, now: datetime, limit: int, lease: timedelta, platform: str | None = None

@@ -27,6 +27,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.forget import Forgetting
 from bot.models import ChatUser
 from bot.services import CustomerServices
 from bot.validation import storable
@@ -61,6 +62,7 @@ def inbound_id(update: Update) -> str:
 class Routes:
     def __init__(self, services: CustomerServices) -> None:
         self._s = services
+        self._forget = Forgetting(services.units)
 
     def install(self, app: Application) -> None:  # type: ignore[type-arg]
         private = filters.ChatType.PRIVATE
@@ -70,6 +72,7 @@ class Routes:
             "language": self.simple,
             "stop": self.simple,
             "privacy": self.simple,
+            "forget": self.simple,
             "refer": self.simple,
             "cancel": self.simple,
             "referrals": self.simple,
@@ -97,6 +100,7 @@ class Routes:
             "language": lambda: s.preferences.language_menu(uid, user),
             "stop": lambda: s.preferences.opt_out(uid, user, out=True),
             "privacy": lambda: s.preferences.privacy(uid, user),
+            "forget": lambda: self._forget.ask(uid, user),
             "refer": lambda: s.direct.begin(uid, user),
             "cancel": lambda: s.direct.cancel(uid, user),
             "referrals": lambda: s.referrals.my_referrals(uid, user),
@@ -151,6 +155,8 @@ class Routes:
             await s.survey.skip(uid, user)
         elif data.startswith("d:"):
             await s.direct.button(uid, user, data.removeprefix("d:"))
+        elif data.startswith("forget:"):
+            await self._forget.answer(uid, user, data.removeprefix("forget:"))
         try:
             await query.answer()
         except BadRequest:

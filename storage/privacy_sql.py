@@ -1,0 +1,208 @@
+"""Privacy in portable SQL: what is stored about a person, and erasing it while the anonymous counts stay.
+
+A forgotten customer's row moves to a random negative id (Telegram user ids are positive) with no name, contact or
+working referral code, and everything that counted them (referrals, rewards, asks, shares, NPS scores) follows it,
+so the funnel and the leaderboard's totals do not change. Free text they wrote or that names them is erased.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from storage.rows import to_db
+
+if TYPE_CHECKING:
+    from storage.sql_transaction import Executor
+
+# Event data keys that may hold free text about a person (a lost reason, an error quoting a message).
+_FREE_TEXT_KEYS = frozenset({"reason", "error", "text", "payload", "comment", "note", "phone", "name"})
+_REPOINTED = (
+    ("referrals", "referrer_id"),
+    ("rewards", "customer_id"),
+    ("share_events", "customer_id"),
+    ("asks", "customer_id"),
+    ("nps_answers", "customer_id"),
+    ("customers", "referred_by"),
+)
+
+
+@dataclass(frozen=True)
+class Erased:
+    """What an erasure changed, for the operator's report: counts only."""
+
+    referrals_as_friend: int
+    referrals_made: int
+    messages_dropped: int
+    messages_blanked: int
+    events_cleaned: int
+
+
+def _forms(personal: Sequence[str]) -> list[str]:
+    """Each personal text as it may appear inside a stored JSON payload: raw, HTML- or Slack-escaped."""
+    forms: set[str] = set()
+    for text in personal:
+        for form in (text, html.escape(text), html.escape(text, quote=False)):
+            forms.add(json.dumps(form, ensure_ascii=False)[1:-1])
+    return sorted(form for form in forms if len(form) >= 3)
+
+
+def _names(text: str, forms: Sequence[str]) -> bool:
+    """Whether a text contains one of the forms as a whole word: "Ben" is in "Ben joined", not in "Benefits"."""
+    return any(re.search(rf"(?<!\w){re.escape(form)}(?!\w)", text) for form in forms)
+
+
+def _like(form: str) -> str:
+    return "%" + form.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _scrubbed(value: Any, telegram_id: int, pseudonym: int, forms: Sequence[str], related: bool) -> Any:
+    """Event data with the person's id replaced and any text that names them (or, in their own events, any free
+    text at all) emptied."""
+    if isinstance(value, dict):
+        return {
+            key: "" if related and key in _FREE_TEXT_KEYS else _scrubbed(item, telegram_id, pseudonym, forms, related)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_scrubbed(item, telegram_id, pseudonym, forms, related) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool) and value == telegram_id:
+        return pseudonym
+    if isinstance(value, str) and (value == str(telegram_id) or _names(value, forms)):
+        return ""
+    return value
+
+
+class PrivacySql:
+    """Mixed into SqlTransaction, whose executor it shares."""
+
+    _db: Executor
+
+    async def privacy_counts(self, telegram_id: int) -> dict[str, int]:
+        """How many referral asks and NPS answers are stored about a customer."""
+        rows = await self._db.fetch_all(
+            "SELECT (SELECT COUNT(*) FROM asks WHERE customer_id = ?) AS asks,"
+            " (SELECT COUNT(*) FROM nps_answers WHERE customer_id = ? AND score IS NOT NULL) AS nps,"
+            " (SELECT COUNT(*) FROM feedback_answers WHERE customer_id = ?) AS survey",
+            (telegram_id, telegram_id, telegram_id),
+        )
+        return {key: int(value) for key, value in rows[0].items()}
+
+    async def erase_person(
+        self,
+        telegram_id: int,
+        pseudonym: int,
+        code: str,
+        contacts: Sequence[str],
+        personal: Sequence[str],
+        at: datetime,
+    ) -> Erased:
+        """Erase a customer's personal data. `contacts` find the referrals that name them as the friend (their
+        phone or @username); `personal` are the texts that identify them: names, contacts, notes about them."""
+        forms = _forms(personal)
+        friend_ids = [
+            str(row["id"])
+            for row in await self._db.fetch_all(
+                "SELECT id FROM referrals WHERE friend_telegram_id = ?"
+                + "".join(" OR friend_contact = ?" for _ in contacts),
+                (telegram_id, *contacts),
+            )
+        ]
+        made = await self._anonymous_customer(telegram_id, pseudonym, code, at)
+        for referral_id in friend_ids:
+            await self._db.execute(
+                "UPDATE referrals SET friend_telegram_id = CASE WHEN friend_telegram_id = ? THEN ? ELSE NULL END,"
+                " friend_name = NULL, friend_contact = NULL, friend_note = NULL, friend_consent_at = NULL,"
+                " lost_reason = NULL, updated_at = ? WHERE id = ?",
+                (telegram_id, pseudonym, to_db(at), referral_id),
+            )
+        dropped, blanked = await self._erase_messages(telegram_id, pseudonym, forms, friend_ids)
+        cleaned = await self._erase_events(telegram_id, pseudonym, forms, friend_ids)
+        return Erased(len(friend_ids), made, dropped, blanked, cleaned)
+
+    async def notes_about(self, telegram_id: int, contacts: Sequence[str]) -> list[str]:
+        """The names, contacts and notes others gave when they referred this person."""
+        rows = await self._db.fetch_all(
+            "SELECT friend_name, friend_contact, friend_note FROM referrals WHERE friend_telegram_id = ?"
+            + "".join(" OR friend_contact = ?" for _ in contacts),
+            (telegram_id, *contacts),
+        )
+        return [str(value) for row in rows for value in row.values() if value]
+
+    async def _anonymous_customer(self, telegram_id: int, pseudonym: int, code: str, at: datetime) -> int:
+        """Move the customer to their pseudonym; their own free text goes, what counted them follows."""
+        when = to_db(at)
+        await self._db.execute(
+            "INSERT INTO customers (telegram_id, first_name, last_name, username, language, segment, referral_code,"
+            " variant, referred_by, phone, contact_consent_at, asks_opted_out, opted_out_at, unreachable_at,"
+            " created_at, updated_at) SELECT ?, '', NULL, NULL, language, segment, ?, variant, referred_by, NULL,"
+            " NULL, 1, ?, ?, created_at, ? FROM customers WHERE telegram_id = ?",
+            (pseudonym, code, when, when, when, telegram_id),
+        )
+        moved = {
+            table: await self._db.execute(
+                f"UPDATE {table} SET {column} = ? WHERE {column} = ?", (pseudonym, telegram_id)
+            )
+            for table, column in _REPOINTED
+        }
+        await self._db.execute("UPDATE share_events SET detail = NULL WHERE customer_id = ?", (pseudonym,))
+        await self._db.execute("UPDATE nps_answers SET comment = NULL WHERE customer_id = ?", (pseudonym,))
+        await self._db.execute("DELETE FROM feedback_answers WHERE customer_id = ?", (telegram_id,))
+        await self._db.execute("DELETE FROM drafts WHERE telegram_id = ?", (telegram_id,))
+        await self._db.execute("DELETE FROM customers WHERE telegram_id = ?", (telegram_id,))
+        return moved["referrals"]
+
+    async def _erase_messages(
+        self, telegram_id: int, pseudonym: int, forms: Sequence[str], friend_ids: Sequence[str]
+    ) -> tuple[int, int]:
+        """Messages to them or naming them: those not yet sent are dropped, the record of sent ones is blanked."""
+        rows = await self._db.fetch_all(
+            "SELECT id, platform, chat_id, payload, status FROM outbox WHERE (platform = 'telegram' AND chat_id = ?)"
+            + "".join(" OR payload LIKE ? ESCAPE '\\'" for _ in [*forms, *friend_ids]),
+            (str(telegram_id), *(_like(form) for form in [*forms, *friend_ids])),
+        )
+        dropped = blanked = 0
+        for row in rows:
+            payload = json.loads(row["payload"])
+            to_them = row["platform"] == "telegram" and row["chat_id"] == str(telegram_id)
+            about_them = payload.get("referral_id") in friend_ids and payload.get("kind") in ("thread", "dm")
+            if not (to_them or about_them or _names(row["payload"], forms)):
+                continue  # the LIKE above is case-blind and finds parts of words; here only whole words count
+            chat = str(pseudonym) if to_them else row["chat_id"]
+            if row["status"] in ("pending", "sending"):
+                dropped += await self._db.execute("DELETE FROM outbox WHERE id = ?", (row["id"],))
+            else:
+                blanked += await self._db.execute(
+                    "UPDATE outbox SET payload = '{}', chat_id = ?, last_error = NULL WHERE id = ?", (chat, row["id"])
+                )
+        return dropped, blanked
+
+    async def _erase_events(
+        self, telegram_id: int, pseudonym: int, forms: Sequence[str], friend_ids: Sequence[str]
+    ) -> int:
+        """The audit trail is append-only, except that a forgotten person's data leaves it too."""
+        actor, subjects = f"tg:{telegram_id}", [str(telegram_id), *friend_ids]
+        rows = await self._db.fetch_all(
+            "SELECT id, actor, subject, data FROM events WHERE actor = ? OR data LIKE ?"
+            + "".join(" OR subject = ?" for _ in subjects)
+            + "".join(" OR data LIKE ? ESCAPE '\\'" for _ in forms),
+            (actor, f"%{telegram_id}%", *subjects, *(_like(form) for form in forms)),
+        )
+        for row in rows:
+            related = row["actor"] == actor or row["subject"] in subjects or _names(row["data"], forms)
+            data = _scrubbed(json.loads(row["data"]), telegram_id, pseudonym, forms, related)
+            await self._db.execute(
+                "UPDATE events SET actor = ?, subject = ?, data = ? WHERE id = ?",
+                (
+                    f"tg:{pseudonym}" if row["actor"] == actor else row["actor"],
+                    str(pseudonym) if row["subject"] == str(telegram_id) else row["subject"],
+                    to_db(data),
+                    row["id"],
+                ),
+            )
+        return len(rows)

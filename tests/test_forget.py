@@ -1,0 +1,125 @@
+"""Forgetting a person, by the operator's command and by /forget in Telegram: none of their personal data is left in
+the database files, the anonymous counts stay, and /privacy shows what is stored before."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from test_direct_referral import converse
+from test_feedback import answer, say
+from test_operator_cli import run
+
+from bot.engine import Engine
+from sandbox.slack_api import SlackEmulator
+from sandbox.telegram_api import SentMessage, TelegramEmulator
+
+from conftest import ALERTS, Operator
+from test_customer_start import start
+
+# What identifies Ben: his surname, username, phone, the note Ana wrote about him and his own words.
+TRACES = ("Blackwood", "benbw", "5550001111", "roastery expo", "beans were stale", "call me at noon")
+
+
+def ben(telegram: TelegramEmulator) -> object:
+    return telegram.user(2001, "Ben", last_name="Blackwood", username="benbw")
+
+
+async def ben_leaves_traces(telegram: TelegramEmulator, slack: SlackEmulator) -> None:
+    """Ana refers Ben directly and by link; Ben shares his phone, rates us badly with a comment, writes to the team."""
+    code, welcome = await start(telegram, 1001, "Ana")
+    await telegram.press_button(telegram.user(1001, "Ana"), welcome, "refer")  # type: ignore[arg-type]
+    await telegram.wait_for_messages(1001, 2)
+    (confirm,) = (await converse(telegram, 1001, "Ben Blackwood", "+1 555 000 1111", "met at the roastery expo"))[2:]
+    await telegram.press_button(telegram.user(1001, "Ana"), confirm, "d:yes")
+    await telegram.wait_for_messages(1001, 6)
+    person = ben(telegram)
+    await telegram.open_deep_link(person, code)  # type: ignore[arg-type]
+    await telegram.wait_for_messages(2001, 1)
+    await telegram.share_contact(person, phone_number="+15550001111")  # type: ignore[arg-type]
+    await telegram.wait_for_messages(2001, 2)
+    await answer(telegram, 2001, "Ben", 3)
+    await say(telegram, 2001, "Ben", "Blackwood here: the beans were stale")
+    await say(telegram, 2001, "Ben", "Please call me at noon")
+    await slack.wait_for(lambda: len(slack.messages(ALERTS)) >= 3, what="alerts, the support note and the reply")
+
+
+def database_bytes(database: Path) -> bytes:
+    return b"".join(path.read_bytes() for path in (database, Path(f"{database}-wal")) if path.exists())
+
+
+def traces_left(database: Path) -> list[str]:
+    content = database_bytes(database)
+    return [trace for trace in TRACES if trace.encode() in content]
+
+
+async def test_forget_from_the_command_line_leaves_no_trace_and_keeps_the_counts(
+    team: Engine, telegram: TelegramEmulator, slack: SlackEmulator, operator: Operator
+) -> None:
+    await ben_leaves_traces(telegram, slack)
+    assert traces_left(operator.path) == list(TRACES)  # they were all there
+    _, before, _ = await run(operator.path.parent, "stats", "all")
+    code, out, _ = await run(operator.path.parent, "forget", "2001", "--yes")
+    assert code == 0, out
+    assert out.splitlines()[:2] == ["forgot Telegram user 2001", "kept anonymously: 0 referrals made, 2 as the friend"]
+    assert traces_left(operator.path) == []
+    _, after, _ = await run(operator.path.parent, "stats", "all")
+    assert after == before and "arrived 2" in after and "NPS: *" not in after
+    assert operator.rows("SELECT COUNT(*) AS n, SUM(score) AS scores FROM nps_answers WHERE score IS NOT NULL") == [
+        {"n": 1, "scores": 3}
+    ]
+    assert (
+        operator.rows("SELECT status, friend_name, friend_contact, friend_note FROM referrals")
+        == [{"status": "new", "friend_name": None, "friend_contact": None, "friend_note": None}] * 2
+    )
+    assert operator.rows("SELECT telegram_id FROM customers WHERE telegram_id = 2001") == []
+    assert operator.count("customers") == 2 and operator.count("feedback_answers") == 0
+
+
+async def test_privacy_shows_everything_stored_with_the_consent_time(
+    team: Engine, telegram: TelegramEmulator, slack: SlackEmulator
+) -> None:
+    await ben_leaves_traces(telegram, slack)
+    before = len(telegram.messages(2001))
+    await telegram.send_command(ben(telegram), "privacy")  # type: ignore[arg-type]
+    privacy = (await telegram.wait_for_messages(2001, before + 1))[before].text
+    assert "Name: Ben Blackwood" in privacy and "Username: @benbw" in privacy
+    assert "Group: new friend" in privacy and "Language: en" in privacy
+    assert "Phone: +15550001111 (you agreed on 20" in privacy and " UTC)" in privacy
+    assert "Your ratings (how likely you are to recommend us): 1" in privacy
+    assert "You joined through a friend's invitation" in privacy and "/forget erases it" in privacy
+
+
+async def forget_prompt(telegram: TelegramEmulator) -> SentMessage:
+    before = len(telegram.messages(2001))
+    await telegram.send_command(ben(telegram), "forget")  # type: ignore[arg-type]
+    return (await telegram.wait_for_messages(2001, before + 1))[before]
+
+
+async def press(telegram: TelegramEmulator, message: SentMessage, data: str) -> tuple[int, SentMessage]:
+    before = len(telegram.messages(2001))
+    update_id = await telegram.press_button(ben(telegram), message, data)  # type: ignore[arg-type]
+    return update_id, (await telegram.wait_for_messages(2001, before + 1))[before]
+
+
+async def test_forget_in_telegram_asks_erases_and_starts_afresh(
+    team: Engine, telegram: TelegramEmulator, slack: SlackEmulator, operator: Operator
+) -> None:
+    await ben_leaves_traces(telegram, slack)
+    prompt = await forget_prompt(telegram)
+    assert prompt.text.startswith("Erase what we store about you?")
+    assert [b["text"] for b in prompt.buttons()] == ["🗑 Yes, erase my data", "Keep my data"]
+    _, kept = await press(telegram, prompt, "forget:no")
+    assert kept.text.startswith("Nothing was erased.") and traces_left(operator.path) == list(TRACES)
+    prompt = await forget_prompt(telegram)
+    update_id, done = await press(telegram, prompt, "forget:yes")
+    assert done.text.startswith("Done: we erased what we stored about you.")
+    assert traces_left(operator.path) == []
+    count = len(telegram.messages(2001))
+    await telegram.replay(update_id)  # Telegram delivers the same click again: nothing more happens
+    _, again = await press(telegram, prompt, "forget:yes")  # a later click finds nothing to erase
+    assert len(telegram.messages(2001)) == count + 1
+    assert again.text == "We store nothing about you, so there is nothing to erase."
+    await telegram.send_command(ben(telegram), "start")  # type: ignore[arg-type]
+    welcome = (await telegram.wait_for_messages(2001, count + 2))[count + 1]
+    assert welcome.text.startswith("Hi Ben, welcome to the Acme Coffee referral program!")
+    assert operator.count("referrals") == 2 and operator.count("referrals WHERE friend_telegram_id = 2001") == 0

@@ -1,0 +1,159 @@
+"""The operator's commands as an operator runs them: real `referral-bot` processes beside a running bot."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import sqlite3
+import sys
+from pathlib import Path
+
+from test_cli import environment, referral_bot
+from test_slack_commands import ask, converted_referral
+
+from bot.clock import FakeClock
+from bot.engine import Engine
+from bot.program import Program
+from bot.wiring import build_engine
+from sandbox.slack_api import SlackEmulator
+from sandbox.telegram_api import TelegramEmulator
+
+from conftest import MAYA, ROOT, Operator, settings_for
+from test_customer_start import start
+
+
+async def run(tmp_path: Path, *args: str, stdin: bytes | None = None, **extra: str) -> tuple[int, str, str]:
+    """One `referral-bot` command to its end: exit code, stdout and stderr."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=tmp_path,
+        env=environment(None, tmp_path, **extra),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(stdin or b""), timeout=60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_stats_prints_the_figures_of_the_slash_command(
+    team: Engine, telegram: TelegramEmulator, slack: SlackEmulator, clock: FakeClock, operator: Operator
+) -> None:
+    await converted_referral(telegram, slack, clock, operator)
+    slash = await ask(slack, MAYA, "stats all")
+    code, out, _ = await run(operator.path.parent, "stats", "all")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "Referrals, all time"
+    assert "Shared 0 → arrived 1 → claimed 1 → contacted 1 → converted 1" in lines
+    assert "Conversion rate: 100.0%" in lines
+    assert "Median time to claim: 3 min · to first contact: 10 min" in lines
+    for line in lines:  # every line is the slash command's line without Slack's marks
+        assert line in slash.replace("*", "").replace("`", "")
+    code, _, err = await run(operator.path.parent, "stats", "fortnight")
+    assert code == 2 and "'fortnight' is not a period" in err
+
+
+async def test_export_writes_the_csv_managers_get_in_slack(
+    team: Engine, telegram: TelegramEmulator, slack: SlackEmulator, clock: FakeClock, operator: Operator
+) -> None:
+    await converted_referral(telegram, slack, clock, operator)
+    target = operator.path.parent / "trail.csv"
+    code, out, _ = await run(operator.path.parent, "export", str(target), "all")
+    assert code == 0 and out.strip() == f"exported 4 lines (all) to {target}"
+    rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
+    assert [row["event"] for row in rows] == ["created", "claimed", "contacted", "converted"]
+    assert {row["referrer_name"] for row in rows} == {"Ana"} and rows[-1]["detail"] == "deal_value=950.00"
+
+
+async def test_export_keeps_formulas_as_text(engine: Engine, telegram: TelegramEmulator, operator: Operator) -> None:
+    code, _ = await start(telegram, 1001, "=HYPERLINK(1)")
+    await telegram.open_deep_link(telegram.user(2001, "@Ben"), code)
+    await telegram.wait_for_messages(1001, 2)
+    target = operator.path.parent / "trail.csv"
+    assert (await run(operator.path.parent, "export", str(target), "all"))[0] == 0
+    (row,) = csv.DictReader(io.StringIO(target.read_text(encoding="utf-8")))
+    assert row["referrer_name"] == "'=HYPERLINK(1)" and row["friend_name"] == "'@Ben"
+
+
+async def test_backup_while_running_opens_passes_integrity_check_and_runs_a_bot(
+    telegram: TelegramEmulator, program: Program, clock: FakeClock, operator: Operator, tmp_path: Path
+) -> None:
+    async with await build_engine(settings_for(telegram, operator.path), program, clock):
+        code, _ = await start(telegram, 1001, "Ana")
+        await telegram.open_deep_link(telegram.user(2001, "Ben"), code)
+        await telegram.wait_for_messages(1001, 2)
+        copy = tmp_path / "backups" / "referrals-copy.db"
+        copy.parent.mkdir()
+        exit_code, out, _ = await run(tmp_path, "backup", str(copy))
+    assert exit_code == 0
+    assert out.startswith("backed up ") and out.strip().endswith(f"to {copy}; integrity_check: ok")
+    with sqlite3.connect(copy) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert not copy.with_name(copy.name + ".partial").exists()
+    restored = Operator(copy)
+    async with await build_engine(settings_for(telegram, copy), program, clock):
+        await telegram.send_command(telegram.user(1001, "Ana"), "referrals")
+        mine = (await telegram.wait_for_messages(1001, 3))[2]
+        assert "• Ben: waiting for our team" in mine.text  # the restored bot knows Ana's referral
+    assert restored.count("customers") == 2
+
+
+async def test_backup_refuses_a_missing_database(tmp_path: Path) -> None:
+    code, _, err = await run(tmp_path, "backup", str(tmp_path / "copy.db"))
+    assert code == 2 and f"no database at {tmp_path / 'referrals.db'}" in err
+    assert not (tmp_path / "copy.db").exists()
+
+
+async def test_check_says_ok_or_names_each_problem(tmp_path: Path) -> None:
+    code, out, _ = await run(tmp_path, "check")
+    assert code == 0
+    assert out.strip() == f"ok: settings, program 'Acme Coffee' ({ROOT / 'program.example.toml'}), templates (built-in)"
+    bad = tmp_path / "program.toml"
+    bad.write_text((ROOT / "program.example.toml").read_text().replace("window_days = 30", "window_days = 0"))
+    code, out, err = await run(
+        tmp_path, "check", PROGRAM_FILE=str(bad), SQLITE_SYNCHRONOUS="SOMETIMES", TEMPLATES_DIR=str(tmp_path / "none")
+    )
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert lines[0] == "referral-bot check: setting SQLITE_SYNCHRONOUS: Input should be 'FULL', 'EXTRA' or 'NORMAL'"
+    assert lines[1].startswith("referral-bot check: setting TEMPLATES_DIR: ")
+    assert "field attribution.window_days (line 29): Input should be greater than or equal to 1" in lines[2]
+    assert len(lines) == 3
+    assert not (tmp_path / "referrals.db").exists()  # nothing was started, not even the database
+
+
+async def test_check_names_a_missing_slack_setting(tmp_path: Path) -> None:
+    code, _, err = await run(tmp_path, "check", SLACK_BOT_TOKEN="xoxb-1", SLACK_APP_TOKEN="xapp-1")
+    assert code == 2
+    assert err.strip() == (
+        "referral-bot check: setting SLACK_ALERT_CHANNEL: required with SLACK_BOT_TOKEN (the channel id for alerts)"
+    )
+
+
+async def test_forget_asks_first_and_needs_a_known_person(
+    engine: Engine, telegram: TelegramEmulator, operator: Operator
+) -> None:
+    await start(telegram, 1001, "Ana")
+    code, out, err = await run(operator.path.parent, "forget", "1001", stdin=b"n\n")
+    assert code == 1 and "Erase everything stored about Telegram user 1001? [y/N]" in out
+    assert "nothing erased" in err and operator.rows("SELECT first_name FROM customers") == [{"first_name": "Ana"}]
+    code, _, err = await run(operator.path.parent, "forget", "4242", "--yes")
+    assert code == 1 and "no customer with Telegram user id 4242" in err
+    code, out, _ = await run(operator.path.parent, "forget", "1001", stdin=b"y\n")
+    assert code == 0 and "forgot Telegram user 1001" in out
+    assert operator.rows("SELECT first_name FROM customers") == [{"first_name": ""}]
+
+
+async def test_a_running_bot_keeps_serving_while_stats_and_backup_run(
+    engine: Engine, telegram: TelegramEmulator, operator: Operator
+) -> None:
+    process = await referral_bot(operator.path.parent, environment(None, operator.path.parent), "stats", "all")
+    await start(telegram, 1001, "Ana")
+    out, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0 and out.decode().startswith("Referrals, all time")
