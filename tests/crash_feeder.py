@@ -62,6 +62,7 @@ def environment(telegram: TelegramEmulator, slack: SlackEmulator, tmp_path: Path
         TELEGRAM_FILE_URL=telegram.base_file_url,
         TELEGRAM_POLL_TIMEOUT="1",
         LOG_LEVEL="WARNING",
+        HTTP_PORT="0",  # a free port: a restarted bot never waits for the last one's
     )
     return {**env, **extra}
 

@@ -21,6 +21,7 @@ def environment(telegram: TelegramEmulator | None, tmp_path: Path, **extra: str)
         PROGRAM_FILE=str(ROOT / "program.example.toml"),
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_POLL_TIMEOUT="1",
+        HTTP_PORT="0",  # a free port: bots in parallel test runs never collide on the default 8081
     )
     if telegram is not None:
         env.update(TELEGRAM_API_URL=telegram.base_url, TELEGRAM_FILE_URL=telegram.base_file_url)
