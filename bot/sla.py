@@ -32,11 +32,11 @@ async def schedule_contact_timer(w: Work, units: Units, referral_id: str) -> Non
 
 
 class SlaScheduler:
-    def __init__(self, units: Units, poll_seconds: float = 1.0) -> None:
+    def __init__(self, units: Units, poll_seconds: float = 1.0, metrics: Metrics | None = None) -> None:
         self._units = units
         self._poll = poll_seconds
         self._stopping = False
-        self.metrics = Metrics()  # the engine's own replaces this stand-alone one
+        self.metrics = metrics or Metrics()  # stand-alone when the engine gives none
 
     def stop(self) -> None:
         self._stopping = True

@@ -13,15 +13,19 @@ from bot.ask_sweep import FollowUpSweep
 from bot.clock import Clock, SystemClock
 from bot.config import Settings, dispatch_policy
 from bot.crm import CrmService
+from bot.dashboard import HOME_PLATFORM, HomeAlerts
 from bot.engine import Engine, Part
 from bot.errors import ConfigError
 from bot.feedback_sweep import FeedbackSweep
+from bot.metrics import Health, Metrics
+from bot.metrics import routes as metrics_routes
 from bot.models import OutboxRow
 from bot.outbox import Dispatcher, DispatchPolicy, Sender
 from bot.program import Program
 from bot.rewards import Rewards
 from bot.services import CustomerServices
 from bot.sla import SlaScheduler
+from bot.startup_checks import check_database_writable, check_slack_channels
 from bot.team import TeamService
 from bot.webhooks import Webhooks
 from handlers.http.crm_api import CrmApi
@@ -29,6 +33,7 @@ from handlers.http.server import HttpServer
 from handlers.http.webhook_sender import WebhookSender
 from handlers.slack.channel import SlackChannel, build_slack_app
 from handlers.slack.commands import SlashCommands
+from handlers.slack.home import HomeSender, HomeTab
 from handlers.slack.reward_blocks import RewardRoutes, RewardSender
 from handlers.slack.routes import SlackRoutes
 from handlers.slack.sender import SlackSender
@@ -127,16 +132,20 @@ async def build_engine(
     try:
         sole = settings.database_url.startswith("sqlite:///")
         if sole:
+            await check_database_writable(Path(settings.sqlite_path))
             stack.enter_context(_only_instance(Path(settings.sqlite_path)))
         store = await open_migrated_store(settings)
         stack.push_async_callback(store.close)
         if sole and (taken := await store.take_over_leases(clock.now())):
             log.info("%d sends a stopped process left unfinished go out now", taken)
-        parts = await _assemble(settings, program, clock, policy, store, team, stack)
+        health = Health(store)
+        parts = await _assemble(settings, program, clock, policy, store, team, stack, health)
     except BaseException:
         await stack.aclose()
         raise
-    return Engine(parts, stack)
+    engine = Engine(parts, stack)
+    health.stopped_parts = engine.stopped_parts
+    return engine
 
 
 async def _assemble(
@@ -147,6 +156,7 @@ async def _assemble(
     store: Store,
     team: Team | None,
     stack: AsyncExitStack,
+    health: Health,
 ) -> list[Part]:
     app = build_application(
         settings.telegram_bot_token,
@@ -167,7 +177,8 @@ async def _assemble(
     senders: dict[str, Sender] = {"telegram": TelegramSender(app.bot)}
     dispatcher = Dispatcher(store, senders, clock, policy or dispatch_policy(settings))
     dispatcher.on_dead = unreachable_marker(store, clock)
-    alerts = Alerts(team) if team else None
+    dispatcher.metrics = metrics = Metrics(store)  # this engine's own registry
+    alerts = HomeAlerts(team) if team else None  # alerts that also refresh the managers' Home tabs
     renderer = Renderer(settings.templates_dir)
     services = CustomerServices.build(store, program, renderer, app.bot.username, clock, dispatcher.wake, alerts)
     FloodGuard(services, settings.telegram_user_updates_per_minute).install(app)
@@ -175,10 +186,13 @@ async def _assemble(
     parts: list[Part] = [telegram, dispatcher, FollowUpSweep(services.units), FeedbackSweep(services.units)]
     if team is not None and alerts is not None:
         slack = _slack(settings, store, clock, services, team, alerts, senders)
-        parts += [await stack.enter_async_context(slack), SlaScheduler(services.units)]
+        parts += [await stack.enter_async_context(slack), SlaScheduler(services.units, metrics=metrics)]
+        await check_slack_channels(team, slack.channel_info)
     services.units.webhooks = Webhooks(settings.webhook_targets)
     senders["webhook"] = await stack.enter_async_context(WebhookSender(settings.webhook_secret))
-    parts.append(await stack.enter_async_context(_http_server(settings, services, alerts)))
+    server = _http_server(settings, services, alerts)
+    server.add_routes(metrics_routes(metrics, health))
+    parts.append(await stack.enter_async_context(server))
     return parts
 
 
@@ -203,6 +217,8 @@ def _slack(
     slack_app = build_slack_app(settings.slack_bot_token, settings.slack_api_url, settings.slack_signing_secret)
     slack_sender = SlackSender(slack_app.client, store, services.screens, clock, settings.slack_digest_threshold)
     senders["slack"] = RewardSender(slack_sender, slack_app.client, store, services.screens)
+    senders[HOME_PLATFORM] = HomeSender(slack_app.client, store, services.screens, team, clock)
+    HomeTab(services.units).install(slack_app)
     SlackRoutes(TeamService(services.units, alerts), services.screens).install(slack_app)
     RewardRoutes(Rewards(services.units)).install(slack_app)
     SlashCommands(store, services.screens, team, clock, services.campaigns).install(slack_app)

@@ -60,6 +60,7 @@ class SlackEmulator(SlackPeople):
             "chat.update": self._chat_update, "chat.delete": self._chat_delete,
             "chat.postEphemeral": self._chat_post_ephemeral, "chat.getPermalink": self._chat_get_permalink,
             "conversations.open": self._conversations_open, "users.info": self._users_info,
+            "conversations.info": self._conversations_info,
             "conversations.history": self._conversations_history,
             "views.open": self._views_open, "views.push": self._views_push, "views.update": self._views_update,
             "views.publish": self._views_publish, "files.getUploadURLExternal": self._files_get_upload_url,

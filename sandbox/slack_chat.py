@@ -129,6 +129,15 @@ class SlackChat(SlackWorkspace):
         channel_id = self.dm_channel(users[0])
         return {"channel": {"id": channel_id}} | ({"already_open": True, "no_op": True} if already else {})
 
+    def _conversations_info(self, params: JSONDict) -> JSONDict:
+        """What the bot may know of a channel: a private one it is not in is "not found", as in Slack."""
+        found = self._channels.get(self._channel_id(str(params.get("channel", ""))))
+        if found is None or (found.private and not found.bot_member):
+            raise SlackError("channel_not_found")
+        kind = {"is_im": True} if found.dm_user else {"is_channel": not found.private, "is_group": found.private}
+        return {"channel": {"id": found.id, "name": found.name, "is_private": found.private,
+                            "is_member": found.bot_member, "is_archived": False} | kind}  # fmt: skip
+
     def _users_info(self, params: JSONDict) -> JSONDict:
         user = self._users.get(str(params.get("user", "")))
         if user is None:

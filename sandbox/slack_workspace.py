@@ -16,6 +16,7 @@ class Channel:
     members: set[str] = field(default_factory=set)
     bot_member: bool = True
     dm_user: str | None = None  # set for the bot's direct-message channel with that person
+    private: bool = False
 
 
 class SlackWorkspace:
@@ -44,10 +45,13 @@ class SlackWorkspace:
         self._users[user_id] = self._profile(user_id, name, real_name or name, email, tz) | {"is_admin": is_admin}
         return self._users[user_id]
 
-    def add_channel(self, channel_id: str, name: str, members: set[str] | None = None, bot_member: bool = True) -> None:
+    def add_channel(
+        self, channel_id: str, name: str, members: set[str] | None = None, bot_member: bool = True,
+        private: bool = False,
+    ) -> None:  # fmt: skip
         unknown = sorted((members or set()) - self._users.keys())
         assert not unknown, f"add these users before putting them in #{name}: {unknown}"
-        self._channels[channel_id] = Channel(channel_id, name, set(members or ()), bot_member)
+        self._channels[channel_id] = Channel(channel_id, name, set(members or ()), bot_member, private=private)
 
     def dm_channel(self, user_id: str) -> str:
         """The id of the bot's DM with that person, opened on first use as conversations.open does."""

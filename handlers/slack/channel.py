@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -50,6 +51,13 @@ class SlackChannel:
         else:
             await self._serve_http()
         return self
+
+    async def channel_info(self, channel: str) -> dict[str, Any]:
+        """conversations.info's channel, or {"error": code} when Slack refuses (start-up checks read it)."""
+        try:
+            return dict((await self.app.client.conversations_info(channel=channel))["channel"])
+        except SlackApiError as error:
+            return {"error": str(error.response.get("error", "unknown_error"))}
 
     async def _serve_http(self) -> None:
         server = web.Application()

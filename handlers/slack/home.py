@@ -1,0 +1,95 @@
+"""Slack's App Home tab: managers see the live dashboard, everyone else a short explanation.
+
+Opening the tab queues a publish through the outbox, like every other thing the bot sends; the
+view is rendered when the row is sent, so it always shows the figures as they are then."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.alerts import Team
+from bot.clock import Clock
+from bot.dashboard import HOME_PLATFORM, Dashboard, home_chat, home_payload, load_dashboard
+from bot.models import OutboxRow
+from bot.outbox import SendFailed
+from bot.screens import Screens
+from bot.unit_of_work import Units, Work
+from handlers.slack.blocks import fit
+from storage.base import Store
+
+Block = dict[str, Any]
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": fit(text)}}
+
+
+def home_view(screens: Screens, team: Team, board: Dashboard | None) -> dict[str, Any]:
+    """The Home tab: the dashboard for a manager (board given), otherwise what the app is for."""
+    if board is None:
+        return {"type": "home", "blocks": [_section(screens.team("home_visitor", channel=team.alert_channel))]}
+    updated = screens.team("home_updated", now=board.now)
+    blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": "Referral dashboard", "emoji": True}},
+        _section(screens.team("home_funnel", f=board.funnel)),
+        {"type": "divider"},
+        _section(screens.team("home_pending", rows=board.pending, total=board.pending_total)),
+        {"type": "divider"},
+        _section(screens.team("top", rows=board.advocates)),
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": fit(updated, 2000)}]},
+    ]
+    return {"type": "home", "blocks": blocks}
+
+
+class HomeTab:
+    """Listens for app_home_opened and queues the tab's publish."""
+
+    def __init__(self, units: Units) -> None:
+        self._units = units
+
+    def install(self, app: AsyncApp) -> None:
+        app.event("app_home_opened")(self.opened)
+
+    async def opened(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        if event.get("tab", "home") != "home":
+            return  # the Messages tab opened: nothing to show
+        user = str(event["user"])
+
+        async def publish(w: Work) -> None:
+            await w.post(HOME_PLATFORM, home_chat(user, opened=True), home_payload(user))
+
+        # Slack retries an event with the same event_id: the inbound id makes the retry a no-op.
+        await self._units.apply(f"slack:event:{body.get('event_id') or event.get('event_ts')}", publish)
+
+
+class HomeSender:
+    """Publishes the Home rows (their own outbox lane: views.publish has its own Slack rate limit, and a
+    dashboard refresh never waits behind a burst of alerts)."""
+
+    def __init__(self, client: AsyncWebClient, store: Store, screens: Screens, team: Team, clock: Clock) -> None:
+        self._client, self._store = client, store
+        self._screens, self._team, self._clock = screens, team, clock
+
+    async def send(self, row: OutboxRow) -> str | None:
+        user = str(row.payload["user"])
+        # Managers are read at send time, so someone no longer a manager stops seeing the figures.
+        board = await load_dashboard(self._store, self._clock.now()) if self._team.is_manager(user) else None
+        try:
+            published = await self._client.views_publish(user_id=user, view=home_view(self._screens, self._team, board))
+        except SlackApiError as error:
+            raise _failure(error) from error
+        except (OSError, TimeoutError) as error:
+            raise SendFailed(f"network: {error}") from error
+        return str((published.get("view") or {}).get("id") or "") or None
+
+
+def _failure(error: SlackApiError) -> SendFailed:
+    code = str(error.response.get("error", "unknown_error"))
+    if error.response.status_code == 429:
+        retry_after = float(error.response.headers.get("Retry-After", 1))
+        return SendFailed(f"rate limited: {code}", retry_after=retry_after, throttled=True)
+    return SendFailed(code, permanent=code in {"user_not_found", "invalid_auth", "not_authed", "invalid_arguments"})
