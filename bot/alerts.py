@@ -41,7 +41,7 @@ class AlertView:
 
     @property
     def friend_name(self) -> str:
-        if self.friend is not None:
+        if self.friend is not None and self.friend.display_name:  # a forgotten friend keeps no name
             return self.friend.display_name
         return self.referral.friend_name or "A friend"
 

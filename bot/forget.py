@@ -42,7 +42,6 @@ async def erase(w: Work, customer: Customer, alerts: Alerts | None) -> Erased:
     personal = [customer.display_name, customer.first_name, customer.last_name or "", *contacts]
     personal += [customer.username or "", *await tx.notes_about(customer.telegram_id, contacts)]
     made = [r.id for r in await tx.referrals_by(customer.telegram_id)]
-    friend = await tx.referral_for_friend(customer.telegram_id)
     pseudonym = _pseudonym()
     erased = await tx.erase_person(
         customer.telegram_id, pseudonym, "~" + secrets.token_hex(8), contacts, [p for p in personal if p], w.now
@@ -55,7 +54,7 @@ async def erase(w: Work, customer: Customer, alerts: Alerts | None) -> Erased:
         referrals_as_friend=erased.referrals_as_friend,
     )
     if alerts is not None:  # Slack alerts that showed their name are redrawn without it
-        for referral_id in [*made, *([friend.id] if friend else [])]:
+        for referral_id in dict.fromkeys([*made, *erased.friend_of]):
             await alerts.refresh(w, referral_id)
     return erased
 

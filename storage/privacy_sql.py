@@ -41,6 +41,7 @@ class Erased:
     messages_dropped: int
     messages_blanked: int
     events_cleaned: int
+    friend_of: tuple[str, ...] = ()  # the referrals that named them as the friend, whose alerts need redrawing
 
 
 def _forms(personal: Sequence[str]) -> list[str]:
@@ -123,7 +124,7 @@ class PrivacySql:
             )
         dropped, blanked = await self._erase_messages(telegram_id, pseudonym, forms, friend_ids)
         cleaned = await self._erase_events(telegram_id, pseudonym, forms, friend_ids)
-        return Erased(len(friend_ids), made, dropped, blanked, cleaned)
+        return Erased(len(friend_ids), made, dropped, blanked, cleaned, tuple(friend_ids))
 
     async def notes_about(self, telegram_id: int, contacts: Sequence[str]) -> list[str]:
         """The names, contacts and notes others gave when they referred this person."""

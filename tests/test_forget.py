@@ -13,7 +13,7 @@ from bot.engine import Engine
 from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import SentMessage, TelegramEmulator
 
-from conftest import ALERTS, Operator
+from conftest import ALERTS, Operator, eventually
 from test_customer_start import start
 
 # What identifies Ben: his surname, username, phone, the note Ana wrote about him and his own words.
@@ -114,6 +114,8 @@ async def test_forget_in_telegram_asks_erases_and_starts_afresh(
     update_id, done = await press(telegram, prompt, "forget:yes")
     assert done.text.startswith("Done: we erased what we stored about you.")
     assert traces_left(operator.path) == []
+    cards = lambda: [m.text for m in slack.messages(ALERTS) if m.text.startswith("New referral")]  # noqa: E731
+    await eventually(lambda: cards() == ["New referral: A friend (from Ana) · new"] * 2)  # redrawn without Ben
     count = len(telegram.messages(2001))
     await telegram.replay(update_id)  # Telegram delivers the same click again: nothing more happens
     _, again = await press(telegram, prompt, "forget:yes")  # a later click finds nothing to erase
