@@ -32,10 +32,27 @@ def home_payload(user_id: str) -> dict[str, Any]:
     return {"kind": "home", "user": user_id}
 
 
+HOME_OPENED = "slack.home_opened"
+EVER = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def home_actor(user_id: str) -> str:
+    return f"slack:{user_id}"
+
+
+async def note_home_opened(w: Work, user_id: str) -> None:
+    """Remember (once) that this person looks at their Home tab: only they get refreshes."""
+    if not await w.tx.count_events(HOME_OPENED, home_actor(user_id), EVER):
+        await w.tx.log_event(HOME_OPENED, w.now, actor=home_actor(user_id))
+
+
 async def queue_home_refresh(w: Work, team: Team) -> None:
+    """One refresh per manager and window, for managers who have opened the Home tab at least once."""
     window = int(w.now.timestamp()) // REFRESH_WINDOW_SECONDS
     due = datetime.fromtimestamp((window + 1) * REFRESH_WINDOW_SECONDS, UTC)
     for manager in sorted(team.managers):
+        if not await w.tx.count_events(HOME_OPENED, home_actor(manager), EVER):
+            continue  # never looked: their tab is published when they first open it
         key = f"home:{manager}:{window}"
         await w.tx.enqueue(HOME_PLATFORM, home_chat(manager), home_payload(manager), key, due)
 

@@ -67,6 +67,14 @@ async def test_the_dashboard_refreshes_once_after_changes_not_on_every_event(
     assert publishes(slack, RITA) == []  # reps are not managers: no dashboard pushed to them
 
 
+async def test_a_manager_who_never_opened_home_gets_no_refreshes(
+    team: Engine, telegram: TelegramEmulator, slack: SlackEmulator, operator: Operator
+) -> None:
+    await refer_ben(telegram, slack)
+    assert operator.count("outbox WHERE platform = 'slack_home'") == 0
+    assert slack.home(MAYA) is None
+
+
 async def test_someone_who_is_not_a_manager_sees_what_the_app_is_for(
     team: Engine, telegram: TelegramEmulator, slack: SlackEmulator
 ) -> None:

@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts import Team
 from bot.clock import Clock
-from bot.dashboard import HOME_PLATFORM, Dashboard, home_chat, home_payload, load_dashboard
+from bot.dashboard import HOME_PLATFORM, Dashboard, home_chat, home_payload, load_dashboard, note_home_opened
 from bot.models import OutboxRow
 from bot.outbox import SendFailed
 from bot.screens import Screens
@@ -60,6 +60,7 @@ class HomeTab:
         user = str(event["user"])
 
         async def publish(w: Work) -> None:
+            await note_home_opened(w, user)
             await w.post(HOME_PLATFORM, home_chat(user, opened=True), home_payload(user))
 
         # Slack retries an event with the same event_id: the inbound id makes the retry a no-op.
