@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     telegram_group_rate_per_minute: float = Field(default=20.0, gt=0, le=100_000)
     slack_channel_rate_per_second: float = Field(default=1.0, gt=0, le=10_000)
     slack_digest_threshold: int = Field(default=60, ge=2, le=100_000)
-    outbox_concurrency: int = Field(default=2, ge=1, le=1000)
+    outbox_concurrency: int = Field(default=1, ge=1, le=1000)  # sends in flight per platform
     outbox_lease_seconds: int = Field(default=60, ge=5, le=3600)
 
     database_url: str = "sqlite:///referrals.db"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import time
@@ -58,7 +59,7 @@ class DispatchPolicy:
     max_attempts: int = 12
     max_backoff: float = 300.0
     idle_wait: float = 1.0
-    concurrency: int = 2  # chats sent to at the same time, per platform
+    concurrency: int = 1  # sends in flight per platform: each is one a crash could repeat
     rates: tuple[tuple[str, ChatRate], ...] = (
         ("telegram", ChatRate(1.0, 3)),
         ("slack", ChatRate(1.0, 1)),
@@ -77,7 +78,8 @@ class Dispatcher:
         self._stopping = False
         self._limits = ChatLimits(dict(self._policy.rates), clock)
         self._slots: dict[str, asyncio.Semaphore] = {}  # per platform; senders may be added after start
-        self._in_flight: dict[str, set[str]] = {}
+        self._in_flight: dict[str, set[str]] = {}  # per platform: rows being sent
+        self._busy: dict[str, set[str]] = {}  # per platform: chats being sent to, one task each
         self._unrecorded: dict[str, str | None] = {}  # sent, waiting for the next commit: row id → message id
         self._recorded: list[asyncio.Future[None]] = []
         self._recorder: asyncio.Task[None] | None = None
@@ -114,37 +116,74 @@ class Dispatcher:
         self._in_flight.clear()
 
     async def _loop(self, platform: str) -> None:
+        """Claims keep coming while chats are being sent: a chat waiting out its own rate (a referrer with twenty
+        thank-yous at one a second) never holds up a new friend's welcome. A chat with rows in flight is left out
+        of later claims by its leases, so its order holds."""
         wakeup = self._wakeups.setdefault(platform, asyncio.Event())
-        while not self._stopping:
-            try:
-                sent = await self.dispatch_once(platform)
-            except Exception:  # the database busy or briefly gone: wait and carry on, never die
-                log.exception("outbox pass for %s failed; retrying", platform)
-                sent = 0
-            if sent == 0 and not self._stopping:
-                wakeup.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wakeup.wait(), self._policy.idle_wait)
+        in_flight = self._in_flight.setdefault(platform, set())
+        chats: set[asyncio.Task[None]] = set()
+        try:
+            while not self._stopping:
+                claimed = 0
+                if (room := self._policy.batch - len(in_flight)) > 0:
+                    try:
+                        claimed = await self._claim(platform, room, chats)
+                    except Exception:  # the database busy or briefly gone: wait and carry on, never die
+                        log.exception("outbox pass for %s failed; retrying", platform)
+                if not claimed and not self._stopping:
+                    wakeup.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(wakeup.wait(), self._policy.idle_wait)
+            await asyncio.gather(*chats, return_exceptions=True)  # stopping: each chat ends after its current send
+        finally:
+            for chat in chats:
+                chat.cancel()
 
-    async def dispatch_once(self, platform: str | None = None) -> int:
-        """Send what is due now (for one platform, or all); return how many rows were attempted."""
-        rows = await self._store.claim_due(self._clock.now(), self._policy.batch, self._policy.lease, platform)
-        self._in_flight[platform or ""] = {row.id for row in rows}
-        by_chat: dict[tuple[str, str], list[OutboxRow]] = defaultdict(list)
+    async def _claim(self, platform: str, room: int, chats: set[asyncio.Task[None]]) -> int:
+        rows = await self._store.claim_due(self._clock.now(), room, self._policy.lease, platform)
+        in_flight, busy = self._in_flight[platform], self._busy.setdefault(platform, set())
+        by_chat: dict[str, list[OutboxRow]] = defaultdict(list)
         for row in rows:
-            by_chat[(row.platform, row.chat_id)].append(row)
-        await asyncio.gather(*(self._send_in_order(chat_rows) for chat_rows in by_chat.values()))
-        return len(rows)
+            if row.chat_id not in busy:
+                by_chat[row.chat_id].append(row)
+                in_flight.add(row.id)
+            elif row.id not in in_flight:  # a lease ran out while its chat is still being sent (a very slow send)
+                await self._store.release(row.id, self._clock.now())  # keep the chat's order: after the current one
+        for chat_id, chat_rows in by_chat.items():
+            busy.add(chat_id)
+            chat = asyncio.create_task(self._send_chat(chat_rows))
+            chats.add(chat)
+            chat.add_done_callback(functools.partial(self._chat_done, platform, chat_id, [r.id for r in chat_rows]))
+        return sum(len(chat_rows) for chat_rows in by_chat.values())
 
-    async def _send_in_order(self, rows: Sequence[OutboxRow]) -> None:
-        slots = self._slots.setdefault(rows[0].platform, asyncio.Semaphore(self._policy.concurrency))
-        async with slots:
-            await self._send_chat(rows)
+    def _chat_done(self, platform: str, chat_id: str, row_ids: list[str], chat: asyncio.Task[None]) -> None:
+        self._in_flight[platform].difference_update(row_ids)
+        self._busy[platform].discard(chat_id)
+        self._wakeups[platform].set()  # room for more, and that chat's later rows may now be claimed
+        if not chat.cancelled() and chat.exception() is not None:
+            log.error("sending to a chat failed", exc_info=chat.exception())
+
+    async def dispatch_once(self, platform: str) -> int:
+        """Claim what is due now for one platform and send it all; return how many rows were attempted."""
+        chats: set[asyncio.Task[None]] = set()
+        self._in_flight.setdefault(platform, set())
+        self._wakeups.setdefault(platform, asyncio.Event())
+        claimed = await self._claim(platform, self._policy.batch, chats)
+        await asyncio.gather(*chats)
+        return claimed
+
+    def _slot(self, platform: str) -> asyncio.Semaphore:
+        """Held only for the request itself, so a chat waiting for its own turn never holds up another chat."""
+        return self._slots.setdefault(platform, asyncio.Semaphore(self._policy.concurrency))
 
     async def _send_chat(self, rows: Sequence[OutboxRow]) -> None:
         index = 0
         while index < len(rows):
             row = rows[index]
+            if self._stopping:  # shutting down: hand back what has not started, so the next start sends it
+                for unsent in rows[index:]:
+                    await self._store.release(unsent.id, self._clock.now())
+                return
             paused = self._limits.paused_until(row.platform)
             if paused is None:
                 await self._limits.wait_turn(row.platform, row.chat_id)
@@ -170,9 +209,10 @@ class Dispatcher:
         sender = self._senders.get(rows[0].platform)
         if not isinstance(sender, BatchSender):
             return 0, None
-        started = time.monotonic()
         try:
-            sent = await sender.send_batch(rows)
+            async with self._slot(rows[0].platform):
+                started = time.monotonic()  # the call itself, not the wait for a slot
+                sent = await sender.send_batch(rows)
         except SendFailed as failure:
             if failure.retry_after is None:  # the merged message failed: send the rows one by one instead
                 log.warning(
@@ -191,9 +231,10 @@ class Dispatcher:
             await self._store.mark_dead(row.id, self._clock.now(), f"no sender for {row.platform}")
             self.metrics.dead_letters.labels(row.platform).inc()
             return None
-        started = time.monotonic()
         try:
-            message_id = await sender.send(row)
+            async with self._slot(row.platform):
+                started = time.monotonic()  # the call itself, not the wait for a slot
+                message_id = await sender.send(row)
         except SendFailed as failure:
             return await self._failed(row, failure)
         except Exception as exc:  # a bug or an unexpected reply must not stop the other chats

@@ -67,7 +67,7 @@ async def test_a_second_bot_on_the_same_database_is_refused(
     telegram: TelegramEmulator, slack: SlackEmulator, program: Program, clock: FakeClock, operator: Operator
 ) -> None:
     async with team_bot(telegram, slack, program, clock, operator.path):
-        with pytest.raises(ConfigError, match="another referral-bot is already running on .*referrals.db"):
+        with pytest.raises(ConfigError, match=r"another referral-bot is already running on .*referrals\.db"):
             async with team_bot(telegram, slack, program, clock, operator.path):
                 pass
     async with team_bot(telegram, slack, program, clock, operator.path):  # the first one stopped: free again
