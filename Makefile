@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test crash lint typecheck check clean
+.PHONY: demo test crash bench lint typecheck check clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ test: $(STAMP)
 
 crash: $(STAMP)
 	$(BIN)/python -m pytest -m crash -s tests/test_crash.py
+
+# Benchmarks (minutes long; results under bench/results/, table in docs/benchmarks.md). BENCH=<word> picks some.
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

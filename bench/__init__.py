@@ -1,0 +1,1 @@
+"""Benchmarks against the limits that bind the engine (`make bench`; not part of `make test`)."""

@@ -1,0 +1,79 @@
+"""Shared helpers for the benchmarks: machine facts, percentiles and the JSON result files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def git_commit() -> str:
+    """The commit the figures were measured at (with '+dirty' when the tree has changes)."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty.strip() else "")
+
+
+def machine_facts() -> dict[str, Any]:
+    """What a reader needs to judge a figure: cores, load, python, date and commit."""
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
+    return {
+        "cores": os.cpu_count(),
+        "load_average_1m": round(load[0], 2),
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "git_commit": git_commit(),
+    }
+
+
+def percentile(samples: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of already sorted or unsorted samples."""
+    if not samples:
+        return float("nan")
+    ordered = sorted(samples)
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def distribution(samples: Iterable[float], scale: float = 1000.0, digits: int = 2) -> dict[str, Any]:
+    """p50/p90/p99/max of samples (seconds by default, reported in milliseconds with scale=1000)."""
+    values = [s * scale for s in samples]
+    return {
+        "count": len(values),
+        "p50": round(percentile(values, 50), digits),
+        "p90": round(percentile(values, 90), digits),
+        "p99": round(percentile(values, 99), digits),
+        "max": round(max(values), digits) if values else None,
+    }
+
+
+def write_result(name: str, figures: Mapping[str, Any]) -> Path:
+    """Write bench/results/<name>.json: the run's figures with the machine's facts."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    body = {"benchmark": name, "machine": machine_facts(), **figures}
+    path.write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"{name}: wrote {path.relative_to(ROOT)}", file=sys.stderr)
+    return path
+
+
+def verdict(value: float, target: float, *, at_most: bool) -> str:
+    """'met' or 'missed' for a figure against its target."""
+    ok = value <= target if at_most else value >= target
+    return "met" if ok else "missed"
