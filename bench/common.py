@@ -8,9 +8,18 @@ import os
 import platform
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping
+import tempfile
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from bot.config import Settings
+from bot.demo import TOKEN, emulator_settings
+from bot.program import Program, load_program
+from sandbox.slack_api import SlackEmulator
+from sandbox.telegram_api import TelegramEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -77,3 +86,51 @@ def verdict(value: float, target: float, *, at_most: bool) -> str:
     """'met' or 'missed' for a figure against its target."""
     ok = value <= target if at_most else value >= target
     return "met" if ok else "missed"
+
+
+# --- The world a benchmark runs in: both emulators and the settings that point the engine at them ---------------
+
+BOT_USERNAME = "AcmeReferralBot"
+ALERTS, REP, MANAGER = "C0ALERTS", "U0RITA", "U0MAYA"
+PROGRAM = ROOT / "program.example.toml"
+
+
+@dataclass
+class World:
+    telegram: TelegramEmulator
+    slack: SlackEmulator
+    database: Path
+
+    def settings(self, **overrides: Any) -> Settings:
+        """The engine's settings against both emulators (HTTP-mode Slack), per-chat limits lifted unless overridden."""
+        slack = {
+            "slack_bot_token": "xoxb-bench",
+            "slack_api_url": self.slack.api_url,
+            "slack_signing_secret": "bench-secret",
+            "slack_http_host": "127.0.0.1",
+            "slack_http_port": 0,
+            "slack_alert_channel": ALERTS,
+            "slack_manager_ids": MANAGER,
+            "telegram_chat_rate_per_second": 1000.0,
+            "telegram_chat_burst": 100,
+            "slack_channel_rate_per_second": 1000.0,
+        }
+        return emulator_settings(self.telegram, self.database, **{**slack, **overrides})
+
+
+@asynccontextmanager
+async def world() -> AsyncIterator[World]:
+    """Both emulators on loopback and a fresh database file in a temporary directory."""
+    with tempfile.TemporaryDirectory(prefix="bench-") as workdir:
+        async with (
+            TelegramEmulator(token=TOKEN, bot_username=BOT_USERNAME, bot_name="Acme Referrals") as telegram,
+            SlackEmulator(bot_token="xoxb-bench", signing_secret="bench-secret") as slack,
+        ):
+            slack.add_user(REP, "rita", real_name="Rita Rep")
+            slack.add_user(MANAGER, "maya", real_name="Maya Manager")
+            slack.add_channel(ALERTS, "referrals", members={REP, MANAGER})
+            yield World(telegram, slack, Path(workdir) / "referrals.db")
+
+
+def program() -> Program:
+    return load_program(PROGRAM)
