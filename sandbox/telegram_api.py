@@ -11,6 +11,7 @@ from typing import Any, Self
 from aiohttp import web
 
 from sandbox.telegram_entities import ApiError, JSONDict, bad_request, check_inline_results, check_markup, message_text
+from sandbox.telegram_limits import OverallRate
 from sandbox.telegram_people import SentMessage, TelegramWorld
 
 # PTB form-encodes every parameter, JSON-encoding all but strings; Telegram then reads each by its declared type.
@@ -86,6 +87,7 @@ class TelegramEmulator(TelegramWorld):
         self._port = 0
         self._closing = False
         self._floods: list[_Flood] = []
+        self._overall: OverallRate | None = None
         self._failures: dict[str, list[ApiError]] = {}
         self._files: dict[str, bytes] = {}
         self._commands: dict[str, Any] = {}
@@ -140,6 +142,10 @@ class TelegramEmulator(TelegramWorld):
         names = None if methods is None else frozenset(name.lower() for name in methods)
         self._floods.append(_Flood(time.monotonic() + for_seconds, retry_after, names, chat_id))
 
+    def limit_rate(self, per_second: float = 30.0, burst: int = 30) -> None:
+        """From now on messages sent faster than this overall (all chats together) answer 429, like Telegram."""
+        self._overall = OverallRate(per_second, burst)
+
     def fail_next(
         self, method: str, error_code: int, description: str, retry_after: int | None = None, times: int = 1
     ) -> None:
@@ -173,6 +179,8 @@ class TelegramEmulator(TelegramWorld):
             method_matches = flood.methods is None or method.lower() in flood.methods
             if time.monotonic() < flood.until and method_matches and flood.chat_id in (None, params.get("chat_id")):
                 raise ApiError(429, f"Too Many Requests: retry after {flood.retry_after}", flood.retry_after)
+        if self._overall is not None:
+            self._overall.take(method)
 
     async def _get_updates(self, params: JSONDict) -> list[JSONDict]:
         if self._webhook_url:

@@ -1,0 +1,121 @@
+"""Benchmark 4: `/referrals stats all`, `top` and `pending` over 1,000,000 referrals, and the process's memory.
+
+The database is filled by bench/bulk_load.py in a child process, so this process's resident memory is only
+what answering the commands costs. Each command goes through the slash command's own code (SlashCommands,
+bot/stats.py and the template rendering), timed over a few runs after one warm-up run.
+
+`python -m bench.bench_stats [--quick] [--keep PATH]`: --quick loads 100,000 referrals; --keep reuses (or
+leaves) the database at PATH."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.bulk_load import NOW
+from bench.common import distribution, verdict, write_result
+from bot.alerts import Team
+from bot.clock import FakeClock
+from bot.links import Links
+from bot.program import load_program
+from bot.screens import Screens
+from handlers.slack.commands import SlashCommands
+from messages import Renderer
+from storage import SQLiteStore
+
+ROOT = Path(__file__).resolve().parent.parent
+COMMANDS = ("stats all", "top", "pending")
+RUNS = 15
+MANAGER = "U0MAYA"
+TARGET_MS, TARGET_MB = 300.0, 200.0
+
+
+def memory_mb() -> dict[str, float]:
+    """Resident memory now and at its peak (VmRSS, VmHWM), in MB."""
+    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    return {key: round(int(fields[name].split()[0]) / 1024, 1) for key, name in (("now", "VmRSS"), ("peak", "VmHWM"))}
+
+
+def commands(store: SQLiteStore) -> SlashCommands:
+    program = load_program(ROOT / "program.example.toml")
+    screens = Screens(Renderer(None), program, Links("AcmeReferralBot"))
+    return SlashCommands(store, screens, Team("C0REFERRALS", frozenset({MANAGER})), FakeClock(NOW))
+
+
+async def answer(slash: SlashCommands, text: str) -> str:
+    """One command as Slack delivers it; the text the manager reads."""
+    said: list[str] = []
+
+    async def ack(*_: Any, **__: Any) -> None:
+        return None
+
+    async def respond(text: str, **_: Any) -> None:
+        said.append(text)
+
+    command = {"text": text, "user_id": MANAGER, "command": "/referrals"}
+    await slash.referrals(ack, command, respond, None)  # type: ignore[arg-type]
+    return said[0]
+
+
+async def measure(path: Path) -> dict[str, Any]:
+    store = await SQLiteStore.open(str(path))
+    try:
+        slash = commands(store)
+        figures: dict[str, Any] = {}
+        for text in COMMANDS:
+            first = await answer(slash, text)  # warm-up: the first run also reads the pages from disk
+            samples = []
+            for _ in range(RUNS):
+                started = time.perf_counter()
+                await answer(slash, text)
+                samples.append(time.perf_counter() - started)
+            figures[text] = {"ms": distribution(samples), "answer_starts": first.splitlines()[:3]}
+        return figures
+    finally:
+        await store.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="bench.bench_stats")
+    parser.add_argument("--quick", action="store_true", help="100,000 referrals instead of 1,000,000")
+    parser.add_argument("--keep", type=Path, help="database to reuse, or to load and leave behind")
+    args = parser.parse_args(argv or [])
+    referrals = 100_000 if args.quick else 1_000_000
+    with tempfile.TemporaryDirectory() as workdir:
+        path = args.keep or Path(workdir) / "stats.db"
+        started, load_seconds = time.perf_counter(), None
+        if not path.exists():
+            subprocess.run([sys.executable, "-m", "bench.bulk_load", str(path), str(referrals)], check=True, cwd=ROOT)
+            load_seconds = round(time.perf_counter() - started, 1)
+        before = memory_mb()
+        figures = asyncio.run(measure(path))
+        size_mb = round(sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 2**20, 1)
+    memory = memory_mb()
+    worst = max(f["ms"]["p99"] for f in figures.values())
+    result = {
+        "referrals": referrals,
+        "runs_per_command": RUNS,
+        "load_seconds": load_seconds,  # None: a database loaded before
+        "database_mb": size_mb,
+        "commands": figures,
+        "resident_mb": {"before_queries": before["now"], "after": memory["now"], "peak": memory["peak"]},
+        "targets": {"p99_ms": TARGET_MS, "resident_mb": TARGET_MB},
+        "verdict": {
+            "latency": verdict(worst, TARGET_MS, at_most=True),
+            "memory": verdict(memory["peak"], TARGET_MB, at_most=True),
+        },
+    }
+    write_result("stats" if not args.quick else "stats-quick", result)
+    for text, figure in figures.items():
+        print(f"/referrals {text}: p50 {figure['ms']['p50']} ms, p99 {figure['ms']['p99']} ms")
+    print(f"resident memory: peak {memory['peak']} MB; database {size_mb} MB")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
