@@ -31,7 +31,7 @@ from storage import SQLiteStore
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMANDS = ("stats all", "top", "pending")
-RUNS = 15
+RUNS = 10
 MANAGER = "U0MAYA"
 TARGET_MS, TARGET_MB = 300.0, 200.0
 
