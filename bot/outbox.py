@@ -59,6 +59,7 @@ class DispatchPolicy:
     max_attempts: int = 12
     max_backoff: float = 300.0
     idle_wait: float = 1.0
+    claim_gap: float = 0.02
     concurrency: int = 1  # sends in flight per platform: each is one a crash could repeat
     rates: tuple[tuple[str, ChatRate], ...] = (
         ("telegram", ChatRate(1.0, 3)),
@@ -125,7 +126,9 @@ class Dispatcher:
         try:
             while not self._stopping:
                 claimed = 0
-                if (room := self._policy.batch - len(in_flight)) > 0:
+                # Claim in bulk: a claim reads the open part of the outbox, so one per finished chat would cost
+                # far more than the sends themselves.
+                if (room := self._policy.batch - len(in_flight)) >= self._policy.batch // 4 or not in_flight:
                     try:
                         claimed = await self._claim(platform, room, chats)
                     except Exception:  # the database busy or briefly gone: wait and carry on, never die
@@ -134,6 +137,7 @@ class Dispatcher:
                     wakeup.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(wakeup.wait(), self._policy.idle_wait)
+                    await asyncio.sleep(self._policy.claim_gap)  # let a burst of commits share one claim
             await asyncio.gather(*chats, return_exceptions=True)  # stopping: each chat ends after its current send
         finally:
             for chat in chats:
