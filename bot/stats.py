@@ -70,51 +70,66 @@ def _since(period: Period) -> str:
 
 
 async def funnel(store: Store, period: Period) -> Funnel:
+    """Counted in SQL; only the two medians need times, and only of the referrals that reached that step."""
     since = _since(period)
     shared = await store.fetch_all("SELECT COUNT(*) AS n FROM share_events WHERE created_at >= ?", since)
-    rows = await store.fetch_all(
-        "SELECT created_at, claimed_at, contacted_at, converted_at FROM referrals WHERE created_at >= ?", since
+    counts = await store.fetch_all(
+        "SELECT COUNT(*) AS arrived, COUNT(claimed_at) AS claimed, COUNT(contacted_at) AS contacted,"
+        " COUNT(converted_at) AS converted FROM referrals WHERE created_at >= ?",
+        since,
     )
     breaches = await store.fetch_all(
         "SELECT COUNT(DISTINCT t.referral_id) AS n FROM sla_timers t JOIN referrals r ON r.id = t.referral_id"
         " WHERE t.status = 'fired' AND r.created_at >= ?",
         since,
     )
-    created = [(_at(r["created_at"]), _at(r["claimed_at"]), _at(r["contacted_at"]), r["converted_at"]) for r in rows]
-    to_claim = [c - a for a, c, _, _ in created if a and c]
-    to_contact = [t - a for a, _, t, _ in created if a and t]
+    row = counts[0]
     return Funnel(
         period=period.label,
         shared=int(shared[0]["n"]),
-        arrived=len(rows),
-        claimed=sum(1 for _, c, _, _ in created if c),
-        contacted=sum(1 for _, _, t, _ in created if t),
-        converted=sum(1 for *_, v in created if v),
-        median_claim_minutes=_minutes(to_claim),
-        median_contact_minutes=_minutes(to_contact),
+        arrived=int(row["arrived"]),
+        claimed=int(row["claimed"]),
+        contacted=int(row["contacted"]),
+        converted=int(row["converted"]),
+        median_claim_minutes=await _median_since_arrival(store, "claimed_at", since),
+        median_contact_minutes=await _median_since_arrival(store, "contacted_at", since),
         sla_breaches=int(breaches[0]["n"]),
     )
 
 
+async def _median_since_arrival(store: Store, column: str, since: str) -> float | None:
+    rows = await store.fetch_all(
+        f"SELECT created_at, {column} AS at FROM referrals WHERE {column} IS NOT NULL AND created_at >= ?", since
+    )
+    deltas = [datetime.fromisoformat(r["at"]) - datetime.fromisoformat(r["created_at"]) for r in rows]
+    return _minutes(deltas)
+
+
 async def leaderboard(store: Store, limit: int) -> list[dict[str, Any]]:
     return await store.fetch_all(
-        "SELECT c.first_name, c.last_name, c.username, c.segment, COUNT(r.id) AS referrals,"
-        " SUM(CASE WHEN r.status = 'converted' THEN 1 ELSE 0 END) AS converted"
-        " FROM referrals r JOIN customers c ON c.telegram_id = r.referrer_id"
-        " WHERE r.status <> 'rejected' GROUP BY c.telegram_id, c.first_name, c.last_name, c.username, c.segment"
-        " ORDER BY converted DESC, referrals DESC, c.first_name LIMIT ?",
+        # counted per referrer from an index first, so only the advocates themselves are joined
+        "SELECT c.first_name, c.last_name, c.username, c.segment, t.referrals, t.converted FROM ("
+        "SELECT referrer_id, COUNT(*) AS referrals, SUM(CASE WHEN status = 'converted' THEN 1 ELSE 0 END) AS converted"
+        " FROM referrals WHERE status <> 'rejected' GROUP BY referrer_id"
+        ") t JOIN customers c ON c.telegram_id = t.referrer_id"
+        " ORDER BY t.converted DESC, t.referrals DESC, c.first_name LIMIT ?",
         limit,
     )
 
 
 async def pending(store: Store, limit: int = 50) -> list[dict[str, Any]]:
-    """Unclaimed and uncontacted referrals, oldest first."""
+    """Unclaimed and uncontacted referrals, oldest first. Each status is read oldest-first from its index and
+    cut at the limit before merging, so a large backlog is never sorted whole."""
+    oldest = "SELECT * FROM (SELECT id FROM referrals WHERE status = '{}' ORDER BY created_at LIMIT ?) AS {}"
     return await store.fetch_all(
         "SELECT r.id, r.status, r.assignee, r.created_at, r.claimed_at, r.friend_name,"
         " f.first_name AS friend_first_name, c.first_name AS referrer_name"
-        " FROM referrals r JOIN customers c ON c.telegram_id = r.referrer_id"
+        f" FROM ({oldest.format('new', 'n')} UNION ALL {oldest.format('claimed', 'c')}) AS o"
+        " JOIN referrals r ON r.id = o.id JOIN customers c ON c.telegram_id = r.referrer_id"
         " LEFT JOIN customers f ON f.telegram_id = r.friend_telegram_id"
-        " WHERE r.status IN ('new', 'claimed') ORDER BY r.created_at LIMIT ?",
+        " ORDER BY r.created_at LIMIT ?",
+        limit,
+        limit,
         limit,
     )
 

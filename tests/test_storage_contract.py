@@ -45,6 +45,7 @@ async def test_migrations_are_recorded_and_applied_once(store: Store) -> None:
         "0004_rewards",
         "0005_asks",
         "0006_feedback",
+        "0007_report_indexes",
     ]
     assert await store.migrate() == []
 
