@@ -31,10 +31,13 @@ def build_application(
     token: str, api_url: str, file_url: str, per_second: float = 30.0, group_per_minute: float = 20.0
 ) -> Application:  # type: ignore[type-arg]
     # PTB's limiter keeps the bot-wide and per-group limits; 429s are left to the outbox (max_retries=0),
-    # which reschedules durably instead of sleeping inside a send.
+    # which reschedules durably instead of sleeping inside a send. The overall limit is kept with bursts of a
+    # sixth of a second's worth, not a whole second's: a full burst then steady sending at the limit leaves
+    # Telegram's own bucket empty, and any jitter in arrival times is answered with 429.
+    burst = max(1.0, per_second / 6)
     limiter = AIORateLimiter(
-        overall_max_rate=per_second,
-        overall_time_period=1,
+        overall_max_rate=burst,
+        overall_time_period=burst / per_second,
         group_max_rate=group_per_minute,
         group_time_period=60,
         max_retries=0,
