@@ -67,6 +67,10 @@ class SlackWorkspace:
         listed = self._messages.get(self._channel_id(channel), [])
         return [message for message in listed if not message.is_reply or message.reply_broadcast]
 
+    def all_messages(self) -> list[SlackMessage]:
+        """Every message in every channel and DM, thread replies included: what the workspace holds."""
+        return [message for listed in self._messages.values() for message in listed]
+
     def thread(self, channel: str, ts: str) -> list[SlackMessage]:
         listed = self._messages.get(self._channel_id(channel), [])
         return [message for message in listed if message.is_reply and message.thread_ts == ts]

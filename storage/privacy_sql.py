@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -20,6 +20,8 @@ from storage.rows import to_db
 if TYPE_CHECKING:
     from storage.sql_transaction import Executor
 
+# Team messages that may quote a person, and so are redacted in Slack when that person is forgotten.
+QUOTES = frozenset({"notice", "thread", "dm"})
 # Event data keys that may hold free text about a person (a lost reason, an error quoting a message).
 _FREE_TEXT_KEYS = frozenset({"reason", "error", "text", "payload", "comment", "note", "phone", "name"})
 _REPOINTED = (
@@ -83,6 +85,7 @@ class PrivacySql:
     """Mixed into SqlTransaction, whose executor it shares."""
 
     _db: Executor
+    enqueue: Callable[[str, str, dict[str, Any], str, datetime], Awaitable[bool]]  # SqlTransaction's
 
     async def privacy_counts(self, telegram_id: int) -> dict[str, int]:
         """How many referral asks and NPS answers are stored about a customer."""
@@ -122,7 +125,7 @@ class PrivacySql:
                 " lost_reason = NULL, updated_at = ? WHERE id = ?",
                 (telegram_id, pseudonym, to_db(at), referral_id),
             )
-        dropped, blanked = await self._erase_messages(telegram_id, pseudonym, forms, friend_ids)
+        dropped, blanked = await self._erase_messages(telegram_id, pseudonym, forms, friend_ids, at)
         cleaned = await self._erase_events(telegram_id, pseudonym, forms, friend_ids)
         return Erased(len(friend_ids), made, dropped, blanked, cleaned, tuple(friend_ids))
 
@@ -159,11 +162,12 @@ class PrivacySql:
         return moved["referrals"]
 
     async def _erase_messages(
-        self, telegram_id: int, pseudonym: int, forms: Sequence[str], friend_ids: Sequence[str]
+        self, telegram_id: int, pseudonym: int, forms: Sequence[str], friend_ids: Sequence[str], at: datetime
     ) -> tuple[int, int]:
         """Messages to them or naming them: those not yet sent are dropped, the record of sent ones is blanked."""
         rows = await self._db.fetch_all(
-            "SELECT id, platform, chat_id, payload, status FROM outbox WHERE (platform = 'telegram' AND chat_id = ?)"
+            "SELECT id, platform, chat_id, payload, status, platform_message_id FROM outbox"
+            " WHERE (platform = 'telegram' AND chat_id = ?)"
             + "".join(" OR payload LIKE ? ESCAPE '\\'" for _ in [*forms, *friend_ids]),
             (str(telegram_id), *(_like(form) for form in [*forms, *friend_ids])),
         )
@@ -181,7 +185,17 @@ class PrivacySql:
                 blanked += await self._db.execute(
                     "UPDATE outbox SET payload = '{}', chat_id = ?, last_error = NULL WHERE id = ?", (chat, row["id"])
                 )
+                await self._redact_in_slack(row, payload, at)
         return dropped, blanked
+
+    async def _redact_in_slack(self, row: dict[str, Any], payload: dict[str, Any], at: datetime) -> None:
+        """A team message that quoted them is already in Slack: replace its text there too (alert cards are
+        redrawn by the caller instead)."""
+        if row["platform"] != "slack" or not row["platform_message_id"] or payload.get("kind") not in QUOTES:
+            return
+        redact = {"kind": "redact", "ts": row["platform_message_id"], "user": payload.get("user")}
+        chat = row["chat_id"] if payload.get("kind") != "dm" else f"dm:{payload.get('user')}"
+        await self.enqueue("slack", chat, redact, f"redact:{row['id']}", at)
 
     async def _erase_events(
         self, telegram_id: int, pseudonym: int, forms: Sequence[str], friend_ids: Sequence[str]

@@ -116,6 +116,10 @@ async def test_forget_in_telegram_asks_erases_and_starts_afresh(
     assert traces_left(operator.path) == []
     cards = lambda: [m.text for m in slack.messages(ALERTS) if m.text.startswith("New referral")]  # noqa: E731
     await eventually(lambda: cards() == ["New referral: A friend (from Ana) · new"] * 2)  # redrawn without Ben
+    # The team's other messages that quoted him (the support notice, his reply in the thread) are replaced in Slack.
+    quoting = lambda: [m for m in slack.all_messages() if any(t in m.text for t in TRACES)]  # noqa: E731
+    await eventually(lambda: quoting() == [])
+    assert sum("asked us to erase their data" in m.text for m in slack.all_messages()) >= 2
     count = len(telegram.messages(2001))
     await telegram.replay(update_id)  # Telegram delivers the same click again: nothing more happens
     _, again = await press(telegram, prompt, "forget:yes")  # a later click finds nothing to erase

@@ -119,7 +119,20 @@ class SlackSender:
             opened = await self._client.conversations_open(users=payload["user"])
             channel = opened["channel"]["id"]
             return str((await self._client.chat_postMessage(channel=channel, text=payload["text"]))["ts"])
+        if kind == "redact":
+            return await self._redact(chat_id, payload)
         raise SendFailed(f"unknown Slack row kind {kind!r}", permanent=True)
+
+    async def _redact(self, chat_id: str, payload: dict[str, Any]) -> str:
+        """A message that quoted a person who asked to be forgotten: its text is replaced where the team sees it."""
+        if payload.get("user"):  # a direct message: its channel is the conversation with that rep
+            chat_id = (await self._client.conversations_open(users=payload["user"]))["channel"]["id"]
+        try:
+            await self._client.chat_update(channel=chat_id, ts=payload["ts"], text=self._screens.team("redacted"))
+        except SlackApiError as error:
+            if error.response.get("error") != "message_not_found":  # already deleted by someone: nothing to redact
+                raise
+        return str(payload["ts"])
 
     async def _card_ts(self, channel: str, referral_id: str) -> str:
         """The ts of the referral's own alert card, posting the card now if it was only in a digest."""
