@@ -6,35 +6,23 @@ too, so two sweeps or a restart never send a second one. During quiet hours the 
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from contextlib import suppress
 from datetime import datetime, timedelta
 
 from bot.asks import program_zone, quiet_now, send_follow_up
+from bot.periodic import Periodic
 from bot.unit_of_work import Units, Work
 
 log = logging.getLogger(__name__)
 BATCH = 100
 
 
-class FollowUpSweep:
+class FollowUpSweep(Periodic):
+    what = "follow-up sweep"
+
     def __init__(self, units: Units, poll_seconds: float = 60.0) -> None:
+        super().__init__(poll_seconds)
         self._units = units
-        self._poll = poll_seconds
-        self._stopping = asyncio.Event()
-
-    def stop(self) -> None:
-        self._stopping.set()
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self.sweep()
-            except Exception:  # a busy database must not end the reminders for good
-                log.exception("follow-up sweep failed; retrying")
-            with suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self._poll)
 
     async def sweep(self) -> int:
         """Send the reminders that are due now; return how many went out."""

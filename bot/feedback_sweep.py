@@ -7,8 +7,6 @@ dedupe key, so two passes (or two processes) never ask the same person twice.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 from functools import partial
@@ -16,6 +14,7 @@ from functools import partial
 from bot.asks import program_zone, quiet_now
 from bot.direct_referral import DRAFT_TTL
 from bot.nps import COMMENT_STEP, UNPROMPTED_GAP, NpsQuestion, alert_support, ask_nps, may_ask_unprompted
+from bot.periodic import Periodic
 from bot.unit_of_work import Units, Work
 from storage.rows import from_row, to_db
 
@@ -23,23 +22,12 @@ log = logging.getLogger(__name__)
 BATCH = 50
 
 
-class FeedbackSweep:
+class FeedbackSweep(Periodic):
+    what = "feedback pass"
+
     def __init__(self, units: Units, poll_seconds: float = 60.0) -> None:
+        super().__init__(poll_seconds)
         self._units = units
-        self._poll = poll_seconds
-        self._stopping = asyncio.Event()
-
-    def stop(self) -> None:
-        self._stopping.set()
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self.sweep()
-            except Exception:  # a busy database must not end feedback for good
-                log.exception("feedback pass failed; retrying")
-            with contextlib.suppress(TimeoutError):  # woken early only to stop
-                await asyncio.wait_for(self._stopping.wait(), self._poll)
 
     async def sweep(self) -> int:
         """One pass; returns how many questions and alerts it queued."""

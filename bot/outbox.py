@@ -94,7 +94,7 @@ class Dispatcher:
             wakeup.set()
 
     def stop(self) -> None:
-        """Finish the batch in flight, then return from run()."""
+        """Take no new rows; each chat ends after its current send and hands the rest back, then run() returns."""
         self._stopping = True
         self.wake()
 
@@ -166,15 +166,6 @@ class Dispatcher:
         self._wakeups[platform].set()  # room for more, and that chat's later rows may now be claimed
         if not chat.cancelled() and chat.exception() is not None:
             log.error("sending to a chat failed", exc_info=chat.exception())
-
-    async def dispatch_once(self, platform: str) -> int:
-        """Claim what is due now for one platform and send it all; return how many rows were attempted."""
-        chats: set[asyncio.Task[None]] = set()
-        self._in_flight.setdefault(platform, set())
-        self._wakeups.setdefault(platform, asyncio.Event())
-        claimed = await self._claim(platform, self._policy.batch, chats)
-        await asyncio.gather(*chats)
-        return claimed
 
     def _slot(self, platform: str) -> asyncio.Semaphore:
         """Held only for the request itself, so a chat waiting for its own turn never holds up another chat."""

@@ -16,15 +16,8 @@ from sandbox.telegram_api import TelegramEmulator
 async def test_json_logs_are_one_object_a_line_with_time_level_logger_and_message(
     telegram: TelegramEmulator, tmp_path: Path
 ) -> None:
-    process = await referral_bot(tmp_path, environment(telegram, tmp_path, LOG_FORMAT="json", HTTP_PORT="0"), "run")
-    try:
-        await telegram.send_command(telegram.user(1001, "Ana"), "start")
-        await telegram.wait_for_messages(1001, 1, timeout=30)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
-    assert process.returncode == 0, stderr.decode()
-    lines = [json.loads(line) for line in stderr.decode().splitlines()]
+    stderr = await serve_ana(telegram, tmp_path, "json")
+    lines = [json.loads(line) for line in stderr.splitlines()]
     running = next(line for line in lines if line["message"] == "running: Acme Coffee")
     assert running["level"] == "INFO" and running["logger"] == "bot"
     assert running["time"].endswith("+00:00")
@@ -47,14 +40,7 @@ async def test_an_exception_is_logged_with_its_traceback_in_one_json_line(tmp_pa
 
 
 async def test_text_logs_stay_plain_lines(telegram: TelegramEmulator, tmp_path: Path) -> None:
-    process = await referral_bot(tmp_path, environment(telegram, tmp_path, LOG_FORMAT="text", HTTP_PORT="0"), "run")
-    try:
-        await telegram.send_command(telegram.user(1001, "Ana"), "start")
-        await telegram.wait_for_messages(1001, 1, timeout=30)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
-    assert " INFO bot: running: Acme Coffee" in stderr.decode()
+    assert " INFO bot: running: Acme Coffee" in await serve_ana(telegram, tmp_path, "text")
 
 
 async def test_an_unknown_log_format_is_named_at_start_up(tmp_path: Path) -> None:
@@ -62,3 +48,17 @@ async def test_an_unknown_log_format_is_named_at_start_up(tmp_path: Path) -> Non
     _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode == 2
     assert stderr.decode().strip() == "referral-bot: setting LOG_FORMAT: Input should be 'text' or 'json'"
+
+
+async def serve_ana(telegram: TelegramEmulator, tmp_path: Path, log_format: str) -> str:
+    """`referral-bot run` with that log format answers Ana's /start and stops on SIGTERM; returns what it logged."""
+    env = environment(telegram, tmp_path, LOG_FORMAT=log_format, HTTP_PORT="0")
+    process = await referral_bot(tmp_path, env, "run")
+    try:
+        await telegram.send_command(telegram.user(1001, "Ana"), "start")
+        await telegram.wait_for_messages(1001, 1, timeout=30)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 0, stderr.decode()
+    return stderr.decode()
