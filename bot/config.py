@@ -91,8 +91,8 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
-        if not value.startswith("sqlite:///"):
-            raise ValueError("use sqlite:///path/to/file.db")
+        if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ValueError("use sqlite:///path/to/file.db or postgresql://user@host:5432/database")
         return value
 
     @field_validator("webhook_urls")

@@ -74,15 +74,16 @@ def slack_says(where: str, message: SlackMessage) -> None:
     console.print(Panel(body, title=f"Slack · {where}", title_align="left", border_style="blue", width=92))
 
 
-def emulator_settings(telegram: TelegramEmulator, database: Path, **overrides: Any) -> Settings:
-    """Settings that point the bot at a local emulator, ignoring any `.env` of a real deployment."""
+def emulator_settings(telegram: TelegramEmulator, database: Path | str, **overrides: Any) -> Settings:
+    """Settings that point the bot at a local emulator, ignoring any `.env` of a real deployment. The database is
+    a SQLite file, or a DATABASE_URL."""
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         telegram_bot_token=TOKEN,
         telegram_api_url=telegram.base_url,
         telegram_file_url=telegram.base_file_url,
         telegram_poll_timeout=1,
-        database_url=f"sqlite:///{database}",
+        database_url=database if isinstance(database, str) else f"sqlite:///{database}",
         **{"http_port": 0, **overrides},  # a free port, so emulated bots never collide
     )
 

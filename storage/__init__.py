@@ -10,6 +10,10 @@ async def open_store(database_url: str, synchronous: str = "FULL", busy_timeout_
     """Open the backend a DATABASE_URL names."""
     if database_url.startswith("sqlite:///"):
         return await SQLiteStore.open(database_url.removeprefix("sqlite:///"), synchronous, busy_timeout_ms)
+    if database_url.startswith(("postgresql://", "postgres://")):
+        from storage.postgres import PostgresStore  # asyncpg is only loaded where PostgreSQL is used
+
+        return await PostgresStore.open(database_url)
     raise ValueError(f"unsupported DATABASE_URL: {database_url.split(':', 1)[0]}")
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from storage.rows import to_db
 
 if TYPE_CHECKING:
-    from storage.sql_transaction import Executor
+    from storage.sql_base import Executor
 
 # Team messages that may quote a person, and so are redacted in Slack when that person is forgotten.
 QUOTES = frozenset({"notice", "thread", "dm"})
@@ -120,7 +120,8 @@ class PrivacySql:
         made = await self._anonymous_customer(telegram_id, pseudonym, code, at)
         for referral_id in friend_ids:
             await self._db.execute(
-                "UPDATE referrals SET friend_telegram_id = CASE WHEN friend_telegram_id = ? THEN ? ELSE NULL END,"
+                "UPDATE referrals SET"
+                " friend_telegram_id = CASE WHEN friend_telegram_id = ? THEN CAST(? AS BIGINT) ELSE NULL END,"
                 " friend_name = NULL, friend_contact = NULL, friend_note = NULL, friend_consent_at = NULL,"
                 " lost_reason = NULL, updated_at = ? WHERE id = ?",
                 (telegram_id, pseudonym, to_db(at), referral_id),
@@ -144,8 +145,8 @@ class PrivacySql:
         await self._db.execute(
             "INSERT INTO customers (telegram_id, first_name, last_name, username, language, segment, referral_code,"
             " variant, referred_by, phone, contact_consent_at, asks_opted_out, opted_out_at, unreachable_at,"
-            " created_at, updated_at) SELECT ?, '', NULL, NULL, language, segment, ?, variant, referred_by, NULL,"
-            " NULL, 1, ?, ?, created_at, ? FROM customers WHERE telegram_id = ?",
+            " created_at, updated_at) SELECT CAST(? AS BIGINT), '', NULL, NULL, language, segment, ?, variant,"
+            " referred_by, NULL, NULL, 1, ?, ?, created_at, ? FROM customers WHERE telegram_id = ?",
             (pseudonym, code, when, when, when, telegram_id),
         )
         moved = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,8 @@ from bot.wiring import build_engine
 from handlers.slack.channel import SlackChannel
 from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
+
+from postgres import Schema, fresh_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 BOT_USERNAME = "AcmeReferralBot"
@@ -45,18 +47,26 @@ def clock() -> FakeClock:
 FAST = {"telegram_chat_rate_per_second": 200.0, "telegram_chat_burst": 20, "slack_channel_rate_per_second": 200.0}
 
 
-def settings_for(telegram: TelegramEmulator, database: Path, **overrides: Any) -> Settings:
+def settings_for(telegram: TelegramEmulator, database: Path | str, **overrides: Any) -> Settings:
     """Emulator settings with per-chat limits lifted, so tests wait only for what they test."""
     return emulator_settings(telegram, database, **{**FAST, **overrides})
 
 
 @dataclass
 class Operator:
-    """What an operator sees: the database file, read with the plain sqlite3 client."""
+    """What an operator sees: the database, read with the plain sqlite3 client or with psql's library."""
 
     path: Path
+    schema: Schema | None = None  # set when the bot runs on PostgreSQL
+
+    @property
+    def database(self) -> Path | str:
+        """What the bot is given: the SQLite file, or the PostgreSQL DATABASE_URL."""
+        return self.schema.url if self.schema else self.path
 
     def rows(self, sql: str, *params: Any) -> list[dict[str, Any]]:
+        if self.schema is not None:
+            return self.schema.rows(sql, *params)
         with sqlite3.connect(self.path) as connection:
             connection.row_factory = sqlite3.Row
             return [dict(row) for row in connection.execute(sql, params)]
@@ -65,16 +75,31 @@ class Operator:
         return int(self.rows(f"SELECT COUNT(*) AS n FROM {table}")[0]["n"])
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A module that sets BACKENDS = ("sqlite", "postgresql") runs every test on each; the rest on SQLite."""
+    if "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", getattr(metafunc.module, "BACKENDS", ("sqlite",)), indirect=True)
+
+
 @pytest.fixture
-def operator(tmp_path: Path) -> Operator:
-    return Operator(tmp_path / "referrals.db")
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def operator(tmp_path: Path, backend: str) -> Iterator[Operator]:
+    if backend == "postgresql":
+        with fresh_schema() as schema:
+            yield Operator(tmp_path / "referrals.db", schema)
+    else:
+        yield Operator(tmp_path / "referrals.db")
 
 
 @pytest.fixture
 async def engine(
     telegram: TelegramEmulator, program: Program, clock: FakeClock, operator: Operator
 ) -> AsyncIterator[Engine]:
-    async with await build_engine(settings_for(telegram, operator.path), program, clock) as running:
+    async with await build_engine(settings_for(telegram, operator.database), program, clock) as running:
         yield running
 
 
@@ -122,7 +147,7 @@ async def team_bot(
     slack: SlackEmulator,
     program: Program,
     clock: FakeClock,
-    database: Path,
+    database: Path | str,
     mode: str = "http",
 ) -> AsyncIterator[Engine]:
     """The whole bot, Telegram and Slack, against both emulators."""
@@ -140,5 +165,5 @@ async def team_bot(
 async def team(
     telegram: TelegramEmulator, slack: SlackEmulator, program: Program, clock: FakeClock, operator: Operator
 ) -> AsyncIterator[Engine]:
-    async with team_bot(telegram, slack, program, clock, operator.path) as running:
+    async with team_bot(telegram, slack, program, clock, operator.database) as running:
         yield running

@@ -1,31 +1,48 @@
-"""The storage contract: every backend must pass these (SQLite today, more later)."""
+"""The storage contract: every backend must pass these, SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.models import Customer, Referral
-from storage import SQLiteStore, Store
+from bot.models import Customer, Referral, Reward
+from storage import SQLiteStore, Store, open_store
+from storage.migrations import load_migrations
+
+from postgres import fresh_schema
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-Opener = Callable[[Path], Awaitable[Store]]
+Opener = Callable[[], Awaitable[Store]]
+BACKENDS = ("sqlite", "postgresql")
 
 
-async def _sqlite(tmp: Path) -> Store:
-    return await SQLiteStore.open(str(tmp / "contract.db"))
+@pytest.fixture
+async def open_more(backend: str, tmp_path: Path) -> AsyncIterator[Opener]:
+    """Opens stores on one fresh database, as several bot instances would; all closed at the end."""
+    async with AsyncExitStack() as stack:
+        if backend == "postgresql":
+            url = stack.enter_context(fresh_schema()).url
+        else:
+            url = f"sqlite:///{tmp_path / 'contract.db'}"
+
+        async def opener() -> Store:
+            opened = await open_store(url)
+            stack.push_async_callback(opened.close)
+            await opened.migrate()
+            return opened
+
+        yield opener
 
 
-@pytest.fixture(params=[_sqlite], ids=["sqlite"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    opened: Store = await request.param(tmp_path)
-    await opened.migrate()
-    yield opened
-    await opened.close()
+@pytest.fixture
+async def store(open_more: Opener) -> Store:
+    return await open_more()
 
 
 def customer(telegram_id: int, code: str) -> Customer:
@@ -36,9 +53,11 @@ def referral(referral_id: str, referrer: int, friend: int | None) -> Referral:
     return Referral(referral_id, referrer, "link", "link", "new", T0, T0, friend_telegram_id=friend)
 
 
-async def test_migrations_are_recorded_and_applied_once(store: Store) -> None:
+async def test_migrations_are_recorded_and_applied_once(store: Store, backend: str) -> None:
     rows = await store.fetch_all("SELECT version, name FROM schema_migrations ORDER BY version")
-    assert [row["name"] for row in rows] == [
+    names = [row["name"] for row in rows]
+    assert names == [migration.name for migration in load_migrations(backend)]  # type: ignore[arg-type]
+    assert names[:7] == [
         "0001_initial",
         "0002_team",
         "0003_slack_alerts",
@@ -47,6 +66,7 @@ async def test_migrations_are_recorded_and_applied_once(store: Store) -> None:
         "0006_feedback",
         "0007_report_indexes",
     ]
+    assert ("0008_outbox_order" in names) == (backend == "postgresql")  # SQLite has its own rowid
     assert await store.migrate() == []
 
 
@@ -117,3 +137,81 @@ async def test_sqlite_is_durable_by_default(tmp_path: Path) -> None:
     rows = await reopened.fetch_all("PRAGMA synchronous")
     await reopened.close()
     assert list(rows[0].values()) == [2]  # FULL
+
+
+# --- Several instances on one database -------------------------------------------------------------
+
+
+async def test_instances_claiming_at_once_send_each_row_once_and_each_chat_in_order(open_more: Opener) -> None:
+    first, second = await open_more(), await open_more()
+    async with first.transaction() as tx:
+        for n in range(40):
+            await tx.enqueue("telegram", str(n % 4), {"n": n}, f"k{n}", T0)
+    lease = timedelta(seconds=60)
+    claims = await asyncio.gather(*(store.claim_due(T0, 5, lease) for store in (first, second) for _ in range(4)))
+    claimed = [row for claim in claims for row in claim]
+    assert len({row.id for row in claimed}) == len(claimed)  # never handed out twice
+    by_chat: dict[str, list[int]] = {}
+    for row in claimed:
+        by_chat.setdefault(row.chat_id, []).append(row.payload["n"])
+    for chat, numbers in by_chat.items():
+        # Whatever was handed out of a chat is its oldest rows: nothing overtook a row still waiting.
+        assert sorted(numbers) == list(range(int(chat), int(chat) + 4 * len(numbers), 4))
+
+
+async def test_an_sla_timer_is_claimed_by_one_instance_only(open_more: Opener) -> None:
+    first, second = await open_more(), await open_more()
+    async with first.transaction() as tx:
+        await tx.insert_customer(customer(1, "AAAAAAAAAAAA"))
+        for n in range(10):
+            await tx.insert_referral(referral(f"r{n}", 1, 100 + n))
+            await tx.add_timer(f"r{n}", "claim_nudge", T0, T0)
+    lease = timedelta(seconds=60)
+    claims = await asyncio.gather(*(store.claim_due_timers(T0, 3, lease) for store in (first, second) * 3))
+    ids = [timer.referral_id for claim in claims for timer in claim]
+    assert sorted(ids) == sorted(f"r{n}" for n in range(10))
+    assert await second.claim_due_timers(T0 + timedelta(seconds=59), 10, lease) == []  # leased, not lost
+    assert len(await first.claim_due_timers(T0 + timedelta(seconds=61), 10, lease)) == 10  # the lease ran out
+
+
+async def test_coupon_codes_are_handed_out_once_across_instances(open_more: Opener) -> None:
+    first, second = await open_more(), await open_more()
+    async with first.transaction() as tx:
+        await tx.insert_customer(customer(1, "AAAAAAAAAAAA"))
+        for n in range(8):
+            await tx.insert_referral(referral(f"r{n}", 1, 100 + n))
+            await tx.insert_reward(Reward(f"reward{n}", f"r{n}", 1, "referrer", "10% off", "pending", T0, T0))
+        for n in range(6):
+            await tx.add_coupon("welcome", f"CODE{n}", T0)
+
+    async def take(store: Store, n: int) -> str | None:
+        async with store.transaction() as tx:
+            return await tx.take_coupon("welcome", f"reward{n}", T0)
+
+    codes = await asyncio.gather(*(take((first, second)[n % 2], n) for n in range(8)))
+    handed = [code for code in codes if code is not None]
+    assert sorted(handed) == [f"CODE{n}" for n in range(6)]  # six distinct codes, then the pool is empty
+    rows = await first.fetch_all("SELECT COUNT(*) AS n FROM coupon_codes WHERE status = 'available'")
+    assert rows[0]["n"] == 0
+
+
+async def test_two_instances_cannot_both_move_a_referral_on(open_more: Opener) -> None:
+    first, second = await open_more(), await open_more()
+    async with first.transaction() as tx:
+        await tx.insert_customer(customer(1, "AAAAAAAAAAAA"))
+        await tx.insert_referral(referral("r1", 1, 99))
+
+    async def claim(store: Store, rep: str) -> bool:
+        async with store.transaction() as tx:
+            current = await tx.referral("r1")
+            assert current is not None
+            await asyncio.sleep(0.05)  # both read before either writes, unless the read waited for the other
+            if current.status != "new":
+                return False
+            await tx.update_referral("r1", status="claimed", assignee=rep)
+            return True
+
+    won = await asyncio.gather(claim(first, "U0RITA"), claim(second, "U0SAM"))
+    assert sorted(won) == [False, True]
+    (row,) = await first.fetch_all("SELECT status, assignee FROM referrals")
+    assert row["assignee"] == ("U0RITA" if won[0] else "U0SAM")

@@ -1,0 +1,95 @@
+"""Asks, NPS and program-feedback answers in portable SQL: mixed into SqlTransaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from bot.models import Customer
+from storage.rows import from_row, to_db
+from storage.sql_base import SqlBase, new_id
+
+
+class EngagementSql(SqlBase):
+    async def insert_ask(
+        self,
+        ask_id: str,
+        customer_id: int,
+        kind: str,
+        reason: str,
+        variant: str | None,
+        at: datetime,
+        follows: str | None = None,
+    ) -> bool:
+        row = {"id": ask_id, "customer_id": customer_id, "kind": kind, "reason": reason, "variant": variant}
+        row = {**row, "follows": follows, "created_at": to_db(at)}
+        return await self._insert("asks", row, "ON CONFLICT (id) DO NOTHING") == 1
+
+    async def ask_times(self, customer_id: int, since: datetime) -> Sequence[datetime]:
+        rows = await self._db.fetch_all(
+            "SELECT created_at FROM asks WHERE customer_id = ? AND kind = 'ask' AND created_at >= ? "
+            "ORDER BY created_at",
+            (customer_id, to_db(since)),
+        )
+        return [datetime.fromisoformat(row["created_at"]) for row in rows]
+
+    async def customers_in_segments(self, segments: Sequence[str]) -> Sequence[Customer]:
+        marks = ", ".join("?" for _ in segments)
+        rows = await self._db.fetch_all(
+            f"SELECT * FROM customers WHERE segment IN ({marks}) ORDER BY telegram_id", tuple(segments)
+        )
+        return [from_row(Customer, row) for row in rows]
+
+    async def follow_ups_due(self, asked_before: datetime, limit: int) -> Sequence[tuple[str, int, datetime]]:
+        rows = await self._db.fetch_all(
+            "SELECT id, customer_id, created_at FROM asks WHERE kind = 'ask' AND closed_at IS NULL "
+            "AND created_at <= ? ORDER BY created_at LIMIT ?",
+            (to_db(asked_before), limit),
+        )
+        return [(str(r["id"]), int(r["customer_id"]), datetime.fromisoformat(r["created_at"])) for r in rows]
+
+    async def close_ask(self, ask_id: str, at: datetime) -> None:
+        await self._db.execute("UPDATE asks SET closed_at = ? WHERE id = ? AND closed_at IS NULL", (to_db(at), ask_id))
+
+    async def shared_since(self, customer_id: int, since: datetime) -> bool:
+        row = await self._one(
+            "SELECT (SELECT COUNT(*) FROM share_events WHERE customer_id = ? AND created_at >= ?)"
+            " + (SELECT COUNT(*) FROM referrals WHERE referrer_id = ? AND created_at >= ?) AS n",
+            customer_id,
+            to_db(since),
+            customer_id,
+            to_db(since),
+        )
+        return bool(row and row["n"])
+
+    async def add_nps_question(
+        self, question_id: str, customer_id: int, trigger: str, dedupe_key: str | None, variant: str, at: datetime
+    ) -> bool:
+        row = {"id": question_id, "customer_id": customer_id, "trigger": trigger, "dedupe_key": dedupe_key}
+        row |= {"variant": variant, "created_at": to_db(at)}
+        return await self._insert("nps_answers", row, "ON CONFLICT (dedupe_key) DO NOTHING") == 1
+
+    async def nps_question(self, question_id: str) -> dict[str, Any] | None:
+        return await self._one(f"SELECT * FROM nps_answers WHERE id = ?{self._lock}", question_id)
+
+    async def answer_nps(self, question_id: str, customer_id: int, score: int, at: datetime) -> bool:
+        changed = await self._db.execute(
+            "UPDATE nps_answers SET score = ?, answered_at = ? WHERE id = ? AND customer_id = ? AND score IS NULL",
+            (score, to_db(at), question_id, customer_id),
+        )
+        return changed == 1
+
+    async def update_nps(self, question_id: str, **changes: Any) -> None:
+        unknown = set(changes) - {"comment", "commented_at", "alerted_at"}
+        if unknown:
+            raise ValueError(f"unknown columns: {sorted(unknown)}")
+        await self._update("nps_answers", "id", question_id, {name: to_db(v) for name, v in changes.items()})
+
+    async def last_nps_asked(self, customer_id: int) -> datetime | None:
+        row = await self._one("SELECT MAX(created_at) AS at FROM nps_answers WHERE customer_id = ?", customer_id)
+        return datetime.fromisoformat(row["at"]) if row and row["at"] else None
+
+    async def add_feedback_answer(self, customer_id: int, question: str, answer: str, at: datetime) -> None:
+        row = {"id": new_id(), "customer_id": customer_id, "question": question, "answer": answer}
+        await self._insert("feedback_answers", {**row, "created_at": to_db(at)})

@@ -1,0 +1,167 @@
+"""PostgreSQL backend on asyncpg, for several bot instances sharing one database.
+
+The same migrations and the same portable SQL as SQLite run here (`?` becomes `$n`). What differs is how
+instances share work: rows read to be changed are locked (`FOR UPDATE`), outbox rows and SLA timers are
+claimed with `FOR UPDATE SKIP LOCKED` under a lease, and nothing assumes it is the only process running.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from bot.models import OutboxRow, Timer
+from storage.migrations import CREATE_LEDGER, load_migrations
+from storage.outbox_sql import CLAIMABLE
+from storage.rows import from_row, to_db
+from storage.sql_store import SqlStoreBase
+from storage.sql_transaction import SqlTransaction
+
+MIGRATION_LOCK = 0x5245_4642  # any constant: only one instance migrates at a time
+_PLACEHOLDER = re.compile(r"'(?:[^']|'')*'|\?")  # string literals are matched first, so a `?` inside one stays
+# `? IS NULL` alone gives PostgreSQL no type to infer for the parameter; the claim's platform filter is text.
+_CLAIM = CLAIMABLE.replace("(? IS NULL OR", "(CAST(? AS TEXT) IS NULL OR") + " FOR UPDATE OF o SKIP LOCKED"
+assert _CLAIM != CLAIMABLE + " FOR UPDATE OF o SKIP LOCKED", "the outbox claim's platform filter changed"
+
+
+@lru_cache(maxsize=2048)
+def pg_sql(sql: str) -> str:
+    """The statement with PostgreSQL's numbered placeholders."""
+    numbers = iter(range(1, sql.count("?") + 1))
+    return _PLACEHOLDER.sub(lambda m: f"${next(numbers)}" if m.group() == "?" else m.group(), sql)
+
+
+def _changed(status: str) -> int:
+    """Rows a command changed, from its status tag ("UPDATE 3", "INSERT 0 1")."""
+    last = status.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else 0
+
+
+class _PgExecutor:
+    def __init__(self, connection: PoolConnectionProxy[asyncpg.Record]) -> None:
+        self._connection = connection
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return _changed(await self._connection.execute(pg_sql(sql), *params))
+
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        return [dict(row) for row in await self._connection.fetch(pg_sql(sql), *params)]
+
+
+class PostgresStore(SqlStoreBase):
+    """A connection pool; every transaction is READ COMMITTED with the rows it will change locked."""
+
+    def __init__(self, pool: asyncpg.Pool[asyncpg.Record]) -> None:
+        self._pool = pool
+
+    @classmethod
+    async def open(cls, url: str, pool_size: int = 10) -> PostgresStore:
+        # Query parameters of the URL (search_path=..., say) become the sessions' settings.
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=pool_size)
+        return cls(pool)
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    @asynccontextmanager
+    async def _write(self, urgent: bool = False) -> AsyncIterator[_PgExecutor]:
+        async with self._pool.acquire() as connection, connection.transaction():
+            yield _PgExecutor(connection)
+
+    @asynccontextmanager
+    async def _lookup(self) -> AsyncIterator[_PgExecutor]:
+        async with self._pool.acquire() as connection:
+            yield _PgExecutor(connection)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SqlTransaction]:
+        async with self._write() as db:
+            yield SqlTransaction(db, lock=" FOR UPDATE")
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[SqlTransaction]:
+        async with self._lookup() as db:
+            yield SqlTransaction(db)
+
+    async def migrate(self) -> list[str]:
+        async with self._pool.acquire() as connection:
+            await connection.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+            try:
+                return await self._apply_migrations(connection)
+            finally:
+                await connection.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+
+    async def _apply_migrations(self, connection: PoolConnectionProxy[asyncpg.Record]) -> list[str]:
+        await connection.execute(CREATE_LEDGER)
+        done = {row["version"] for row in await connection.fetch("SELECT version FROM schema_migrations")}
+        applied = []
+        for migration in load_migrations("postgresql"):
+            if migration.version in done:
+                continue
+            async with connection.transaction():
+                for statement in migration.statements:
+                    await connection.execute(statement)
+                await connection.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                    migration.version,
+                    migration.name,
+                    to_db(datetime.now(UTC)),
+                )
+            applied.append(migration.name)
+        return applied
+
+    async def fetch_all(self, sql: str, *params: Any) -> list[dict[str, Any]]:
+        async with self._lookup() as db:
+            return await db.fetch_all(sql, params)
+
+    async def scrub(self) -> bool:
+        # VACUUM removes the dead versions of erased rows from the tables and their indexes. PostgreSQL's WAL
+        # archive and base backups are the operator's to expire (see the README on forgetting).
+        async with self._pool.acquire() as connection:
+            await connection.execute("VACUUM customers, referrals, outbox, events, nps_answers, share_events")
+        return True
+
+    async def claim_due(
+        self, now: datetime, limit: int, lease: timedelta, platform: str | None = None
+    ) -> Sequence[OutboxRow]:
+        async with self._write() as db:
+            # Claims for one platform take turns across instances: a chat's rows must go out in order, and a row
+            # skipped because another instance is claiming it must not let the next row of its chat through.
+            await db.fetch_all("SELECT pg_advisory_xact_lock(hashtext(?))", (f"outbox:{platform or '*'}",))
+            stamp = to_db(now)
+            rows = await db.fetch_all(_CLAIM, (stamp, stamp, stamp, stamp, platform, platform, limit))
+            if rows:
+                await db.execute(
+                    "UPDATE outbox SET status = 'sending', lease_until = ?, attempts = attempts + 1"
+                    " WHERE id = ANY(CAST(? AS TEXT[]))",
+                    (to_db(now + lease), [row["id"] for row in rows]),
+                )
+        return [
+            from_row(OutboxRow, {**row, "attempts": row["attempts"] + 1, "reclaimed": row["lease_until"] is not None})
+            for row in rows
+        ]
+
+    async def claim_due_timers(self, now: datetime, limit: int, lease: timedelta) -> Sequence[Timer]:
+        async with self._write() as db:
+            rows = await db.fetch_all(
+                "SELECT * FROM sla_timers WHERE status = 'pending' AND due_at <= ?"
+                " AND (lease_until IS NULL OR lease_until <= ?) ORDER BY due_at LIMIT ? FOR UPDATE SKIP LOCKED",
+                (to_db(now), to_db(now), limit),
+            )
+            if rows:
+                await db.execute(
+                    "UPDATE sla_timers SET lease_until = ? WHERE id = ANY(CAST(? AS TEXT[]))",
+                    (to_db(now + lease), [row["id"] for row in rows]),
+                )
+        return [from_row(Timer, row) for row in rows]
+
+    async def take_over_leases(self, at: datetime) -> int:
+        # Another instance may be sending right now, so a lease is only ever taken over once it has run out.
+        return 0

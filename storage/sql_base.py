@@ -1,0 +1,42 @@
+"""What the SQL backends' transaction classes share: the executor they run statements on, and row helpers."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+
+class Executor(Protocol):
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a statement; return the number of rows it changed."""
+
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]: ...
+
+
+def new_id() -> str:
+    return secrets.token_hex(8)
+
+
+class SqlBase:
+    """Statements in portable SQL with `?` placeholders; `lock` is appended to reads of one row that a write
+    transaction may change next (PostgreSQL: FOR UPDATE, so two instances cannot both act on what they read)."""
+
+    def __init__(self, db: Executor, lock: str = "") -> None:
+        self._db = db
+        self._lock = lock
+
+    async def _one(self, sql: str, *params: Any) -> dict[str, Any] | None:
+        rows = await self._db.fetch_all(sql, params)
+        return rows[0] if rows else None
+
+    async def _insert(self, table: str, row: dict[str, Any], conflict: str = "") -> int:
+        columns = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        return await self._db.execute(
+            f"INSERT INTO {table} ({columns}) VALUES ({marks}) {conflict}", tuple(row.values())
+        )
+
+    async def _update(self, table: str, where: str, key: Any, changes: dict[str, Any]) -> None:
+        assignments = ", ".join(f"{name} = ?" for name in changes)
+        await self._db.execute(f"UPDATE {table} SET {assignments} WHERE {where} = ?", (*changes.values(), key))

@@ -1,0 +1,80 @@
+"""Store methods whose SQL is the same on every backend; a backend supplies how it writes and looks up."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+
+from storage.rows import to_db
+from storage.sql_base import Executor
+from storage.sql_transaction import SqlTransaction
+
+
+class SqlStoreBase:
+    def _write(self, urgent: bool = False) -> AbstractAsyncContextManager[Executor]:
+        """A write transaction; `urgent` ones record what already reached a platform, so they go first."""
+        raise NotImplementedError
+
+    def _lookup(self) -> AbstractAsyncContextManager[Executor]:
+        """Indexed reads outside any transaction."""
+        raise NotImplementedError
+
+    async def mark_sent(self, sent: Mapping[str, str | None], at: datetime) -> None:
+        async with self._write(urgent=True) as db:
+            for row_id, platform_message_id in sent.items():
+                await db.execute(
+                    "UPDATE outbox SET status = 'sent', sent_at = ?, lease_until = NULL, platform_message_id = ?"
+                    " WHERE id = ?",
+                    (to_db(at), platform_message_id, row_id),
+                )
+
+    async def retry_later(self, row_id: str, at: datetime, error: str, counts: bool = True) -> None:
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE outbox SET status = 'pending', next_attempt_at = ?, lease_until = NULL, last_error = ?,"
+                " attempts = attempts - ? WHERE id = ?",
+                (to_db(at), error, 0 if counts else 1, row_id),
+            )
+
+    async def release(self, row_id: str, at: datetime) -> None:
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE outbox SET status = 'pending', lease_until = NULL, next_attempt_at = ?,"
+                " attempts = attempts - 1 WHERE id = ? AND status = 'sending'",
+                (to_db(at), row_id),
+            )
+
+    async def mark_dead(self, row_id: str, at: datetime, error: str) -> None:
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE outbox SET status = 'dead', lease_until = NULL, last_error = ?, sent_at = NULL WHERE id = ?",
+                (error, row_id),
+            )
+            await SqlTransaction(db).log_event("outbox.dead", at, subject=row_id, error=error)
+
+    async def remember_alerts(
+        self, referral_ids: Sequence[str], channel: str, ts: str, digest: bool, at: datetime
+    ) -> None:
+        async with self._write(urgent=True) as db:
+            for referral_id in referral_ids:
+                await db.execute(
+                    "INSERT INTO slack_alerts (referral_id, channel, ts, digest, updated_at) VALUES (?, ?, ?, ?, ?)"
+                    " ON CONFLICT (referral_id) DO UPDATE SET channel = excluded.channel, ts = excluded.ts,"
+                    " digest = excluded.digest, updated_at = excluded.updated_at",
+                    (referral_id, channel, ts, int(digest), to_db(at)),
+                )
+
+    async def alert_message(self, referral_id: str) -> tuple[str, bool] | None:
+        async with self._lookup() as db:
+            rows = await db.fetch_all("SELECT ts, digest FROM slack_alerts WHERE referral_id = ?", (referral_id,))
+        return (rows[0]["ts"], bool(rows[0]["digest"])) if rows else None
+
+    async def waiting_alerts(self, channel: str) -> int:
+        async with self._lookup() as db:
+            rows = await db.fetch_all(
+                "SELECT COUNT(*) AS n FROM outbox WHERE platform = 'slack' AND chat_id = ?"
+                " AND status IN ('pending', 'sending') AND dedupe_key LIKE 'alert:%'",
+                (channel,),
+            )
+        return int(rows[0]["n"])
