@@ -64,6 +64,10 @@ class Operator:
         """What the bot is given: the SQLite file, or the PostgreSQL DATABASE_URL."""
         return self.schema.url if self.schema else self.path
 
+    @property
+    def url(self) -> str:
+        return self.schema.url if self.schema else f"sqlite:///{self.path}"
+
     def rows(self, sql: str, *params: Any) -> list[dict[str, Any]]:
         if self.schema is not None:
             return self.schema.rows(sql, *params)

@@ -16,6 +16,8 @@ from sandbox.telegram_api import TelegramEmulator
 from conftest import Operator, eventually, settings_for
 from test_customer_start import start
 
+BACKENDS = ("sqlite", "postgresql")  # the whole story runs on each
+
 
 async def test_a_friend_arrives_is_welcomed_and_the_referrer_thanked(
     engine: Engine, telegram: TelegramEmulator, operator: Operator
@@ -114,7 +116,7 @@ async def test_last_touch_moves_the_credit_only_within_the_window(
 ) -> None:
     rules = program.model_copy(update={"attribution": program.attribution.model_copy(update={"model": "last_touch"})})
     operator = Operator(tmp_path / "last.db")
-    async with await build_engine(settings_for(telegram, operator.path), rules, clock):
+    async with await build_engine(settings_for(telegram, operator.database), rules, clock):
         ana_code, _ = await start(telegram, 1001, "Ana")
         dan_code, _ = await start(telegram, 1003, "Dan")
         ben = telegram.user(2001, "Ben")
@@ -154,7 +156,7 @@ async def test_arrivals_past_the_velocity_limit_are_flagged_and_rewards_held(
 ) -> None:
     rules = program.model_copy(update={"limits": program.limits.model_copy(update={"velocity_per_hour": 2})})
     operator = Operator(tmp_path / "v.db")
-    async with await build_engine(settings_for(telegram, operator.path), rules, clock):
+    async with await build_engine(settings_for(telegram, operator.database), rules, clock):
         code, _ = await start(telegram, 1001, "Ana")
         for n in range(3):
             await telegram.open_deep_link(telegram.user(2001 + n, f"Friend{n}"), code)

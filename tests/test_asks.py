@@ -17,6 +17,8 @@ from sandbox.telegram_people import SentMessage
 from conftest import ALERTS, MAYA, RITA, ROOT, Operator, team_bot
 from test_customer_start import start
 
+BACKENDS = ("sqlite", "postgresql")  # the whole story runs on each
+
 ASK_BUTTONS = ["📣 Share in a chat", "✉️ Share", "📋 Copy link", "🙏 Not now", "🔕 Stop asking me"]
 
 
@@ -72,7 +74,7 @@ async def test_the_variants_own_ask_copy_replaces_the_pitch(
 
     pitch = LocalizedText(en="Coffee tastes better shared. Who should try it?")
     custom = program.model_copy(update={"variants": (Variant(name="a", ask=pitch),)})
-    async with team_bot(telegram, slack, custom, clock, operator.path):
+    async with team_bot(telegram, slack, custom, clock, operator.database):
         await start(telegram, 1001, "Ana")
         await ask(slack, "customer")
         request = await nth_message(telegram, 1001, 2)
@@ -216,7 +218,7 @@ async def test_a_program_can_turn_reminders_off(
     telegram: TelegramEmulator, slack: SlackEmulator, program: Program, clock: FakeClock, operator: Operator
 ) -> None:
     no_reminders = program.model_copy(update={"asks": program.asks.model_copy(update={"follow_up_after_days": 0})})
-    async with team_bot(telegram, slack, no_reminders, clock, operator.path) as engine:
+    async with team_bot(telegram, slack, no_reminders, clock, operator.database) as engine:
         await start(telegram, 1001, "Ana")
         await ask(slack, "customer")
         await nth_message(telegram, 1001, 2)

@@ -24,6 +24,8 @@ from conftest import ALERTS, RITA, Operator, eventually, settings_for, slack_set
 from test_customer_start import LINK, start
 from test_slack_workflow import current
 
+BACKENDS = ("sqlite", "postgresql")  # the whole story runs on each
+
 TOKEN = "crm-secret-token-1234"
 
 
@@ -57,7 +59,7 @@ async def crm_bot(
     telegram: TelegramEmulator, slack: SlackEmulator, program: Program, clock: FakeClock, operator: Operator
 ) -> AsyncIterator[Engine]:
     """The whole bot, Telegram and Slack, with the CRM API on."""
-    settings = settings_for(telegram, operator.path, **slack_settings(slack), crm_api_token=TOKEN)
+    settings = settings_for(telegram, operator.database, **slack_settings(slack), crm_api_token=TOKEN)
     async with await build_engine(settings, program, clock) as running:
         slack.bot_endpoint = f"http://127.0.0.1:{running.part(SlackChannel).port}/slack/events"
         yield running

@@ -11,6 +11,8 @@ from sandbox.telegram_api import TelegramEmulator
 
 from conftest import BOT_USERNAME, Operator, eventually
 
+BACKENDS = ("sqlite", "postgresql")  # the whole story runs on each
+
 LINK = re.compile(rf"https://t\.me/{BOT_USERNAME}\?start=([A-Za-z0-9]+)")
 
 

@@ -14,6 +14,8 @@ from sandbox.telegram_api import TelegramEmulator
 from conftest import Operator, eventually, settings_for
 from test_customer_start import start
 
+BACKENDS = ("sqlite", "postgresql")  # the whole story runs on each
+
 
 async def test_a_429_is_waited_out_and_nothing_is_lost(
     engine: Engine, telegram: TelegramEmulator, operator: Operator, clock: FakeClock
@@ -65,7 +67,7 @@ async def test_a_chats_messages_keep_their_order_through_a_failure(
 async def test_shutdown_hands_back_rows_it_could_not_finish(
     telegram: TelegramEmulator, program: Program, clock: FakeClock, operator: Operator
 ) -> None:
-    engine = await build_engine(settings_for(telegram, operator.path), program, clock)
+    engine = await build_engine(settings_for(telegram, operator.database), program, clock)
     async with engine:
         telegram.fail_with_429(retry_after=1, for_seconds=0.5, methods={"sendMessage"})
         await telegram.send_command(telegram.user(1001, "Ana"), "help")

@@ -8,6 +8,8 @@ from sandbox.telegram_api import SentMessage, TelegramEmulator
 from conftest import Operator
 from test_customer_start import start
 
+BACKENDS = ("sqlite", "postgresql")  # the whole story runs on each
+
 
 async def converse(telegram: TelegramEmulator, user_id: int, *texts: str) -> list[SentMessage]:
     """Send each text and return the bot's reply to each."""

@@ -25,6 +25,8 @@ from storage import open_store
 from conftest import ALERTS, MAYA, RITA, ROOT, SAM, Operator, eventually, team_bot
 from test_customer_start import start
 
+BACKENDS = ("sqlite", "postgresql")  # the whole story runs on each
+
 BEANS = RewardRule(en="a free bag of beans", kind="manual")
 GIFT = RewardRule(en="15% off", es="15 % de descuento")
 
@@ -44,7 +46,7 @@ async def rewards_bot(
     request: Any,
 ) -> AsyncIterator[Engine]:
     rules = with_incentives(program, **request.param)
-    async with team_bot(telegram, slack, rules, clock, operator.path) as running:
+    async with team_bot(telegram, slack, rules, clock, operator.database) as running:
         yield running
 
 
@@ -53,7 +55,7 @@ def incentives(**changes: Any) -> Any:
 
 
 async def add_codes(operator: Operator, pool: str, *codes: str) -> None:
-    store = await open_store(f"sqlite:///{operator.path}")
+    store = await open_store(operator.url)
     try:
         lines = list(read_codes("\n".join(codes)))
         await import_codes(store, pool, lines, datetime.now().astimezone(), lambda _: None)
@@ -62,7 +64,7 @@ async def add_codes(operator: Operator, pool: str, *codes: str) -> None:
 
 
 async def set_segment(operator: Operator, telegram_id: int, segment: str) -> None:
-    store = await open_store(f"sqlite:///{operator.path}")
+    store = await open_store(operator.url)
     try:
         async with store.transaction() as tx:
             await tx.update_customer(telegram_id, segment=segment)
@@ -237,7 +239,7 @@ def strict(program: Program) -> Program:
 async def test_a_manager_approves_held_rewards_and_a_rep_cannot(
     telegram: TelegramEmulator, slack: SlackEmulator, strict: Program, clock: FakeClock, operator: Operator
 ) -> None:
-    async with team_bot(telegram, slack, with_incentives(strict, **FAST_COUPON), clock, operator.path):
+    async with team_bot(telegram, slack, with_incentives(strict, **FAST_COUPON), clock, operator.database):
         await add_codes(operator, "welcome", "CODE-A", "CODE-B")
         alert = await flagged_referral(telegram, slack)
         assert "The rewards of this referral are held" in alert.plain()
@@ -269,7 +271,7 @@ def alert_id(alert: SlackMessage) -> str:
 async def test_a_manager_rejects_held_rewards(
     telegram: TelegramEmulator, slack: SlackEmulator, strict: Program, clock: FakeClock, operator: Operator
 ) -> None:
-    async with team_bot(telegram, slack, with_incentives(strict), clock, operator.path):
+    async with team_bot(telegram, slack, with_incentives(strict), clock, operator.database):
         alert = await flagged_referral(telegram, slack)
         await slack.click(MAYA, alert, "referral_reject")
         (audit,) = await slack.wait_for_messages(ALERTS, 1, thread_ts=alert.ts)

@@ -15,6 +15,8 @@ from conftest import ALERTS, MAYA, RITA, Operator, eventually
 from test_customer_start import start
 from test_slack_workflow import refer_ben
 
+BACKENDS = ("sqlite", "postgresql")  # the whole story runs on each
+
 
 async def ask(slack: SlackEmulator, user: str, text: str) -> str:
     before = len(slack.responses)

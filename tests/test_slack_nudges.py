@@ -15,6 +15,8 @@ from sandbox.telegram_api import TelegramEmulator
 from conftest import ALERTS, MAYA, RITA, Operator, team_bot
 from test_slack_workflow import refer_ben
 
+BACKENDS = ("sqlite", "postgresql")  # the whole story runs on each
+
 MONDAY_10_MADRID = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
@@ -22,7 +24,7 @@ async def test_unclaimed_nudges_the_channel_then_escalates_to_managers_across_a_
     telegram: TelegramEmulator, slack: SlackEmulator, program: Program, operator: Operator, tmp_path: Path
 ) -> None:
     clock = FakeClock(MONDAY_10_MADRID)
-    async with team_bot(telegram, slack, program, clock, operator.path):
+    async with team_bot(telegram, slack, program, clock, operator.database):
         alert = await refer_ben(telegram, slack)
         clock.advance(timedelta(minutes=4, seconds=50))
         await asyncio.sleep(1.5)  # a scheduler pass that must find nothing due yet
@@ -33,7 +35,7 @@ async def test_unclaimed_nudges_the_channel_then_escalates_to_managers_across_a_
         assert nudge.text.startswith("<!channel> :alarm_clock: Ben has been waiting 5 min")
     # The bot restarts; the escalation timer is still in the database.
     clock.advance(timedelta(minutes=10))
-    async with team_bot(telegram, slack, program, clock, operator.path):
+    async with team_bot(telegram, slack, program, clock, operator.database):
         await slack.wait_for(lambda: len(slack.dm(MAYA)) == 1, what="manager escalation")
         assert slack.dm(MAYA)[0].text.startswith(":rotating_light: A referral (Ben) has been unclaimed for 15 min")
         assert slack.dm(RITA) == []
@@ -44,7 +46,7 @@ async def test_claimed_but_not_contacted_nudges_the_assignee_and_moved_on_referr
     telegram: TelegramEmulator, slack: SlackEmulator, program: Program, operator: Operator
 ) -> None:
     clock = FakeClock(MONDAY_10_MADRID)
-    async with team_bot(telegram, slack, program, clock, operator.path):
+    async with team_bot(telegram, slack, program, clock, operator.database):
         alert = await refer_ben(telegram, slack)
         await slack.click(RITA, alert, "referral_claim")
         await slack.wait_for_messages(ALERTS, 1, thread_ts=alert.ts)
@@ -65,7 +67,7 @@ async def test_timers_pause_outside_business_hours(
 ) -> None:
     friday_evening = datetime(2026, 1, 9, 16, 58, tzinfo=UTC)  # 17:58 in Madrid, two minutes before closing
     clock = FakeClock(friday_evening)
-    async with team_bot(telegram, slack, program, clock, operator.path):
+    async with team_bot(telegram, slack, program, clock, operator.database):
         alert = await refer_ben(telegram, slack)
         (due,) = operator.rows("SELECT due_at FROM sla_timers WHERE kind = 'claim_nudge'")
         assert due["due_at"] == "2026-01-12T08:03:00.000000+00:00"  # Monday 09:03 in Madrid

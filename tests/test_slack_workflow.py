@@ -13,6 +13,8 @@ from sandbox.telegram_api import TelegramEmulator
 from conftest import ALERTS, MAYA, RITA, SAM, Operator, eventually
 from test_customer_start import start
 
+BACKENDS = ("sqlite", "postgresql")  # the whole story runs on each
+
 
 async def refer_ben(telegram: TelegramEmulator, slack: SlackEmulator) -> SlackMessage:
     """Ana shares her link, Ben arrives, and the team's alert appears."""
