@@ -49,10 +49,16 @@ def run(program: ProgramOption = None) -> None:
 
 
 @app.command()
-def migrate() -> None:
-    """Create or update the database schema."""
+def migrate(
+    source: Annotated[str | None, typer.Option("--from", help="Copy a program from this sqlite:/// database")] = None,
+    target: Annotated[str | None, typer.Option("--to", help="... into this empty postgresql:// database")] = None,
+) -> None:
+    """Create or update the database schema; with --from and --to, copy a program into PostgreSQL."""
     from storage import open_store
 
+    if source or target:
+        _copy(source, target)
+        return
     settings = load_settings()
 
     async def main() -> list[str]:
@@ -64,6 +70,28 @@ def migrate() -> None:
 
     applied = asyncio.run(main())
     typer.echo(f"applied: {', '.join(applied)}" if applied else "database is up to date")
+
+
+def _copy(source: str | None, target: str | None) -> None:
+    from storage.copy import CopyRefused, copy_sqlite_to_postgres
+
+    if not (source or "").startswith("sqlite:///") or not (target or "").startswith(("postgresql://", "postgres://")):
+        err.print("referral-bot migrate: copy with --from sqlite:///path.db --to postgresql://user@host/database")
+        raise typer.Exit(2)
+    assert source is not None and target is not None
+    path = source.removeprefix("sqlite:///")
+    if not Path(path).is_file():
+        err.print(f"referral-bot migrate: {path}: no such database file", highlight=False)
+        raise typer.Exit(2)
+    try:
+        with _progress("Copying") as tick:
+            copied = asyncio.run(copy_sqlite_to_postgres(path, target, tick))
+    except CopyRefused as exc:
+        err.print(f"referral-bot migrate: {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    for table, count in copied.rows.items():
+        typer.echo(f"{table}: {count} row{'' if count == 1 else 's'}")
+    typer.echo(f"copied {sum(copied.rows.values())} rows into PostgreSQL")
 
 
 @app.command()
