@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from test_cli import environment, referral_bot
-
 from bot.engine import Engine
 from sandbox.telegram_api import TelegramEmulator
 
 from conftest import ROOT, Operator
+from test_cli import environment, referral_bot
 from test_customer_start import start
 
 GOOD_AND_BAD = """telegram_id,first_name,last_name,language,segment

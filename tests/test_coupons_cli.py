@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from test_cli import environment, referral_bot
 from test_rewards import said, with_incentives
 
 from bot.clock import FakeClock
@@ -15,6 +14,7 @@ from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 
 from conftest import Operator, team_bot
+from test_cli import environment, referral_bot
 from test_customer_start import start
 
 

@@ -8,9 +8,9 @@ import signal
 import sys
 from pathlib import Path
 
-from test_cli import environment, referral_bot
-
 from sandbox.telegram_api import TelegramEmulator
+
+from test_cli import environment, referral_bot
 
 
 async def test_json_logs_are_one_object_a_line_with_time_level_logger_and_message(

@@ -9,7 +9,6 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from test_cli import environment, referral_bot
 from test_slack_commands import ask, converted_referral
 
 from bot.clock import FakeClock
@@ -20,6 +19,7 @@ from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 
 from conftest import MAYA, ROOT, Operator, settings_for
+from test_cli import environment, referral_bot
 from test_customer_start import start
 
 

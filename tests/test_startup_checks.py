@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_cli import environment, referral_bot
 
 from bot.clock import FakeClock
 from bot.errors import ConfigError
@@ -22,6 +21,7 @@ from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 
 from conftest import settings_for, slack_settings
+from test_cli import environment, referral_bot
 
 
 async def refusal(telegram: TelegramEmulator, program: Program, database: Path, **overrides: Any) -> str:
