@@ -110,7 +110,11 @@ def export(
 @app.command()
 def backup(file: Annotated[Path, typer.Argument(help="Where to write the copy of the database")]) -> None:
     """Copy the database with SQLite's online backup, safe while the bot runs; the copy is checked before it stays."""
-    source_path = load_settings().database_url.removeprefix("sqlite:///")
+    url = load_settings().database_url
+    if not url.startswith("sqlite:///"):  # PostgreSQL has its own tools, which know its WAL and replicas
+        err.print("referral-bot backup: the database is PostgreSQL: back it up with pg_dump or pg_basebackup")
+        raise typer.Exit(2)
+    source_path = url.removeprefix("sqlite:///")
     if not Path(source_path).exists():
         err.print(f"referral-bot backup: no database at {source_path}", highlight=False)
         raise typer.Exit(2)

@@ -110,6 +110,14 @@ async def test_backup_refuses_a_missing_database(tmp_path: Path) -> None:
     assert not (tmp_path / "copy.db").exists()
 
 
+async def test_backup_of_postgresql_points_to_its_own_tools(tmp_path: Path) -> None:
+    url = "postgresql://postgres@127.0.0.1:5432/test"
+    code, out, err = await run(tmp_path, "backup", str(tmp_path / "copy.db"), DATABASE_URL=url)
+    assert code == 2 and out == ""
+    assert "the database is PostgreSQL: back it up with pg_dump or pg_basebackup" in err
+    assert not (tmp_path / "copy.db").exists()
+
+
 async def test_check_says_ok_or_names_each_problem(tmp_path: Path) -> None:
     code, out, _ = await run(tmp_path, "check")
     assert code == 0
