@@ -80,8 +80,10 @@ class Operator:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """A module that sets BACKENDS = ("sqlite", "postgresql") runs every test on each; the rest on SQLite."""
-    if "backend" in metafunc.fixturenames:
+    """A module that sets BACKENDS = ("sqlite", "postgresql") runs every test on each; the rest on SQLite, unless a
+    test names its backends itself (`@pytest.mark.parametrize("backend", [...], indirect=True)`)."""
+    chosen = any(marker.args[0] == "backend" for marker in metafunc.definition.iter_markers("parametrize"))
+    if "backend" in metafunc.fixturenames and not chosen:
         metafunc.parametrize("backend", getattr(metafunc.module, "BACKENDS", ("sqlite",)), indirect=True)
 
 
