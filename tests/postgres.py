@@ -30,6 +30,11 @@ class Schema:
     def url(self) -> str:
         return f"{SERVER}?search_path={self.name}"  # asyncpg makes query parameters session settings
 
+    def execute(self, sql: str, *params: Any) -> None:
+        """A change an operator makes by hand (in the tests: time passing for the SLA timers)."""
+        with psycopg.connect(SERVER, options=f"-csearch_path={self.name}") as db:
+            db.execute(sql.replace("?", "%s"), params)  # type: ignore[arg-type]
+
     def rows(self, sql: str, *params: Any) -> list[dict[str, Any]]:
         with psycopg.connect(SERVER, options=f"-csearch_path={self.name}", row_factory=dict_row) as db:
             query = sql.replace("%", "%%").replace("?", "%s")  # the tests write SQLite's placeholders

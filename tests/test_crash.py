@@ -25,10 +25,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from crash_feeder import FRIEND_BASE, BotProcess, Census, already_delivered, environment, feed, read, register_referrers
 
 from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
+
+from crash_feeder import FRIEND_BASE, BotProcess, Census, already_delivered, environment, feed, read, register_referrers
 
 ARRIVALS = int(os.environ.get("CRASH_ARRIVALS", "10000"))
 REFERRERS = int(os.environ.get("CRASH_REFERRERS", "500"))
