@@ -12,17 +12,13 @@ from aiohttp import web
 
 from sandbox.telegram_entities import ApiError, JSONDict, bad_request, check_inline_results, check_markup, message_text
 from sandbox.telegram_limits import OverallRate
+from sandbox.telegram_params import read_params
 from sandbox.telegram_people import SentMessage, TelegramWorld
+from sandbox.telegram_webhook import WEBHOOK_CONFLICT, WebhookSender
 
-# PTB form-encodes every parameter, JSON-encoding all but strings; Telegram then reads each by its declared type.
-# Decoding every form value as JSON does the same, except for free text that merely looks like JSON ("42", "true").
-_FREE_TEXT = frozenset({"text", "caption", "url", "photo", "callback_query_id", "inline_query_id", "inline_message_id"})
 _COMMAND = re.compile(r"[a-z0-9_]{1,32}")
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
 _POLL_CONFLICT = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
-_WEBHOOK_CONFLICT = (
-    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
-)
 _NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly the same as a "
     "current content and reply markup of the message"
@@ -46,27 +42,6 @@ class _Flood:
     chat_id: int | None
 
 
-def _coerce(name: str, value: Any) -> Any:
-    if not isinstance(value, str) or name in _FREE_TEXT:
-        return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value  # a plain string such as parse_mode=HTML
-
-
-async def _read_params(request: web.Request) -> JSONDict:
-    """Query string, then a JSON, form-encoded or multipart body: the Bot API accepts all of them."""
-    raw: JSONDict = dict(request.query)
-    if request.content_type == "application/json":
-        body = await request.json()
-        raw |= body if isinstance(body, dict) else {}
-    elif request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        for key, value in (await request.post()).items():
-            raw[key] = value.file.read() if isinstance(value, web.FileField) else value
-    return {key: _coerce(key, value) for key, value in raw.items()}
-
-
 def _looks(message: SentMessage) -> tuple[Any, ...]:  # what Telegram compares to call an edit "not modified"
     return message.text, message.caption, message.entities, (message.reply_markup or {}).get("inline_keyboard") or None
 
@@ -77,6 +52,7 @@ class TelegramEmulator(TelegramWorld):
     def __init__(
         self, token: str = "123456:TEST-TOKEN", bot_username: str = "AcmeReferralBot",
         bot_name: str = "Acme Referrals", *, long_poll_cap: float = 1.0, clock: Callable[[], float] = time.time,
+        webhook_retry_delay: float = 0.5,
     ) -> None:  # fmt: skip
         bot_user = {"id": int(token.split(":")[0]), "is_bot": True, "first_name": bot_name, "username": bot_username}
         super().__init__(bot_user | {"can_join_groups": True, "supports_inline_queries": True}, clock)
@@ -91,7 +67,7 @@ class TelegramEmulator(TelegramWorld):
         self._failures: dict[str, list[ApiError]] = {}
         self._files: dict[str, bytes] = {}
         self._commands: dict[str, Any] = {}
-        self._webhook_url = ""
+        self.webhook = WebhookSender(self._updates, self._notify, self._wait_until, clock, webhook_retry_delay)
         self._poll_generation = 0
         self._methods: dict[str, Callable[[JSONDict], Any]] = {
             "getMe": lambda _: self.bot_user, "getUpdates": self._get_updates, "sendMessage": self._send_message,
@@ -100,7 +76,8 @@ class TelegramEmulator(TelegramWorld):
             "answerCallbackQuery": self._answer_callback_query, "answerInlineQuery": self._answer_inline_query,
             "setMyCommands": self._set_my_commands,
             "getMyCommands": lambda params: self._commands.get(self._commands_key(params), []),
-            "setWebhook": self._set_webhook, "deleteWebhook": self._set_webhook,
+            "setWebhook": self.webhook.configure, "deleteWebhook": self.webhook.configure,
+            "getWebhookInfo": lambda _: self.webhook.info(),
             "sendChatAction": lambda params: self._chat_for_bot(params.get("chat_id")) and True,
             "close": lambda _: True, "logOut": lambda _: True, "setMyDescription": lambda _: True,
             "setMyShortDescription": lambda _: True, "setChatMenuButton": lambda _: True,
@@ -119,6 +96,7 @@ class TelegramEmulator(TelegramWorld):
     async def __aexit__(self, *exc_info: object) -> None:
         self._closing = True
         self._notify()  # long polls return now, so the server stops at once
+        await self.webhook.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -134,6 +112,18 @@ class TelegramEmulator(TelegramWorld):
     def _origin(self) -> str:
         assert self._runner is not None, "the emulator is not running; use `async with TelegramEmulator() as emu`"
         return f"http://127.0.0.1:{self._port}"
+
+    def route_webhook(self, public_url: str, local_url: str) -> None:
+        """Where the bot really serves a webhook URL (DNS and TLS termination, on loopback): `public_url` and the
+        URLs below it are POSTed to `local_url` and below. Set the delay between retries with webhook.retry_delay."""
+        self.webhook.route(public_url, local_url)
+
+    def pending_updates(self) -> int:  # by getUpdates or by webhook, whichever is on
+        return self.webhook.pending
+
+    @property
+    def confirmed_offset(self) -> int:  # every update below it is confirmed, however it was delivered
+        return min(super().confirmed_offset, self.webhook.oldest_unconfirmed or super().confirmed_offset)
 
     def fail_with_429(
         self, retry_after: int, for_seconds: float, methods: set[str] | None = None, chat_id: int | None = None
@@ -160,7 +150,7 @@ class TelegramEmulator(TelegramWorld):
                 raise ApiError(401, "Unauthorized")
             if method not in self._methods:
                 raise ApiError(404, "Not Found")
-            params = await _read_params(request)
+            params = await read_params(request)
             self._inject_failure(method, params)
             result = self._methods[method](params)
             status, body = 200, {"ok": True, "result": await result if inspect.isawaitable(result) else result}
@@ -183,8 +173,8 @@ class TelegramEmulator(TelegramWorld):
             self._overall.take(method)
 
     async def _get_updates(self, params: JSONDict) -> list[JSONDict]:
-        if self._webhook_url:
-            raise ApiError(409, _WEBHOOK_CONFLICT)
+        if self.webhook.url:
+            raise ApiError(409, WEBHOOK_CONFLICT)
         self._poll_generation += 1
         generation = self._poll_generation
         self._notify()  # like Telegram, a newer getUpdates ends an older long poll with 409
@@ -291,14 +281,4 @@ class TelegramEmulator(TelegramWorld):
         if not isinstance(commands, list) or not all(_COMMAND.fullmatch(str(c.get("command"))) for c in commands):
             raise bad_request("BOT_COMMAND_INVALID")
         self._commands[self._commands_key(params)] = commands
-        return True
-
-    async def _set_webhook(self, params: JSONDict) -> bool:
-        """Also deleteWebhook, which is setWebhook without a url. Updates still come only by getUpdates."""
-        url = str(params.get("url", ""))
-        if url and not url.startswith("https://"):
-            raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
-        if params.get("drop_pending_updates"):
-            self._updates.confirm(max(self._updates.history, default=0) + 1)
-        self._webhook_url = url
         return True
