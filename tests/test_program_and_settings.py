@@ -61,7 +61,11 @@ def test_a_missing_program_file_says_so(tmp_path: Path) -> None:
             "not-a-token",
             "setting TELEGRAM_BOT_TOKEN: Value error, expected the form 123456:ABC-DEF from @BotFather",
         ),
-        ("DATABASE_URL", "mysql://x", "setting DATABASE_URL: Value error, use sqlite:///path/to/file.db"),
+        (
+            "DATABASE_URL",
+            "mysql://x",
+            "setting DATABASE_URL: Value error, use sqlite:///path/to/file.db or postgresql://user@host:5432/database",
+        ),
         ("TELEGRAM_POLL_TIMEOUT", "500", "setting TELEGRAM_POLL_TIMEOUT: Input should be less than or equal to 50"),
         ("SQLITE_SYNCHRONOUS", "OFF", "setting SQLITE_SYNCHRONOUS: Input should be 'FULL', 'EXTRA' or 'NORMAL'"),
     ],
