@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -17,6 +17,7 @@ from bot.models import OutboxRow, Timer
 from storage.migrations import CREATE_LEDGER, load_migrations
 from storage.outbox_sql import CLAIMABLE
 from storage.rows import from_row, to_db
+from storage.sql_store import SqlStoreBase
 from storage.sql_transaction import SqlTransaction
 from storage.write_gate import WriteGate
 
@@ -117,7 +118,7 @@ def _busy(error: sqlite3.OperationalError) -> bool:
     return "locked" in str(error) or "busy" in str(error)
 
 
-class SQLiteStore:
+class SQLiteStore(SqlStoreBase):
     """Writes are serialised through one connection, so SQLite never answers "database is locked"."""
 
     def __init__(
@@ -166,6 +167,10 @@ class SQLiteStore:
                 self._writer.rollback()
                 raise
             self._writer.commit()
+
+    @asynccontextmanager
+    async def _lookup(self) -> AsyncIterator[_LoopExecutor]:
+        yield self._lookups
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlTransaction]:
@@ -219,23 +224,6 @@ class SQLiteStore:
             for row in rows
         ]
 
-    async def mark_sent(self, sent: Mapping[str, str | None], at: datetime) -> None:
-        async with self._write(urgent=True) as db:
-            for row_id, platform_message_id in sent.items():
-                await db.execute(
-                    "UPDATE outbox SET status = 'sent', sent_at = ?, lease_until = NULL, platform_message_id = ?"
-                    " WHERE id = ?",
-                    (to_db(at), platform_message_id, row_id),
-                )
-
-    async def retry_later(self, row_id: str, at: datetime, error: str, counts: bool = True) -> None:
-        async with self._write() as db:
-            await db.execute(
-                "UPDATE outbox SET status = 'pending', next_attempt_at = ?, lease_until = NULL, last_error = ?,"
-                " attempts = attempts - ? WHERE id = ?",
-                (to_db(at), error, 0 if counts else 1, row_id),
-            )
-
     async def take_over_leases(self, at: datetime) -> int:
         async with self._write() as db:
             # lease_until is kept: it marks the row as perhaps delivered, which a sender may check first.
@@ -244,22 +232,6 @@ class SQLiteStore:
             )
             await db.execute("UPDATE sla_timers SET lease_until = NULL WHERE status = 'pending'")
         return rows
-
-    async def release(self, row_id: str, at: datetime) -> None:
-        async with self._write() as db:
-            await db.execute(
-                "UPDATE outbox SET status = 'pending', lease_until = NULL, next_attempt_at = ?,"
-                " attempts = attempts - 1 WHERE id = ? AND status = 'sending'",
-                (to_db(at), row_id),
-            )
-
-    async def mark_dead(self, row_id: str, at: datetime, error: str) -> None:
-        async with self._write() as db:
-            await db.execute(
-                "UPDATE outbox SET status = 'dead', lease_until = NULL, last_error = ?, sent_at = NULL WHERE id = ?",
-                (error, row_id),
-            )
-            await SqlTransaction(db).log_event("outbox.dead", at, subject=row_id, error=error)
 
     async def claim_due_timers(self, now: datetime, limit: int, lease: timedelta) -> Sequence[Timer]:
         async with self._write() as db:
@@ -271,28 +243,3 @@ class SQLiteStore:
             for row in rows:
                 await db.execute("UPDATE sla_timers SET lease_until = ? WHERE id = ?", (to_db(now + lease), row["id"]))
         return [from_row(Timer, row) for row in rows]
-
-    async def remember_alerts(
-        self, referral_ids: Sequence[str], channel: str, ts: str, digest: bool, at: datetime
-    ) -> None:
-        async with self._write(urgent=True) as db:
-            for referral_id in referral_ids:
-                await db.execute(
-                    "INSERT INTO slack_alerts (referral_id, channel, ts, digest, updated_at) VALUES (?, ?, ?, ?, ?)"
-                    " ON CONFLICT (referral_id) DO UPDATE SET channel = excluded.channel, ts = excluded.ts,"
-                    " digest = excluded.digest, updated_at = excluded.updated_at",
-                    (referral_id, channel, ts, int(digest), to_db(at)),
-                )
-
-    async def alert_message(self, referral_id: str) -> tuple[str, bool] | None:
-        sql = "SELECT ts, digest FROM slack_alerts WHERE referral_id = ?"
-        rows = await self._lookups.fetch_all(sql, (referral_id,))
-        return (rows[0]["ts"], bool(rows[0]["digest"])) if rows else None
-
-    async def waiting_alerts(self, channel: str) -> int:
-        rows = await self._lookups.fetch_all(
-            "SELECT COUNT(*) AS n FROM outbox WHERE platform = 'slack' AND chat_id = ?"
-            " AND status IN ('pending', 'sending') AND dedupe_key LIKE 'alert:%'",
-            (channel,),
-        )
-        return int(rows[0]["n"])
