@@ -148,8 +148,11 @@ async def test_a_receiver_failing_gets_the_same_event_again_after_a_backoff(
     receiver.answers = [500, 429]
     await refer_ben(telegram, slack)
     await eventually(lambda: receiver.attempts == 1)
-    (row,) = operator.rows("SELECT status, last_error FROM outbox WHERE platform = 'webhook'")
-    assert row == {"status": "pending", "last_error": f"webhook {receiver.url} answered 500"}
+    failed = {"status": "pending", "last_error": f"webhook {receiver.url} answered 500"}
+    # The receiver answered before the bot recorded its answer: wait for the row, not just the request.
+    await eventually(
+        lambda: operator.rows("SELECT status, last_error FROM outbox WHERE platform = 'webhook'") == [failed]
+    )
     for expected in (2, 3):
         clock.advance(timedelta(minutes=5))
         await eventually(lambda expected=expected: receiver.attempts == expected)  # type: ignore[misc]
