@@ -74,6 +74,8 @@ async def test_429s_and_dead_letters_are_counted_per_platform(
     assert value(samples, "referral_bot_rate_limited_total", platform="slack") == 1
     slack.fail_next("chat.postMessage", "channel_not_found")  # the retry fails for good
     clock.advance(timedelta(seconds=21))
+    # the row is marked dead, then the dead letter counted: a scrape may fall between the two, so wait for both
+    await scrape_when(team, "referral_bot_outbox_rows", platform="slack", status="dead")
     samples = await scrape_when(team, "referral_bot_dead_letters_total", platform="slack")
     assert value(samples, "referral_bot_outbox_rows", platform="slack", status="dead") == 1
     assert value(samples, "referral_bot_rate_limited_total", platform="slack") == 1
