@@ -22,33 +22,35 @@ from pathlib import Path
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.ext import ContextTypes, TypeHandler
 
 from bench.common import World, program, verdict, world, write_result
 from bot.wiring import build_engine
 from handlers.telegram import TelegramChannel
 from handlers.telegram.channel import build_application
+from storage import SQLiteStore
 
 ARRIVALS = int(os.environ.get("BENCH_ARRIVALS", "3000"))
 WARM_UP = 100
+BATCH = 100  # getUpdates' most per call
 REFERRERS = (ARRIVALS + WARM_UP) // 5  # five friends each: a viral campaign, under the velocity limit per referrer
 
 
-async def _feed(app: Application, updates: list[dict[str, Any]]) -> float:  # type: ignore[type-arg]
-    """Seconds to process the updates one after another, as our poller does."""
-    parsed = [Update.de_json(data, app.bot) for data in updates]
+async def _feed(channel: TelegramChannel, updates: list[dict[str, Any]]) -> float:
+    """Seconds to process the updates as our poller does: in getUpdates batches of 100, each person's in order."""
+    parsed = [Update.de_json(data, channel.app.bot) for data in updates]
     started = time.perf_counter()
-    for update in parsed:
-        await app.process_update(update)
+    for first in range(0, len(parsed), BATCH):
+        await channel.process_batch(parsed[first : first + BATCH])
     return time.perf_counter() - started
 
 
-async def _referrer_codes(world: World, app: Application) -> list[str]:  # type: ignore[type-arg]
+async def _referrer_codes(world: World, channel: TelegramChannel) -> list[str]:
     starts = []
     for n in range(REFERRERS):
         person = world.telegram.user(10_000 + n, f"Referrer{n}")
         starts.append(world.telegram.update(await world.telegram.send_command(person, "start")))
-    await _feed(app, starts)
+    await _feed(channel, starts)
     with sqlite3.connect(world.database) as db:
         return [row[0] for row in db.execute("SELECT referral_code FROM customers ORDER BY telegram_id")]
 
@@ -114,8 +116,9 @@ async def floor_a(world: World, updates: list[dict[str, Any]]) -> float:
     app.add_handler(TypeHandler(Update, nothing))
     await app.initialize()
     try:
-        await _feed(app, updates[:WARM_UP])
-        return await _feed(app, updates[WARM_UP:])
+        channel = TelegramChannel(app, at_once=SQLiteStore.updates_at_once)
+        await _feed(channel, updates[:WARM_UP])
+        return await _feed(channel, updates[WARM_UP:])
     finally:
         await app.shutdown()
 
@@ -124,18 +127,18 @@ async def measure(profile: bool = False) -> dict[str, Any]:
     async with world() as w:
         engine = await build_engine(w.settings(), program())  # parts not started: no poller, no dispatcher
         try:
-            app = engine.part(TelegramChannel).app
-            codes = await _referrer_codes(w, app)
+            channel = engine.part(TelegramChannel)
+            codes = await _referrer_codes(w, channel)
             updates = await _arrivals(w, codes, 0, ARRIVALS + WARM_UP)
-            await _feed(app, updates[:WARM_UP])
+            await _feed(channel, updates[:WARM_UP])
             marks = _high_water(w.database)
             profiler = cProfile.Profile() if profile else None
             if profiler:
                 profiler.enable()
-            real = await _feed(app, updates[WARM_UP:])
+            real = await _feed(channel, updates[WARM_UP:])
             if profiler:
                 profiler.disable()
-                pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+                pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "cumulative")).print_stats(40)
         finally:
             await engine._stack.aclose()  # the engine was never entered, so only its resources are closed
         schema, rows = _written_since(w.database, marks)

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from bot.models import OutboxRow
@@ -58,6 +58,12 @@ class StoreCollector(Collector):
         for row in self._outbox:
             backlog.add_metric([str(row["platform"]), str(row["status"])], float(row["n"]))
         yield backlog
+        counts = self._store.commit_counts
+        yield CounterMetricFamily("referral_bot_store_writes", "Write transactions stored", value=counts.writes)
+        yield CounterMetricFamily(
+            "referral_bot_store_commits", "Database commits that carried them (SQLite shares one among many)",
+            value=counts.commits,
+        )  # fmt: skip
 
 
 class Metrics:

@@ -173,7 +173,9 @@ async def _assemble(
             settings.telegram_webhook_host,
             settings.telegram_webhook_port,
         )
-    telegram = await stack.enter_async_context(TelegramChannel(app, settings.telegram_poll_timeout, webhook))
+    telegram = await stack.enter_async_context(
+        TelegramChannel(app, settings.telegram_poll_timeout, webhook, store.updates_at_once)
+    )
     senders: dict[str, Sender] = {"telegram": TelegramSender(app.bot)}
     dispatcher = Dispatcher(store, senders, clock, policy or dispatch_policy(settings))
     dispatcher.on_dead = unreachable_marker(store, clock)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -130,7 +131,22 @@ class Transaction(Protocol):
         """Erase a customer's personal data while the anonymous counts stay (see storage/privacy_sql.py)."""
 
 
+@dataclass
+class CommitCounts:
+    """Write transactions stored, and the COMMITs that carried them: more writes than commits means shared fsyncs."""
+
+    writes: int = 0
+    commits: int = 0
+
+
 class Store(Protocol):
+    commit_counts: CommitCounts
+    # How many senders' Telegram updates a poller may run side by side. SQLite runs writes one at a time in the
+    # order they come and lets those that queue share a commit, so side by side is both faster and in order.
+    # On PostgreSQL they would truly overlap, and which of two friends of one referrer came first would be
+    # left to chance, so there they run one after another.
+    updates_at_once: int
+
     async def migrate(self) -> list[str]:
         """Apply pending migrations in order; return the names applied."""
 

@@ -18,6 +18,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from bot.models import OutboxRow, Timer
+from storage.base import CommitCounts
 from storage.migrations import CREATE_LEDGER, load_migrations
 from storage.outbox_sql import CLAIMABLE
 from storage.rows import from_row, to_db
@@ -58,8 +59,11 @@ class _PgExecutor:
 class PostgresStore(SqlStoreBase):
     """A connection pool; every transaction is READ COMMITTED with the rows it will change locked."""
 
+    updates_at_once = 1
+
     def __init__(self, pool: asyncpg.Pool[asyncpg.Record]) -> None:
         self._pool = pool
+        self.commit_counts = CommitCounts()
 
     @classmethod
     async def open(cls, url: str, pool_size: int = 10) -> PostgresStore:
@@ -72,8 +76,11 @@ class PostgresStore(SqlStoreBase):
 
     @asynccontextmanager
     async def _write(self, urgent: bool = False) -> AsyncIterator[_PgExecutor]:
-        async with self._pool.acquire() as connection, connection.transaction():
-            yield _PgExecutor(connection)
+        async with self._pool.acquire() as connection:
+            async with connection.transaction():
+                yield _PgExecutor(connection)
+            self.commit_counts.writes += 1  # each transaction is its own commit here
+            self.commit_counts.commits += 1
 
     @asynccontextmanager
     async def _lookup(self) -> AsyncIterator[_PgExecutor]:

@@ -14,12 +14,12 @@ from typing import Any
 import aiosqlite
 
 from bot.models import OutboxRow, Timer
+from storage.group_commit import GroupCommit
 from storage.migrations import CREATE_LEDGER, load_migrations
 from storage.outbox_sql import CLAIMABLE
 from storage.rows import from_row, to_db
 from storage.sql_store import SqlStoreBase
 from storage.sql_transaction import SqlTransaction
-from storage.write_gate import WriteGate
 
 
 class _Executor:
@@ -50,11 +50,10 @@ class _LoopExecutor:
 
 
 class _WriterExecutor(_LoopExecutor):
-    """A write transaction runs right here on the event loop, COMMIT included: with the write lock held its
-    statements take microseconds and the commit one fsync, far less than a hop to a worker thread and back,
-    which waits for the GIL while the loop is busy. The shorter the gap between a send reaching a platform and
-    its record being durable, the fewer sends a crash repeats. Only a lock held by another process (an operator's
-    backup, say) is waited for in a thread, up to busy_timeout."""
+    """A write transaction's statements run right here on the event loop: with the write lock held they take
+    microseconds, far less than a hop to a worker thread and back. Only waiting is done in a thread: COMMIT's
+    fsync (storage/group_commit.py shares it among the writes that queued meanwhile) and a lock held by another
+    process (an operator's backup, say), up to busy_timeout."""
 
     def __init__(self, connection: sqlite3.Connection, busy_timeout_ms: int) -> None:
         super().__init__(connection)
@@ -87,8 +86,15 @@ class _WriterExecutor(_LoopExecutor):
                     raise
                 time.sleep(0.005)
 
-    def commit(self) -> None:
-        self._connection.execute("COMMIT")
+    @property
+    def in_transaction(self) -> bool:
+        return self._connection.in_transaction
+
+    def execute_now(self, statement: str) -> None:
+        self._connection.execute(statement)
+
+    async def commit_off_loop(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._connection.execute, "COMMIT")
 
     def rollback(self) -> None:
         if self._connection.in_transaction:
@@ -119,7 +125,10 @@ def _busy(error: sqlite3.OperationalError) -> bool:
 
 
 class SQLiteStore(SqlStoreBase):
-    """Writes are serialised through one connection, so SQLite never answers "database is locked"."""
+    """Writes are serialised through one connection, so SQLite never answers "database is locked", and share
+    commits when they queue up (storage/group_commit.py)."""
+
+    updates_at_once = 32
 
     def __init__(
         self, writer: sqlite3.Connection, lookups: sqlite3.Connection, reader: aiosqlite.Connection, busy_ms: int
@@ -129,7 +138,8 @@ class SQLiteStore(SqlStoreBase):
         self._reader = _Executor(reader)  # reports and exports, which may scan: off the loop
         self._lookup_connection = lookups
         self._read_connection = reader
-        self._gate = WriteGate()
+        self._groups = GroupCommit(self._writer)
+        self.commit_counts = self._groups.counts
 
     @classmethod
     async def open(cls, path: str, synchronous: str = "FULL", busy_timeout_ms: int = 5000) -> SQLiteStore:
@@ -152,21 +162,15 @@ class SQLiteStore(SqlStoreBase):
         return cls(writer, lookups, reader, busy_timeout_ms)
 
     async def close(self) -> None:
-        async with self._gate.hold():
+        async with self._groups.exclusive():
             self._writer.close()
         self._lookup_connection.close()
         await self._read_connection.close()
 
     @asynccontextmanager
     async def _write(self, urgent: bool = False) -> AsyncIterator[_WriterExecutor]:
-        async with self._gate.hold(urgent):
-            await self._writer.begin()
-            try:
-                yield self._writer
-            except BaseException:
-                self._writer.rollback()
-                raise
-            self._writer.commit()
+        async with self._groups.write(urgent):
+            yield self._writer
 
     @asynccontextmanager
     async def _lookup(self) -> AsyncIterator[_LoopExecutor]:
@@ -204,7 +208,7 @@ class SQLiteStore(SqlStoreBase):
 
     async def scrub(self) -> bool:
         # Earlier versions of changed pages live on in the WAL until a checkpoint; TRUNCATE also empties the file.
-        async with self._gate.hold():
+        async with self._groups.exclusive():
             return await asyncio.to_thread(self._writer.checkpoint)
 
     async def claim_due(

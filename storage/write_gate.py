@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 
@@ -13,9 +13,15 @@ class WriteGate:
     rest: every moment a delivered message stays unrecorded is a moment in which a crash would send
     it twice. Within a queue, holders are served in arrival order."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_idle: Callable[[], None] = lambda: None) -> None:
+        self._on_idle = on_idle  # told when the gate falls free with no one waiting
         self._held = False
         self._queues: tuple[deque[asyncio.Future[None]], deque[asyncio.Future[None]]] = (deque(), deque())
+
+    @property
+    def waiting(self) -> bool:
+        """Someone is queued for the next turn."""
+        return any(not turn.done() for queue in self._queues for turn in queue)
 
     @asynccontextmanager
     async def hold(self, urgent: bool = False) -> AsyncIterator[None]:
@@ -42,3 +48,4 @@ class WriteGate:
                     turn.set_result(None)  # the gate stays held: it now belongs to that waiter
                     return
         self._held = False
+        self._on_idle()

@@ -19,6 +19,7 @@ from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
 from bot.errors import ConfigError
+from handlers.telegram.batches import process_batch
 from handlers.telegram.routes import Routes
 from handlers.telegram.sender import retry_seconds
 from handlers.telegram.webhook import WebhookServer
@@ -64,8 +65,15 @@ class Webhook:
 class TelegramChannel:
     """Async context manager: initialises the bot on entry; `run()` polls until cancelled."""
 
-    def __init__(self, app: Application, poll_timeout: int = 30, webhook: Webhook | None = None) -> None:  # type: ignore[type-arg]
+    def __init__(
+        self,
+        app: Application,  # type: ignore[type-arg]
+        poll_timeout: int = 30,
+        webhook: Webhook | None = None,
+        at_once: int = 1,
+    ) -> None:
         self.app = app
+        self._at_once = at_once  # senders whose updates run side by side (handlers/telegram/batches.py)
         self._timeout = poll_timeout
         self._failed: set[int] = set()
         self._attempts: dict[int, int] = {}
@@ -110,14 +118,13 @@ class TelegramChannel:
             await asyncio.Event().wait()
         offset = 0
         while True:
-            updates = await self._fetch(offset)
-            for update in updates:
-                if not await self._process(update):
-                    break
-                offset = update.update_id + 1
-                # An update's work rarely waits on anything, so without this a batch of a hundred would hold the
-                # loop: sends that already reached a platform would wait that long to be recorded.
-                await asyncio.sleep(0)
+            done = await self.process_batch(await self._fetch(offset))
+            if done is not None:
+                offset = done + 1
+
+    async def process_batch(self, updates: Sequence[Update]) -> int | None:
+        """Process one getUpdates batch; the last update id up to which all is stored (None: not the first)."""
+        return await process_batch(updates, self._process, self._at_once)
 
     async def _fetch(self, offset: int) -> tuple[Update, ...]:
         try:
