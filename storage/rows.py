@@ -17,6 +17,8 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 def to_db(value: Any) -> Any:
     if isinstance(value, str):
+        if value.isascii():  # most text, and it cannot hold a surrogate: no search needed
+            return value
         return _LONE_SURROGATE.sub("\ufffd", value)  # never storable; the rest of the text is kept
     if isinstance(value, datetime):
         return value.isoformat(timespec="microseconds")
@@ -29,8 +31,19 @@ def to_db(value: Any) -> Any:
     return value
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    # dataclasses.fields() builds its tuple afresh on every call; a row is written many times a second
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(field.name for field in dataclasses.fields(cls))
+    return names
+
+
 def to_row(obj: Any) -> dict[str, Any]:
-    return {field.name: to_db(getattr(obj, field.name)) for field in dataclasses.fields(obj)}
+    return {name: to_db(getattr(obj, name)) for name in _field_names(type(obj))}
 
 
 def from_row(cls: type[T], row: dict[str, Any]) -> T:

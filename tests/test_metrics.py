@@ -50,7 +50,8 @@ async def test_metrics_move_when_referrals_arrive_and_messages_are_sent(
     assert value(before, "referral_bot_referrals", status="new") == 0
     await refer_ben(telegram, slack)
     await telegram.wait_for_messages(2001, 1)
-    after = await scrape(team)
+    # the emulator holds the alert before the bot has its reply and times the send: wait for the bot's side
+    after = await scrape_when(team, "referral_bot_send_api_seconds_count", platform="slack")
     assert value(after, "referral_bot_referrals", status="new") == 1
     # Ana's welcome, Ben's welcome, and the alert: each timed from queuing to sending, and its API call.
     assert value(after, "referral_bot_send_latency_seconds_count", platform="telegram") >= 2
