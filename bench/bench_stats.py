@@ -1,4 +1,5 @@
-"""Benchmark 4: `/referrals stats all`, `top` and `pending` over 1,000,000 referrals, and the process's memory.
+"""Benchmark 4: `/referrals stats all`, `stats` (30 days), `top` and `pending` over 1,000,000 referrals, and the
+process's memory.
 
 The database is filled by bench/bulk_load.py in a child process, so this process's resident memory is only
 what answering the commands costs. Each command goes through the slash command's own code (SlashCommands,
@@ -30,7 +31,7 @@ from messages import Renderer
 from storage import SQLiteStore
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMANDS = ("stats all", "top", "pending")
+COMMANDS = ("stats all", "stats", "top", "pending")  # `stats` alone: the last 30 days
 RUNS = 10
 MANAGER = "U0MAYA"
 TARGET_MS, TARGET_MB = 300.0, 200.0

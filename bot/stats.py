@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.tallies import counts_by_variant, median_minutes, total
 from storage.base import Store
 from storage.rows import to_db
 
@@ -70,39 +71,19 @@ def _since(period: Period) -> str:
 
 
 async def funnel(store: Store, period: Period) -> Funnel:
-    """Counted in SQL; only the two medians need times, and only of the referrals that reached that step."""
-    since = _since(period)
-    shared = await store.fetch_all("SELECT COUNT(*) AS n FROM share_events WHERE created_at >= ?", since)
-    counts = await store.fetch_all(
-        "SELECT COUNT(*) AS arrived, COUNT(claimed_at) AS claimed, COUNT(contacted_at) AS contacted,"
-        " COUNT(converted_at) AS converted FROM referrals WHERE created_at >= ?",
-        since,
-    )
-    breaches = await store.fetch_all(
-        "SELECT COUNT(DISTINCT t.referral_id) AS n FROM sla_timers t JOIN referrals r ON r.id = t.referral_id"
-        " WHERE t.status = 'fired' AND r.created_at >= ?",
-        since,
-    )
-    row = counts[0]
+    """Counted from the tallies kept as referrals move; the medians step through the stored durations' index."""
+    counts = total(await counts_by_variant(store, period.since))
     return Funnel(
         period=period.label,
-        shared=int(shared[0]["n"]),
-        arrived=int(row["arrived"]),
-        claimed=int(row["claimed"]),
-        contacted=int(row["contacted"]),
-        converted=int(row["converted"]),
-        median_claim_minutes=await _median_since_arrival(store, "claimed_at", since),
-        median_contact_minutes=await _median_since_arrival(store, "contacted_at", since),
-        sla_breaches=int(breaches[0]["n"]),
+        shared=counts.shares,
+        arrived=counts.arrived,
+        claimed=counts.claimed,
+        contacted=counts.contacted,
+        converted=counts.converted,
+        median_claim_minutes=await median_minutes(store, "claim_seconds", period.since, counts.claimed),
+        median_contact_minutes=await median_minutes(store, "contact_seconds", period.since, counts.contacted),
+        sla_breaches=counts.breached,
     )
-
-
-async def _median_since_arrival(store: Store, column: str, since: str) -> float | None:
-    rows = await store.fetch_all(
-        f"SELECT created_at, {column} AS at FROM referrals WHERE {column} IS NOT NULL AND created_at >= ?", since
-    )
-    deltas = [datetime.fromisoformat(r["at"]) - datetime.fromisoformat(r["created_at"]) for r in rows]
-    return _minutes(deltas)
 
 
 async def leaderboard(store: Store, limit: int) -> list[dict[str, Any]]:

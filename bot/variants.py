@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from bot.program_rules import Variant
 from bot.stats import Period
+from bot.tallies import Counts, counts_by_variant
 from storage.base import Store
-from storage.rows import to_db
 
 SIGNIFICANCE = 0.05  # two-sided: "significant at 95%"
 
@@ -87,26 +87,17 @@ async def variant_figures(store: Store, period: Period, names: Sequence[str]) ->
 
     `names` are the program's variants, shown even before anyone is in them; variants found only in the
     data (since removed from the program) are shown too."""
-    since = to_db(period.since) if period.since else ""
-    shares = await store.fetch_all(
-        "SELECT c.variant, COUNT(*) AS n FROM share_events s JOIN customers c ON c.telegram_id = s.customer_id"
-        " WHERE s.created_at >= ? GROUP BY c.variant",
-        since,
-    )
-    referrals = await store.fetch_all(
-        "SELECT variant, COUNT(*) AS arrivals, SUM(CASE WHEN status = 'converted' THEN 1 ELSE 0 END) AS converted"
-        " FROM referrals WHERE created_at >= ? AND variant IS NOT NULL GROUP BY variant",
-        since,
-    )
+    counts = {name: c for name, c in (await counts_by_variant(store, period.since)).items() if name}
     people = await store.fetch_all("SELECT variant, COUNT(*) AS n FROM customers GROUP BY variant")
-    shared = {row["variant"]: int(row["n"]) for row in shares}
-    arrived = {row["variant"]: (int(row["arrivals"]), int(row["converted"] or 0)) for row in referrals}
     members = {row["variant"]: int(row["n"]) for row in people}
-    every = list(dict.fromkeys([*names, *sorted({*shared, *arrived})]))
-    figures = [
-        VariantFigures(name, members.get(name, 0), shared.get(name, 0), *arrived.get(name, (0, 0))) for name in every
-    ]
+    shown = {name for name, c in counts.items() if c.shares or c.arrived}
+    every = list(dict.fromkeys([*names, *sorted(shown)]))
+    figures = [_figures(name, members.get(name, 0), counts.get(name, Counts())) for name in every]
     return _compared(figures)
+
+
+def _figures(name: str, customers: int, counts: Counts) -> VariantFigures:
+    return VariantFigures(name, customers, counts.shares, counts.arrived, counts.converted)
 
 
 def _compared(figures: list[VariantFigures]) -> list[VariantFigures]:

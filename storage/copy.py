@@ -79,6 +79,8 @@ def _convert(value: Any, data_type: str) -> Any:
         return None
     if data_type in ("bigint", "integer", "smallint"):
         return int(value)
+    if data_type in ("double precision", "real"):
+        return float(value)
     return value if isinstance(value, str) else str(value)
 
 

@@ -11,11 +11,12 @@ from storage.engagement_sql import EngagementSql
 from storage.privacy_sql import PrivacySql
 from storage.rows import checked_columns, from_row, to_db, to_row
 from storage.sql_base import Executor, SqlBase, new_id
+from storage.tally_sql import TallySql
 
 __all__ = ["Executor", "SqlBase", "SqlTransaction", "new_id"]
 
 
-class SqlTransaction(EngagementSql, PrivacySql):
+class SqlTransaction(EngagementSql, PrivacySql, TallySql):
     async def claim_inbound(self, inbound_id: str, at: datetime) -> bool:
         row = {"id": inbound_id, "processed_at": to_db(at)}
         return await self._insert("processed_inbound", row, "ON CONFLICT (id) DO NOTHING") == 1
@@ -61,10 +62,13 @@ class SqlTransaction(EngagementSql, PrivacySql):
         return int(row["n"]) if row else 0
 
     async def insert_referral(self, referral: Referral) -> None:
-        await self._insert("referrals", to_row(referral))
+        durations = await self._count_arrival(referral)
+        await self._insert("referrals", {**to_row(referral), **durations})
 
     async def update_referral(self, referral_id: str, **changes: Any) -> None:
-        await self._update("referrals", "id", referral_id, checked_columns(Referral, changes))
+        values = checked_columns(Referral, changes)
+        durations = await self._count_steps(referral_id, changes)
+        await self._update("referrals", "id", referral_id, {**values, **durations})
 
     async def insert_reward(self, reward: Reward) -> None:
         await self._insert("rewards", to_row(reward))
@@ -134,6 +138,7 @@ class SqlTransaction(EngagementSql, PrivacySql):
     async def insert_share_event(self, customer_id: int, channel: str, detail: str | None, at: datetime) -> None:
         row = {"id": new_id(), "customer_id": customer_id, "channel": channel, "detail": detail}
         await self._insert("share_events", {**row, "created_at": to_db(at)})
+        await self._count_share(customer_id, at)
 
     async def draft(self, telegram_id: int) -> Draft | None:
         row = await self._one(f"SELECT * FROM drafts WHERE telegram_id = ?{self._lock}", telegram_id)
@@ -157,6 +162,8 @@ class SqlTransaction(EngagementSql, PrivacySql):
         )
 
     async def finish_timer(self, timer_id: str, status: str, at: datetime) -> None:
+        if status == "fired":
+            await self._count_breach(timer_id)
         await self._db.execute(
             "UPDATE sla_timers SET status = ?, fired_at = ?, lease_until = NULL WHERE id = ?",
             (status, to_db(at), timer_id),

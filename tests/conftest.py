@@ -75,6 +75,14 @@ class Operator:
             connection.row_factory = sqlite3.Row
             return [dict(row) for row in connection.execute(sql, params)]
 
+    def execute(self, sql: str, *params: Any) -> None:
+        """A change made by hand, outside the bot."""
+        if self.schema is not None:
+            self.schema.execute(sql, *params)
+            return
+        with sqlite3.connect(self.path) as connection:
+            connection.execute(sql, params)
+
     def count(self, table: str) -> int:
         return int(self.rows(f"SELECT COUNT(*) AS n FROM {table}")[0]["n"])
 

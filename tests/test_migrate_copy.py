@@ -85,6 +85,11 @@ async def _goes_on(
     statuses = schema.rows("SELECT friend_name, status FROM referrals ORDER BY created_at")
     assert statuses == [{"friend_name": "Ben", "status": "contacted"}, {"friend_name": "Cleo", "status": "new"}]
     assert schema.rows("SELECT COUNT(*) AS n FROM outbox WHERE status <> 'sent'") == [{"n": 0}]
+    # the managers' figures carry on from the copied counts: Ben claimed before the copy and contacted after it
+    funnel = "SELECT SUM(arrived) AS arrived, SUM(claimed) AS claimed, SUM(contacted) AS contacted"
+    funnel += " FROM referral_tallies"
+    assert schema.rows(funnel) == [{"arrived": 2, "claimed": 1, "contacted": 1}]
+    assert schema.rows("SELECT claim_seconds FROM referrals WHERE friend_name = 'Ben'") == [{"claim_seconds": 0.0}]
 
 
 async def test_a_postgresql_database_that_holds_a_program_is_refused(tmp_path: Path) -> None:

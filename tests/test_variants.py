@@ -150,9 +150,19 @@ async def seed_history(database: str, clock: FakeClock, arrivals: dict[str, tupl
                 Customer(referrer, f"R{number}", None, None, "en", "customer", f"code{number:08d}", variant, now, now)
             )
             for i in range(arrived):
-                status = "converted" if i < converted else "lost"
+                won = i < converted
                 referral = Referral(
-                    f"{variant}-{i}", referrer, "link", "link", status, now, now, variant=variant, deal_value=Decimal(1)
+                    f"{variant}-{i}",
+                    referrer,
+                    "link",
+                    "link",
+                    "converted" if won else "lost",
+                    now,
+                    now,
+                    variant=variant,
+                    deal_value=Decimal(1),
+                    converted_at=now if won else None,
+                    lost_at=None if won else now,
                 )
                 await tx.insert_referral(referral)
             await tx.insert_share_event(referrer, "inline", None, now)

@@ -1,0 +1,85 @@
+"""The funnel's counts per variant over a period, read from the tallies the storage keeps (storage/tally_sql.py).
+
+Whole days come from the tallies; the period's first day, which starts part-way through, is counted from the
+referrals and shares themselves, a day's worth of rows read from their time index. Medians read the stored
+durations from their index, stepping to the middle one."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, fields
+from datetime import date, datetime, timedelta
+
+from storage.base import Store
+from storage.rows import to_db
+
+_REFERRALS_OF_DAYS = (
+    "SELECT variant, SUM(arrived) AS arrived, SUM(claimed) AS claimed, SUM(contacted) AS contacted,"
+    " SUM(converted) AS converted, SUM(breached) AS breached FROM referral_tallies WHERE day >= ? GROUP BY variant"
+)
+_SHARES_OF_DAYS = "SELECT variant, SUM(shares) AS shares FROM share_tallies WHERE day >= ? GROUP BY variant"
+_REFERRALS_BETWEEN = (
+    "SELECT COALESCE(r.variant, '') AS variant, COUNT(*) AS arrived, COUNT(r.claimed_at) AS claimed,"
+    " COUNT(r.contacted_at) AS contacted, COUNT(r.converted_at) AS converted,"
+    " SUM(CASE WHEN EXISTS (SELECT 1 FROM sla_timers t WHERE t.referral_id = r.id AND COALESCE(t.status, '') = 'fired')"
+    " THEN 1 ELSE 0 END) AS breached"  # COALESCE: look up the referral's own timers, not every fired one
+    " FROM referrals r WHERE r.created_at >= ? AND r.created_at < ? GROUP BY COALESCE(r.variant, '')"
+)
+_SHARES_BETWEEN = (
+    "SELECT COALESCE(c.variant, '') AS variant, COUNT(*) AS shares FROM share_events s"
+    " LEFT JOIN customers c ON c.telegram_id = s.customer_id"
+    " WHERE s.created_at >= ? AND s.created_at < ? GROUP BY COALESCE(c.variant, '')"
+)
+
+
+@dataclass(frozen=True)
+class Counts:
+    shares: int = 0
+    arrived: int = 0  # referrals that arrived in the period; the steps below count those of them that got there
+    claimed: int = 0
+    contacted: int = 0
+    converted: int = 0
+    breached: int = 0  # at least one SLA timer fired
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+
+async def counts_by_variant(store: Store, since: datetime | None) -> dict[str, Counts]:
+    """Counts per variant ('' for referrals with none) of what arrived and was shared from `since` on."""
+    first_whole_day = ""
+    found: dict[str, Counts] = {}
+    if since is not None:
+        start = str(to_db(since))
+        first_whole_day = (date.fromisoformat(start[:10]) + timedelta(days=1)).isoformat()
+        _add(found, await store.fetch_all(_REFERRALS_BETWEEN, start, first_whole_day))
+        _add(found, await store.fetch_all(_SHARES_BETWEEN, start, first_whole_day))
+    _add(found, await store.fetch_all(_REFERRALS_OF_DAYS, first_whole_day))
+    _add(found, await store.fetch_all(_SHARES_OF_DAYS, first_whole_day))
+    return found
+
+
+def _add(found: dict[str, Counts], rows: list[dict[str, object]]) -> None:
+    for row in rows:
+        variant = str(row["variant"])
+        counted = Counts(**{k: int(v or 0) for k, v in row.items() if k != "variant"})  # type: ignore[call-overload]
+        found[variant] = found.get(variant, Counts()) + counted
+
+
+def total(counts: dict[str, Counts]) -> Counts:
+    return sum(counts.values(), Counts())
+
+
+async def median_minutes(store: Store, column: str, since: datetime | None, count: int) -> float | None:
+    """The median of a stored duration (claim_seconds, contact_seconds) over the `count` referrals that have it
+    and arrived from `since` on: the index is walked in order to the middle, not read whole."""
+    if count <= 0:
+        return None
+    rows = await store.fetch_all(
+        f"SELECT {column} AS seconds FROM referrals WHERE {column} IS NOT NULL AND created_at >= ?"
+        f" ORDER BY {column} LIMIT 2 OFFSET ?",
+        to_db(since) if since else "",
+        (count - 1) // 2,
+    )
+    middle = [float(row["seconds"]) for row in rows][: 2 - count % 2]
+    return statistics.fmean(middle) / 60 if middle else None

@@ -1,0 +1,102 @@
+"""The report tallies (migration 0010) and stored durations (0009), kept in the same transaction as the change they
+count, so `/referrals stats` never reads every referral and its figures are never ahead of or behind the data.
+
+A referral is counted on the day it arrived (UTC, the first ten characters of its timestamp) under its variant;
+its claim, contact and conversion move that day's counts when they happen, however much later."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.models import Referral
+from storage.migrations import Dialect, load_migrations
+from storage.rows import to_db
+from storage.sql_base import SqlBase
+
+STEPS = ("claimed", "contacted", "converted")  # each counted when its `<step>_at` is set
+_COUNT = ", ".join(f"{name} = referral_tallies.{name} + excluded.{name}" for name in ("arrived", *STEPS))
+_ADD = (
+    "INSERT INTO referral_tallies (day, variant, arrived, claimed, contacted, converted) VALUES (?, ?, ?, ?, ?, ?)"
+    f" ON CONFLICT (day, variant) DO UPDATE SET {_COUNT}"
+)
+
+
+def day_of(at: datetime) -> str:
+    return str(to_db(at))[:10]  # as stored, so the day always matches the row's own timestamp
+
+
+def _seconds(since: datetime, at: datetime | None) -> float | None:
+    return (at - since).total_seconds() if at is not None else None
+
+
+def recount_statements(dialect: Dialect) -> tuple[str, ...]:
+    """The migrations' own backfill, which counts everything again from the rows: for a bulk load that wrote rows
+    directly, and to check that the counts kept change by change agree with it. Run on empty tallies."""
+    backfills = {"0009_stored_durations": "UPDATE", "0010_report_tallies": "INSERT"}
+    return tuple(
+        statement
+        for migration in load_migrations(dialect)
+        if migration.name in backfills
+        for statement in migration.statements
+        if statement.startswith(backfills[migration.name])
+    )
+
+
+class TallySql(SqlBase):
+    async def _count_arrival(self, referral: Referral) -> dict[str, Any]:
+        """Counts a new referral; returns its stored durations, for its row."""
+        steps = [int(getattr(referral, f"{step}_at") is not None) for step in STEPS]
+        await self._db.execute(_ADD, (day_of(referral.created_at), referral.variant or "", 1, *steps))
+        return {
+            "claim_seconds": _seconds(referral.created_at, referral.claimed_at),
+            "contact_seconds": _seconds(referral.created_at, referral.contacted_at),
+        }
+
+    async def _count_steps(self, referral_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Counts the steps a change reaches or undoes; returns the durations to store with it."""
+        if not any(f"{step}_at" in changes for step in STEPS):
+            return {}
+        before = await self._one(
+            "SELECT created_at, variant, claimed_at, contacted_at, converted_at FROM referrals"
+            f" WHERE id = ?{self._lock}",
+            referral_id,
+        )
+        if before is None:
+            return {}
+        moved = [self._moved(before, changes, step) for step in STEPS]
+        if any(moved):
+            await self._db.execute(_ADD, (before["created_at"][:10], before["variant"] or "", 0, *moved))
+        arrived = datetime.fromisoformat(before["created_at"])
+        durations = {}
+        if "claimed_at" in changes:
+            durations["claim_seconds"] = _seconds(arrived, changes["claimed_at"])
+        if "contacted_at" in changes:
+            durations["contact_seconds"] = _seconds(arrived, changes["contacted_at"])
+        return durations
+
+    @staticmethod
+    def _moved(before: dict[str, Any], changes: dict[str, Any], step: str) -> int:
+        column = f"{step}_at"
+        if column not in changes:
+            return 0
+        return int(changes[column] is not None) - int(before[column] is not None)
+
+    async def _count_breach(self, timer_id: str) -> None:
+        """A timer is about to fire: its referral breached, unless another of its timers fired already.
+        (COALESCE keeps the planner on the referral's own timers rather than every fired one.)"""
+        await self._db.execute(
+            "UPDATE referral_tallies SET breached = breached + 1 WHERE (day, variant) IN ("
+            "SELECT substr(r.created_at, 1, 10), COALESCE(r.variant, '') FROM sla_timers t"
+            " JOIN referrals r ON r.id = t.referral_id WHERE t.id = ? AND NOT EXISTS ("
+            "SELECT 1 FROM sla_timers f WHERE f.referral_id = t.referral_id AND COALESCE(f.status, '') = 'fired'))",
+            (timer_id,),
+        )
+
+    async def _count_share(self, customer_id: int, at: datetime) -> None:
+        await self._db.execute(
+            "INSERT INTO share_tallies (day, variant, shares)"
+            " SELECT ?, COALESCE(MAX(variant), ''), 1 FROM customers WHERE telegram_id = ?"
+            " ON CONFLICT (day, variant) DO UPDATE SET shares = share_tallies.shares + 1",
+            (day_of(at), customer_id),
+        )

@@ -1,0 +1,142 @@
+"""The managers' figures come from tallies kept as referrals move: they must say what the referrals themselves say,
+over whole days and over the period's first, partial day, on every backend."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from test_slack_commands import ask
+
+from bot.clock import FakeClock
+from bot.models import Customer, Referral
+from bot.program import Program
+from sandbox.slack_api import SlackEmulator
+from sandbox.telegram_api import TelegramEmulator
+from storage import open_store
+from storage.tally_sql import recount_statements
+
+from conftest import ALERTS, MAYA, RITA, Operator, eventually, team_bot
+from test_customer_start import start
+
+BACKENDS = ("sqlite", "postgresql")
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+VARIANTS = ("control", "bigger_reward", "")  # '' stands for a referral made before variants existed
+
+
+async def _history(url: str, seed: int) -> None:
+    """Forty referrals over ten days, moved on one transaction at a time the way the team moves them: some claimed
+    days after they arrived, some contacted, converted or lost; timers firing (twice for some); shares."""
+    rng = random.Random(seed)
+    store = await open_store(url)
+    await store.migrate()
+    async with store.transaction() as tx:
+        for n, variant in enumerate(("control", "bigger_reward")):
+            await tx.insert_customer(
+                Customer(500 + n, "R", None, None, "en", "customer", f"c{n:07d}", variant, NOW, NOW)
+            )
+    for n in range(40):
+        arrived = NOW - timedelta(days=10) + timedelta(minutes=rng.randrange(10 * 24 * 60))
+        variant = rng.choice(VARIANTS) or None
+        claimed = arrived + timedelta(minutes=rng.randrange(1, 4000)) if n % 7 == 0 else None  # some arrive claimed
+        referral = Referral(f"r{n}", 500 + n % 2, "link", "link", "claimed" if claimed else "new", arrived, arrived,
+                            variant=variant, claimed_at=claimed)  # fmt: skip
+        async with store.transaction() as tx:
+            await tx.insert_referral(referral)
+            await tx.add_timer(referral.id, "claim_nudge", arrived, arrived)
+            await tx.add_timer(referral.id, "escalate", arrived, arrived)
+        await _move_on(store, referral, rng)
+    for n in range(30):
+        async with store.transaction() as tx:
+            await tx.insert_share_event(500 + n % 2, "inline", None, NOW - timedelta(hours=rng.randrange(240)))
+    await store.close()
+
+
+async def _move_on(store: Any, referral: Referral, rng: random.Random) -> None:
+    at = referral.claimed_at or referral.created_at
+    steps: list[dict[str, Any]] = [] if referral.claimed_at else [{"status": "claimed", "claimed_at": None}]
+    steps += [{"status": "contacted", "contacted_at": None}, {"status": rng.choice(("converted", "lost"))}]
+    for step in steps[: rng.randrange(len(steps) + 1)]:
+        at += timedelta(minutes=rng.randrange(1, 3000))
+        if step["status"] in ("converted", "lost"):
+            step[f"{step['status']}_at"] = None
+        changes = {key: at if key.endswith("_at") else value for key, value in step.items()}
+        async with store.transaction() as tx:
+            await tx.update_referral(referral.id, **changes, updated_at=at)
+    for kind in ("claim_nudge", "escalate"):
+        if rng.random() < 0.4:
+            (timer,) = await store.fetch_all(
+                "SELECT id FROM sla_timers WHERE referral_id = ? AND kind = ?", referral.id, kind
+            )
+            async with store.transaction() as tx:
+                await tx.finish_timer(timer["id"], "fired", at)
+
+
+def _kept(operator: Operator) -> tuple[list[dict[str, Any]], ...]:
+    tallies = "SELECT * FROM referral_tallies WHERE arrived > 0 OR breached > 0 ORDER BY day, variant"
+    durations = "SELECT id, ROUND(claim_seconds) AS claim, ROUND(contact_seconds) AS contact FROM referrals ORDER BY id"
+    shares = "SELECT * FROM share_tallies ORDER BY day, variant"
+    return operator.rows(tallies), operator.rows(durations), operator.rows(shares)
+
+
+async def test_the_tallies_kept_change_by_change_agree_with_a_recount_from_the_rows(operator: Operator) -> None:
+    await _history(operator.url, seed=7)
+    kept = _kept(operator)
+    tallies, durations, _ = kept
+    assert sum(row["arrived"] for row in tallies) == 40
+    assert {row["variant"] for row in tallies} == set(VARIANTS)
+    assert (
+        sum(row["breached"] for row in tallies)
+        == operator.rows("SELECT COUNT(DISTINCT referral_id) AS n FROM sla_timers WHERE status = 'fired'")[0]["n"]
+        > 0
+    )
+    assert any(row["claim"] is not None and row["claim"] > 86400 for row in durations)  # claimed days later
+    operator.execute("DELETE FROM referral_tallies")
+    operator.execute("DELETE FROM share_tallies")
+    operator.execute("UPDATE referrals SET claim_seconds = NULL, contact_seconds = NULL")
+    for statement in recount_statements("postgresql" if operator.schema else "sqlite"):
+        operator.execute(statement)
+    assert _kept(operator) == kept
+
+
+async def test_stats_count_the_periods_first_day_from_its_start_and_claims_made_later_by_arrival(
+    telegram: TelegramEmulator, slack: SlackEmulator, program: Program, clock: FakeClock, operator: Operator
+) -> None:
+    # `stats 7d` asked on 5 January at 09:00 starts on 29 December at 09:00
+    clock.advance(timedelta(days=-7, minutes=-30))
+    async with team_bot(telegram, slack, program, clock, operator.database):
+        code, _ = await start(telegram, 1001, "Ana")
+        ben = await _arrives(telegram, slack, code, 2001, "Ben")  # 08:30: before the 7 days
+        clock.advance(timedelta(hours=1))
+        cal = await _arrives(telegram, slack, code, 2002, "Cal")  # 09:30 on the period's first day
+        await _claimed(slack, clock, operator, cal, minutes=2)
+        clock.advance(timedelta(days=5))
+        dee = await _arrives(telegram, slack, code, 2003, "Dee")
+        await _claimed(slack, clock, operator, dee, minutes=6)
+        clock.advance(timedelta(hours=23))
+        await _claimed(slack, clock, operator, ben, minutes=0)  # counted on Ben's day, outside the 7 days
+        clock.advance(datetime(2026, 1, 5, 9, 0, tzinfo=UTC) - clock.now())
+        week = await ask(slack, MAYA, "stats 7d")
+        everything = await ask(slack, MAYA, "stats all")
+    assert "Shared 0 → arrived 2 → claimed 2 → contacted 0 → converted 0" in week
+    assert "Median time to claim: *4 min*" in week  # between Cal's 2 and Dee's 6
+    assert "Shared 0 → arrived 3 → claimed 3 → contacted 0 → converted 0" in everything
+    assert "Median time to claim: *6 min*" in everything  # Dee's: Cal's 2 below it, Ben's day above
+
+
+async def _arrives(telegram: TelegramEmulator, slack: SlackEmulator, code: str, user_id: int, name: str) -> Any:
+    await telegram.open_deep_link(telegram.user(user_id, name), code)
+
+    def alert() -> Any:
+        return next((m for m in slack.messages(ALERTS) if not m.is_reply and name in m.text), None)
+
+    await slack.wait_for(lambda: alert() is not None, what=f"the alert for {name}")
+    return alert()
+
+
+async def _claimed(slack: SlackEmulator, clock: FakeClock, operator: Operator, alert: Any, minutes: int) -> None:
+    clock.advance(timedelta(minutes=minutes))
+    claimed = operator.count("referrals WHERE claimed_at IS NOT NULL")
+    await slack.click(RITA, alert, "referral_claim")
+    await eventually(lambda: operator.count("referrals WHERE claimed_at IS NOT NULL") == claimed + 1)
