@@ -57,11 +57,11 @@ class GroupCommit:
                 yield
             except BaseException:
                 self._undo_one(group)
-                await self._finish_unless_joined()
+                await self._finish_unless_joined(urgent)
                 raise
             self._writer.execute_now("RELEASE one_write")
             group.members += 1
-            await self._finish_unless_joined()
+            await self._finish_unless_joined(urgent)
         await asyncio.shield(group.done)  # set by whichever member of the group commits it
 
     @asynccontextmanager
@@ -88,9 +88,10 @@ class GroupCommit:
         else:
             group.done.set_result(None)
 
-    async def _finish_unless_joined(self) -> None:
-        # Writes waiting at the gate join this transaction; the last one in commits it for all.
-        if self._open is not None and self._open.members < MAX_GROUP and self._gate.waiting:
+    async def _finish_unless_joined(self, urgent: bool) -> None:
+        # Writes waiting at the gate join this transaction; the last one in commits it for all. An urgent write
+        # (a send already out) commits at once: left open behind a queue of arrivals, a crash would send it twice.
+        if not urgent and self._open is not None and self._open.members < MAX_GROUP and self._gate.waiting:
             return
         await self._finish()
 

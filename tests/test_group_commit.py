@@ -157,3 +157,25 @@ async def test_a_batch_that_could_not_be_stored_is_retried_and_each_friend_welco
         await asyncio.sleep(0.5)  # anything sent twice would have gone out by now
     assert [len(telegram.messages(5000 + n)) for n in range(5)] == [1] * 5
     assert operator.count("referrals") == 5
+
+
+async def test_a_send_being_recorded_commits_at_once_rather_than_after_the_queue_of_arrivals(
+    tmp_path: Path,
+) -> None:
+    store = await SQLiteStore.open(str(tmp_path / "group.db"))
+    await store.migrate()
+    try:
+        async with store.transaction() as tx:
+            await tx.enqueue("telegram", "1001", {"text": "Welcome"}, "welcome-1001", datetime(2026, 12, 1, tzinfo=UTC))
+        (row,) = await store.fetch_all("SELECT id FROM outbox")
+        arrivals = [asyncio.create_task(write(store, n)) for n in range(FRIENDS)]
+        await asyncio.sleep(0)  # the first arrival holds the writer, the rest queue behind it
+        # The welcome went out: until this is durable, a crash would send it a second time.
+        await store.mark_sent({row["id"]: "m1"}, datetime(2026, 12, 1, tzinfo=UTC))
+        stored_by_then = len(await store.fetch_all("SELECT telegram_id FROM customers"))
+        await asyncio.gather(*arrivals)
+        assert await store.fetch_all("SELECT status FROM outbox") == [{"status": "sent"}]
+        assert stored_by_then < FRIENDS / 4, stored_by_then  # it did not wait for the queue to drain
+        assert len(await store.fetch_all("SELECT telegram_id FROM customers")) == FRIENDS
+    finally:
+        await store.close()
