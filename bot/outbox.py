@@ -168,7 +168,8 @@ class Dispatcher:
             log.error("sending to a chat failed", exc_info=chat.exception())
 
     def _slot(self, platform: str) -> asyncio.Semaphore:
-        """Held only for the request itself, so a chat waiting for its own turn never holds up another chat."""
+        """Held for the request and for recording it, not for a chat's wait for its own turn (which would hold up
+        the other chats). Recording before the next send bounds what a crash can repeat: at most one send per slot."""
         return self._slots.setdefault(platform, asyncio.Semaphore(self._policy.concurrency))
 
     async def _send_chat(self, rows: Sequence[OutboxRow]) -> None:
@@ -208,6 +209,8 @@ class Dispatcher:
             async with self._slot(rows[0].platform):
                 started = time.monotonic()  # the call itself, not the wait for a slot
                 sent = await sender.send_batch(rows)
+                self.metrics.sent(rows[: len(sent)], self._clock.now(), time.monotonic() - started)
+                await self._settle({row.id: sent[row.id] for row in rows[: len(sent)]})
         except SendFailed as failure:
             if failure.retry_after is None:  # the merged message failed: send the rows one by one instead
                 log.warning(
@@ -215,8 +218,6 @@ class Dispatcher:
                 )
                 return 0, None
             return 0, await self._failed(rows[0], failure)
-        self.metrics.sent(rows[: len(sent)], self._clock.now(), time.monotonic() - started)
-        await self._settle({row.id: sent[row.id] for row in rows[: len(sent)]})
         return len(sent), None
 
     async def _deliver(self, row: OutboxRow) -> datetime | None:
@@ -230,13 +231,13 @@ class Dispatcher:
             async with self._slot(row.platform):
                 started = time.monotonic()  # the call itself, not the wait for a slot
                 message_id = await sender.send(row)
+                self.metrics.sent([row], self._clock.now(), time.monotonic() - started)
+                await self._settle({row.id: message_id})  # before the slot is free: see _slot
         except SendFailed as failure:
             return await self._failed(row, failure)
         except Exception as exc:  # a bug or an unexpected reply must not stop the other chats
             log.exception("outbox row %s: unexpected error", row.id)
             return await self._failed(row, SendFailed(f"{type(exc).__name__}: {exc}"))
-        self.metrics.sent([row], self._clock.now(), time.monotonic() - started)
-        await self._settle({row.id: message_id})
         return None
 
     async def _settle(self, sent: dict[str, str | None]) -> None:
