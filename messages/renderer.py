@@ -60,6 +60,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            auto_reload=False,  # templates are read once per start; checking the files on every message costs a stat
         )
         self._plain = Environment(undefined=StrictUndefined, finalize=clean, autoescape=False)
         self._slack = self._env.overlay(autoescape=False, finalize=slack_escape)

@@ -16,6 +16,8 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def to_db(value: Any) -> Any:
+    if value is None or type(value) is int:  # most columns of most rows: nothing to convert
+        return value
     if isinstance(value, str):
         if value.isascii():  # most text, and it cannot hold a surrogate: no search needed
             return value
