@@ -6,6 +6,7 @@ its claim, contact and conversion move that day's counts when they happen, howev
 
 from __future__ import annotations
 
+import random
 from datetime import datetime
 from typing import Any
 
@@ -15,15 +16,20 @@ from storage.rows import to_db
 from storage.sql_base import SqlBase
 
 STEPS = ("claimed", "contacted", "converted")  # each counted when its `<step>_at` is set
+SHARDS = 8  # rows per day and variant: a change takes one at random, so concurrent writers rarely share a row lock
 _COUNT = ", ".join(f"{name} = referral_tallies.{name} + excluded.{name}" for name in ("arrived", *STEPS))
 _ADD = (
-    "INSERT INTO referral_tallies (day, variant, arrived, claimed, contacted, converted) VALUES (?, ?, ?, ?, ?, ?)"
-    f" ON CONFLICT (day, variant) DO UPDATE SET {_COUNT}"
+    "INSERT INTO referral_tallies (day, variant, shard, arrived, claimed, contacted, converted)"
+    f" VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (day, variant, shard) DO UPDATE SET {_COUNT}"
 )
 
 
 def day_of(at: datetime) -> str:
     return str(to_db(at))[:10]  # as stored, so the day always matches the row's own timestamp
+
+
+def _shard() -> int:
+    return random.randrange(SHARDS)  # any shard will do: the reads sum them
 
 
 def _seconds(since: datetime, at: datetime | None) -> float | None:
@@ -47,7 +53,7 @@ class TallySql(SqlBase):
     async def _count_arrival(self, referral: Referral) -> dict[str, Any]:
         """Counts a new referral; returns its stored durations, for its row."""
         steps = [int(getattr(referral, f"{step}_at") is not None) for step in STEPS]
-        await self._db.execute(_ADD, (day_of(referral.created_at), referral.variant or "", 1, *steps))
+        await self._db.execute(_ADD, (day_of(referral.created_at), referral.variant or "", _shard(), 1, *steps))
         return {
             "claim_seconds": _seconds(referral.created_at, referral.claimed_at),
             "contact_seconds": _seconds(referral.created_at, referral.contacted_at),
@@ -66,7 +72,8 @@ class TallySql(SqlBase):
             return {}
         moved = [self._moved(before, changes, step) for step in STEPS]
         if any(moved):
-            await self._db.execute(_ADD, (before["created_at"][:10], before["variant"] or "", 0, *moved))
+            day, variant = before["created_at"][:10], before["variant"] or ""
+            await self._db.execute(_ADD, (day, variant, _shard(), 0, *moved))
         arrived = datetime.fromisoformat(before["created_at"])
         durations = {}
         if "claimed_at" in changes:
@@ -86,17 +93,18 @@ class TallySql(SqlBase):
         """A timer is about to fire: its referral breached, unless another of its timers fired already.
         (COALESCE keeps the planner on the referral's own timers rather than every fired one.)"""
         await self._db.execute(
-            "UPDATE referral_tallies SET breached = breached + 1 WHERE (day, variant) IN ("
-            "SELECT substr(r.created_at, 1, 10), COALESCE(r.variant, '') FROM sla_timers t"
+            "INSERT INTO referral_tallies (day, variant, shard, breached)"
+            " SELECT substr(r.created_at, 1, 10), COALESCE(r.variant, ''), CAST(? AS INTEGER), 1 FROM sla_timers t"
             " JOIN referrals r ON r.id = t.referral_id WHERE t.id = ? AND NOT EXISTS ("
-            "SELECT 1 FROM sla_timers f WHERE f.referral_id = t.referral_id AND COALESCE(f.status, '') = 'fired'))",
-            (timer_id,),
+            "SELECT 1 FROM sla_timers f WHERE f.referral_id = t.referral_id AND COALESCE(f.status, '') = 'fired')"
+            " ON CONFLICT (day, variant, shard) DO UPDATE SET breached = referral_tallies.breached + 1",
+            (_shard(), timer_id),
         )
 
     async def _count_share(self, customer_id: int, at: datetime) -> None:
         await self._db.execute(
-            "INSERT INTO share_tallies (day, variant, shares)"
-            " SELECT ?, COALESCE(MAX(variant), ''), 1 FROM customers WHERE telegram_id = ?"
-            " ON CONFLICT (day, variant) DO UPDATE SET shares = share_tallies.shares + 1",
-            (day_of(at), customer_id),
+            "INSERT INTO share_tallies (day, variant, shard, shares)"
+            " SELECT ?, COALESCE(MAX(variant), ''), CAST(? AS INTEGER), 1 FROM customers WHERE telegram_id = ?"
+            " ON CONFLICT (day, variant, shard) DO UPDATE SET shares = share_tallies.shares + 1",
+            (day_of(at), _shard(), customer_id),
         )

@@ -74,9 +74,13 @@ async def _move_on(store: Any, referral: Referral, rng: random.Random) -> None:
 
 
 def _kept(operator: Operator) -> tuple[list[dict[str, Any]], ...]:
-    tallies = "SELECT * FROM referral_tallies WHERE arrived > 0 OR breached > 0 ORDER BY day, variant"
+    tallies = (  # summed over the shards, as the reports read them
+        "SELECT day, variant, SUM(arrived) AS arrived, SUM(claimed) AS claimed, SUM(contacted) AS contacted,"
+        " SUM(converted) AS converted, SUM(breached) AS breached FROM referral_tallies GROUP BY day, variant"
+        " ORDER BY day, variant"
+    )
     durations = "SELECT id, ROUND(claim_seconds) AS claim, ROUND(contact_seconds) AS contact FROM referrals ORDER BY id"
-    shares = "SELECT * FROM share_tallies ORDER BY day, variant"
+    shares = "SELECT day, variant, SUM(shares) AS shares FROM share_tallies GROUP BY day, variant ORDER BY day, variant"
     return operator.rows(tallies), operator.rows(durations), operator.rows(shares)
 
 

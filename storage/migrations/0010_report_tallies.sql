@@ -1,7 +1,8 @@
 -- The managers' funnel and A/B figures, counted per arrival day (UTC) and variant as referrals arrive, move
 -- and breach their SLA, and as customers share (storage/tally_sql.py). `/referrals stats` sums a few hundred
 -- rows here and counts only the first, partial day of its period from the referrals themselves.
--- A referral with no variant is counted under ''.
+-- A referral with no variant is counted under ''. Each day and variant is split over a few shards, picked at random
+-- per change and summed when read, so concurrent arrivals (webhooks, several instances) do not queue on one row lock.
 CREATE TABLE referral_tallies (
     day TEXT NOT NULL,
     variant TEXT NOT NULL,
@@ -10,13 +11,15 @@ CREATE TABLE referral_tallies (
     contacted BIGINT NOT NULL DEFAULT 0,
     converted BIGINT NOT NULL DEFAULT 0,
     breached BIGINT NOT NULL DEFAULT 0,
-    PRIMARY KEY (day, variant)
+    shard INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, variant, shard)
 );
 CREATE TABLE share_tallies (
     day TEXT NOT NULL,
     variant TEXT NOT NULL,
     shares BIGINT NOT NULL DEFAULT 0,
-    PRIMARY KEY (day, variant)
+    shard INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, variant, shard)
 );
 -- A referral's own timers are found by its id; COALESCE keeps the planner off the status index, which would
 -- read every fired timer for each referral.
