@@ -65,6 +65,7 @@ class Renderer:
         self._plain = Environment(undefined=StrictUndefined, finalize=clean, autoescape=False)
         self._slack = self._env.overlay(autoescape=False, finalize=slack_escape)
         self._compiled: dict[str, Template] = {}
+        self._merged_labels: dict[str, dict[str, str]] = {}
 
     def telegram(self, locale: str, name: str, **context: Any) -> str:
         """A Telegram HTML message; falls back to English when the locale lacks the template."""
@@ -87,15 +88,19 @@ class Renderer:
         """A short plain-text label, such as a button's text."""
         labels = self._labels(locale)
         source = labels.get(key) or self._labels("en")[key]
+        if "{" not in source:  # most labels are plain words: nothing to render
+            return source
         template = self._compiled.get(source)
         if template is None:  # labels are rendered on every message: compile each source once
             template = self._compiled[source] = self._plain.from_string(source)
         return template.render(**context)
 
     def _labels(self, locale: str) -> dict[str, str]:
-        merged: dict[str, str] = {}
-        for directory in reversed(self._dirs):
-            merged.update(_read_labels(directory / locale / "labels.toml"))
+        merged = self._merged_labels.get(locale)
+        if merged is None:  # read once per start, like the templates
+            merged = self._merged_labels[locale] = {}
+            for directory in reversed(self._dirs):
+                merged.update(_read_labels(directory / locale / "labels.toml"))
         return merged
 
 
