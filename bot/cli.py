@@ -223,5 +223,5 @@ def main() -> None:
         raise SystemExit(2) from None
 
 
-# The operator's commands (stats, export, backup, check, forget) register themselves on `app`.
+# The operator's commands (stats, recount, export, backup, check, forget) register themselves on `app`.
 from bot import operator_cli  # noqa: E402, F401

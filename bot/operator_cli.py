@@ -1,5 +1,5 @@
-"""Operator commands of `referral-bot`: stats, export, backup, check and forget. Reports go to stdout, progress
-bars and problems to stderr, so scripts can read the one and people watch the other."""
+"""Operator commands of `referral-bot`: stats, recount, export, backup, check and forget. Reports go to stdout,
+progress bars and problems to stderr, so scripts can read the one and people watch the other."""
 
 from __future__ import annotations
 
@@ -64,6 +64,31 @@ def stats(period: PeriodArgument = "30d", program: ProgramOption = None) -> None
 
     # The slash command's own template, without Slack's bold and code marks.
     typer.echo("\n".join(_MRKDWN.sub("", line) for line in asyncio.run(main()).splitlines() if line.strip()))
+
+
+@app.command()
+def recount(program: ProgramOption = None) -> None:
+    """Count the stats' tallies again from the referrals themselves, after rows were changed by hand."""
+    from bot.tallies import counts_by_variant, total
+    from bot.wiring import open_migrated_store
+
+    settings, _ = _setup(program)
+
+    async def main() -> tuple[int, int]:
+        store = await open_migrated_store(settings)
+        try:
+            await store.recount_report_figures()
+            counted = total(await counts_by_variant(store, None))
+            return counted.arrived, counted.shares
+        finally:
+            await store.close()
+
+    referrals, shares = asyncio.run(main())
+    typer.echo(f"recounted the report figures: {_counted(referrals, 'referral')}, {_counted(shares, 'share')}")
+
+
+def _counted(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _minutes(value: float | None) -> str:

@@ -189,6 +189,10 @@ class Store(Protocol):
     async def fetch_all(self, sql: str, *params: Any) -> list[dict[str, Any]]:
         """Read-only query for reports, tests and operator tools."""
 
+    async def recount_report_figures(self) -> None:
+        """Count the report tallies and stored durations again from the rows, in one transaction: after rows
+        were changed by hand, outside the bot. Writers wait meanwhile (seconds for a million referrals)."""
+
     async def scrub(self) -> bool:
         """After an erasure: leave no earlier version of erased rows in the database files; False when another
         connection kept that from finishing in time."""

@@ -59,6 +59,7 @@ class _PgExecutor:
 class PostgresStore(SqlStoreBase):
     """A connection pool; every transaction is READ COMMITTED with the rows it will change locked."""
 
+    dialect = "postgresql"
     updates_at_once = 1
 
     def __init__(self, pool: asyncpg.Pool[asyncpg.Record]) -> None:

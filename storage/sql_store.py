@@ -6,12 +6,16 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 
+from storage.migrations import Dialect
 from storage.rows import to_db
 from storage.sql_base import Executor
 from storage.sql_transaction import SqlTransaction
+from storage.tally_sql import recount_statements
 
 
 class SqlStoreBase:
+    dialect: Dialect
+
     def _write(self, urgent: bool = False) -> AbstractAsyncContextManager[Executor]:
         """A write transaction; `urgent` ones record what already reached a platform, so they go first."""
         raise NotImplementedError
@@ -19,6 +23,11 @@ class SqlStoreBase:
     def _lookup(self) -> AbstractAsyncContextManager[Executor]:
         """Indexed reads outside any transaction."""
         raise NotImplementedError
+
+    async def recount_report_figures(self) -> None:
+        async with self._write() as db:
+            for statement in recount_statements(self.dialect):
+                await db.execute(statement)
 
     async def mark_sent(self, sent: Mapping[str, str | None], at: datetime) -> None:
         async with self._write(urgent=True) as db:

@@ -128,6 +128,7 @@ class SQLiteStore(SqlStoreBase):
     """Writes are serialised through one connection, so SQLite never answers "database is locked", and share
     commits when they queue up (storage/group_commit.py)."""
 
+    dialect = "sqlite"
     updates_at_once = 32
 
     def __init__(

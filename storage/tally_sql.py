@@ -36,11 +36,19 @@ def _seconds(since: datetime, at: datetime | None) -> float | None:
     return (at - since).total_seconds() if at is not None else None
 
 
+_RESET = (
+    "DELETE FROM referral_tallies",
+    "DELETE FROM share_tallies",
+    "UPDATE referrals SET claim_seconds = NULL, contact_seconds = NULL"
+    " WHERE claim_seconds IS NOT NULL OR contact_seconds IS NOT NULL",
+)
+
+
 def recount_statements(dialect: Dialect) -> tuple[str, ...]:
-    """The migrations' own backfill, which counts everything again from the rows: for a bulk load that wrote rows
-    directly, and to check that the counts kept change by change agree with it. Run on empty tallies."""
+    """Everything counted again from the rows by the migrations' own backfill: for a bulk load that wrote rows
+    directly, for rows an operator changed by hand, and to check the counts kept change by change."""
     backfills = {"0009_stored_durations": "UPDATE", "0010_report_tallies": "INSERT"}
-    return tuple(
+    return _RESET + tuple(
         statement
         for migration in load_migrations(dialect)
         if migration.name in backfills

@@ -59,6 +59,21 @@ async def test_stats_prints_the_figures_of_the_slash_command(
     assert code == 2 and "'fortnight' is not a period" in err
 
 
+async def test_recount_puts_the_figures_right_after_a_referral_was_changed_by_hand(
+    team: Engine, telegram: TelegramEmulator, slack: SlackEmulator, clock: FakeClock, operator: Operator
+) -> None:
+    await converted_referral(telegram, slack, clock, operator)
+    # The rep converted the wrong referral; an operator puts it back to claimed with the sqlite3 shell.
+    operator.execute("UPDATE referrals SET status = 'claimed', contacted_at = NULL, converted_at = NULL")
+    _, before, _ = await run(operator.path.parent, "stats", "all")
+    assert "Shared 0 → arrived 1 → claimed 1 → contacted 1 → converted 1" in before.splitlines()
+    code, out, _ = await run(operator.path.parent, "recount")
+    assert code == 0 and out.strip() == "recounted the report figures: 1 referral, 0 shares"
+    _, after, _ = await run(operator.path.parent, "stats", "all")
+    assert "Shared 0 → arrived 1 → claimed 1 → contacted 0 → converted 0" in after.splitlines()
+    assert "Median time to claim: 3 min · to first contact: n/a" in after.splitlines()
+
+
 async def test_export_writes_the_csv_managers_get_in_slack(
     team: Engine, telegram: TelegramEmulator, slack: SlackEmulator, clock: FakeClock, operator: Operator
 ) -> None:
