@@ -40,6 +40,7 @@ def stats(period: PeriodArgument = "30d", program: ProgramOption = None) -> None
     from bot.nps import nps_figures
     from bot.screens import Screens
     from bot.stats import funnel
+    from bot.tallies import counts_by_variant
     from bot.variants import variant_figures
     from bot.wiring import open_migrated_store
     from messages import Renderer
@@ -51,13 +52,14 @@ def stats(period: PeriodArgument = "30d", program: ProgramOption = None) -> None
         store = await open_migrated_store(settings)
         try:
             dead = await store.fetch_all("SELECT COUNT(*) AS n FROM outbox WHERE status = 'dead'")
+            counts = await counts_by_variant(store, chosen.since)
             return Screens(Renderer(settings.templates_dir), rules, Links("")).team(
                 "stats",
-                f=await funnel(store, chosen),
+                f=await funnel(store, chosen, counts),
                 minutes=_minutes,
                 dead=dead[0]["n"],
                 nps=await nps_figures(store, chosen),
-                variants=await variant_figures(store, chosen, [variant.name for variant in rules.variants]),
+                variants=await variant_figures(store, chosen, [variant.name for variant in rules.variants], counts),
             )
         finally:
             await store.close()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.tallies import counts_by_variant, median_minutes, total
+from bot.tallies import Counts, counts_by_variant, median_minutes, total
 from storage.base import Store
 from storage.rows import to_db
 
@@ -70,9 +70,10 @@ def _since(period: Period) -> str:
     return to_db(period.since) if period.since else ""
 
 
-async def funnel(store: Store, period: Period) -> Funnel:
-    """Counted from the tallies kept as referrals move; the medians step through the stored durations' index."""
-    counts = total(await counts_by_variant(store, period.since))
+async def funnel(store: Store, period: Period, by_variant: dict[str, Counts] | None = None) -> Funnel:
+    """Counted from the tallies kept as referrals move (`by_variant`: already read for this period); the
+    medians step through the stored durations' index."""
+    counts = total(by_variant if by_variant is not None else await counts_by_variant(store, period.since))
     return Funnel(
         period=period.label,
         shared=counts.shares,

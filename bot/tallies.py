@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 
 from storage.base import Store
 from storage.rows import to_db
+from storage.tally_sql import BREACHED, day_of
 
 _REFERRALS_OF_DAYS = (
     "SELECT variant, SUM(arrived) AS arrived, SUM(claimed) AS claimed, SUM(contacted) AS contacted,"
@@ -21,8 +22,7 @@ _SHARES_OF_DAYS = "SELECT variant, SUM(shares) AS shares FROM share_tallies WHER
 _REFERRALS_BETWEEN = (
     "SELECT COALESCE(r.variant, '') AS variant, COUNT(*) AS arrived, COUNT(r.claimed_at) AS claimed,"
     " COUNT(r.contacted_at) AS contacted, COUNT(r.converted_at) AS converted,"
-    " SUM(CASE WHEN EXISTS (SELECT 1 FROM sla_timers t WHERE t.referral_id = r.id AND COALESCE(t.status, '') = 'fired')"
-    " THEN 1 ELSE 0 END) AS breached"  # COALESCE: look up the referral's own timers, not every fired one
+    f" SUM(CASE WHEN {BREACHED} THEN 1 ELSE 0 END) AS breached"
     " FROM referrals r WHERE r.created_at >= ? AND r.created_at < ? GROUP BY COALESCE(r.variant, '')"
 )
 _SHARES_BETWEEN = (
@@ -51,7 +51,7 @@ async def counts_by_variant(store: Store, since: datetime | None) -> dict[str, C
     found: dict[str, Counts] = {}
     if since is not None:
         start = str(to_db(since))
-        first_whole_day = (date.fromisoformat(start[:10]) + timedelta(days=1)).isoformat()
+        first_whole_day = (date.fromisoformat(day_of(since)) + timedelta(days=1)).isoformat()
         _add(found, await store.fetch_all(_REFERRALS_BETWEEN, start, first_whole_day))
         _add(found, await store.fetch_all(_SHARES_BETWEEN, start, first_whole_day))
     _add(found, await store.fetch_all(_REFERRALS_OF_DAYS, first_whole_day))

@@ -82,12 +82,16 @@ class VariantFigures:
         return self.conversions / self.arrivals if self.arrivals else 0.0
 
 
-async def variant_figures(store: Store, period: Period, names: Sequence[str]) -> list[VariantFigures]:
+async def variant_figures(
+    store: Store, period: Period, names: Sequence[str], by_variant: dict[str, Counts] | None = None
+) -> list[VariantFigures]:
     """Shares, arrivals and conversions per variant in a period, best first.
 
     `names` are the program's variants, shown even before anyone is in them; variants found only in the
     data (since removed from the program) are shown too."""
-    counts = {name: c for name, c in (await counts_by_variant(store, period.since)).items() if name}
+    if by_variant is None:
+        by_variant = await counts_by_variant(store, period.since)
+    counts = {name: c for name, c in by_variant.items() if name}
     people = await store.fetch_all("SELECT variant, COUNT(*) AS n FROM customers GROUP BY variant")
     members = {row["variant"]: int(row["n"]) for row in people}
     shown = {name for name, c in counts.items() if c.shares or c.arrived}

@@ -24,6 +24,11 @@ _ADD = (
 )
 
 
+# A referral `r` that breached its SLA: one of its own timers fired. COALESCE keeps the planner on the referral's
+# own timers (by referral id) rather than reading every fired timer through the status index.
+BREACHED = "EXISTS (SELECT 1 FROM sla_timers t WHERE t.referral_id = r.id AND COALESCE(t.status, '') = 'fired')"
+
+
 def day_of(at: datetime) -> str:
     return str(to_db(at))[:10]  # as stored, so the day always matches the row's own timestamp
 
@@ -98,13 +103,11 @@ class TallySql(SqlBase):
         return int(changes[column] is not None) - int(before[column] is not None)
 
     async def _count_breach(self, timer_id: str) -> None:
-        """A timer is about to fire: its referral breached, unless another of its timers fired already.
-        (COALESCE keeps the planner on the referral's own timers rather than every fired one.)"""
+        """A timer is about to fire: its referral breached, unless another of its timers fired already."""
         await self._db.execute(
             "INSERT INTO referral_tallies (day, variant, shard, breached)"
             " SELECT substr(r.created_at, 1, 10), COALESCE(r.variant, ''), CAST(? AS INTEGER), 1 FROM sla_timers t"
-            " JOIN referrals r ON r.id = t.referral_id WHERE t.id = ? AND NOT EXISTS ("
-            "SELECT 1 FROM sla_timers f WHERE f.referral_id = t.referral_id AND COALESCE(f.status, '') = 'fired')"
+            f" JOIN referrals r ON r.id = t.referral_id WHERE t.id = ? AND NOT {BREACHED}"
             " ON CONFLICT (day, variant, shard) DO UPDATE SET breached = referral_tallies.breached + 1",
             (_shard(), timer_id),
         )

@@ -19,6 +19,7 @@ from bot.nps import nps_figures
 from bot.program_rules import SEGMENTS
 from bot.screens import Screens
 from bot.survey import latest_feedback
+from bot.tallies import counts_by_variant
 from bot.variants import variant_figures
 from storage.base import Store
 
@@ -107,13 +108,14 @@ class SlashCommands:
     async def _stats(self, period: stats.Period) -> str:
         dead = await self._store.fetch_all("SELECT COUNT(*) AS n FROM outbox WHERE status = 'dead'")
         names = [variant.name for variant in self._screens.program.variants]
+        counts = await counts_by_variant(self._store, period.since)  # read once for the funnel and the A/B block
         return self._screens.team(
             "stats",
-            f=await stats.funnel(self._store, period),
+            f=await stats.funnel(self._store, period, counts),
             minutes=_minutes,
             dead=dead[0]["n"],
             nps=await nps_figures(self._store, period),
-            variants=await variant_figures(self._store, period, names),
+            variants=await variant_figures(self._store, period, names, counts),
         )
 
     async def _export(self, period: stats.Period, user: str, client: AsyncWebClient) -> str:
