@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -14,6 +14,7 @@ class BusinessHours:
         self.days = frozenset(DAYS.index(day) for day in days)
         self.start = start
         self.end = end
+        self._windows: dict[date, tuple[datetime, datetime] | None] = {}
 
     @classmethod
     def always(cls) -> BusinessHours:
@@ -21,11 +22,18 @@ class BusinessHours:
 
     def _window(self, moment: datetime) -> tuple[datetime, datetime] | None:
         """Today's open window (in UTC) around `moment`, if today is a working day."""
-        local = moment.astimezone(self.zone)
-        if local.weekday() not in self.days:
+        day = moment.astimezone(self.zone).date()
+        if day not in self._windows:  # every arrival asks about the same few days: worked out once for each
+            if len(self._windows) > 64:
+                self._windows.clear()
+            self._windows[day] = self._window_on(day)
+        return self._windows[day]
+
+    def _window_on(self, day: date) -> tuple[datetime, datetime] | None:
+        if day.weekday() not in self.days:
             return None
-        opens = datetime.combine(local.date(), self.start, self.zone).astimezone(UTC)
-        closes = datetime.combine(local.date(), self.end, self.zone).astimezone(UTC)
+        opens = datetime.combine(day, self.start, self.zone).astimezone(UTC)
+        closes = datetime.combine(day, self.end, self.zone).astimezone(UTC)
         return opens, closes
 
     def _next_open(self, moment: datetime) -> tuple[datetime, datetime]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -15,6 +16,20 @@ T = TypeVar("T")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+# The last datetime written and its text, as one tuple so threads never see half of it: a unit of work stamps most
+# of its rows with the same moment.
+_last_stamp: tuple[datetime | None, str] = (None, "")
+
+
+def _stamp(value: datetime) -> str:
+    global _last_stamp
+    moment, text = _last_stamp
+    if value is not moment:
+        text = value.isoformat(timespec="microseconds")
+        _last_stamp = (value, text)
+    return text
+
+
 def to_db(value: Any) -> Any:
     if value is None or type(value) is int:  # most columns of most rows: nothing to convert
         return value
@@ -23,7 +38,7 @@ def to_db(value: Any) -> Any:
             return value
         return _LONE_SURROGATE.sub("\ufffd", value)  # never storable; the rest of the text is kept
     if isinstance(value, datetime):
-        return value.isoformat(timespec="microseconds")
+        return _stamp(value)
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, Decimal):
@@ -48,26 +63,33 @@ def to_row(obj: Any) -> dict[str, Any]:
     return {name: to_db(getattr(obj, name)) for name in _field_names(type(obj))}
 
 
+def _reader(kind: str) -> Callable[[Any], Any] | None:
+    """How a column's stored value becomes the field's declared type (None: as it is)."""
+    if "datetime" in kind:
+        return datetime.fromisoformat
+    if kind.startswith("bool"):
+        return bool
+    if "Decimal" in kind:
+        return Decimal
+    if kind.startswith("dict"):
+        return json.loads
+    return None
+
+
+_READERS: dict[type, tuple[tuple[str, Callable[[Any], Any] | None], ...]] = {}
+
+
 def from_row(cls: type[T], row: dict[str, Any]) -> T:
     """Build a dataclass from a row, converting by each field's declared type."""
+    readers = _READERS.get(cls)
+    if readers is None:  # the declared types are read once per class, not once per row
+        fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+        readers = _READERS[cls] = tuple((field.name, _reader(str(field.type))) for field in fields)
     values: dict[str, Any] = {}
-    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
-        if field.name not in row:
-            continue
-        raw = row[field.name]
-        kind = str(field.type)
-        if raw is None:
-            values[field.name] = None
-        elif "datetime" in kind:
-            values[field.name] = datetime.fromisoformat(raw)
-        elif kind.startswith("bool"):
-            values[field.name] = bool(raw)
-        elif "Decimal" in kind:
-            values[field.name] = Decimal(raw)
-        elif kind.startswith("dict"):
-            values[field.name] = json.loads(raw)
-        else:
-            values[field.name] = raw
+    for name, read in readers:
+        if name in row:
+            raw = row[name]
+            values[name] = raw if raw is None or read is None else read(raw)
     return cls(**values)
 
 

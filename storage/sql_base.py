@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 import threading
 from collections.abc import Sequence
@@ -39,6 +40,12 @@ def new_id() -> str:
     return _random.take(8).hex()
 
 
+@functools.cache
+def _insert_sql(table: str, columns: tuple[str, ...], conflict: str) -> str:
+    # Built once per table and column set: the same few statements are written thousands of times a second.
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)}) {conflict}"
+
+
 class SqlBase:
     """Statements in portable SQL with `?` placeholders; `lock` is appended to reads of one row that a write
     transaction may change next (PostgreSQL: FOR UPDATE, so two instances cannot both act on what they read)."""
@@ -52,11 +59,7 @@ class SqlBase:
         return rows[0] if rows else None
 
     async def _insert(self, table: str, row: dict[str, Any], conflict: str = "") -> int:
-        columns = ", ".join(row)
-        marks = ", ".join("?" for _ in row)
-        return await self._db.execute(
-            f"INSERT INTO {table} ({columns}) VALUES ({marks}) {conflict}", tuple(row.values())
-        )
+        return await self._db.execute(_insert_sql(table, tuple(row), conflict), tuple(row.values()))
 
     async def _update(self, table: str, where: str, key: Any, changes: dict[str, Any]) -> None:
         assignments = ", ".join(f"{name} = ?" for name in changes)

@@ -182,8 +182,8 @@ class SQLiteStore(SqlStoreBase):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlTransaction]:
-        async with self._write() as db:
-            yield SqlTransaction(db)
+        async with self._groups.write():
+            yield SqlTransaction(self._writer)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[SqlTransaction]:
