@@ -6,7 +6,7 @@ import dataclasses
 import json
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -16,17 +16,19 @@ T = TypeVar("T")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-# The last datetime written and its text, as one tuple so threads never see half of it: a unit of work stamps most
-# of its rows with the same moment.
-_last_stamp: tuple[datetime | None, str] = (None, "")
+# Moments already written as text: a unit of work stamps most of its rows with the same few. Only UTC ones, as
+# equal moments in other zones are written with other offsets.
+_STAMPS: dict[datetime, str] = {}
 
 
 def _stamp(value: datetime) -> str:
-    global _last_stamp
-    moment, text = _last_stamp
-    if value is not moment:
+    text = _STAMPS.get(value) if value.tzinfo is UTC else None
+    if text is None:
         text = value.isoformat(timespec="microseconds")
-        _last_stamp = (value, text)
+        if value.tzinfo is UTC:
+            if len(_STAMPS) >= 1024:
+                _STAMPS.clear()
+            _STAMPS[value] = text
     return text
 
 
