@@ -129,7 +129,7 @@ class SQLiteStore(SqlStoreBase):
     commits when they queue up (storage/group_commit.py)."""
 
     dialect = "sqlite"
-    updates_at_once = 32
+    updates_at_once = 100  # a whole getUpdates batch side by side: group commit then carries up to 64 per fsync
 
     def __init__(
         self, writer: sqlite3.Connection, lookups: sqlite3.Connection, reader: aiosqlite.Connection, busy_ms: int
