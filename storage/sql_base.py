@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import secrets
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -37,7 +38,10 @@ _random = _RandomBytes()
 
 
 def new_id() -> str:
-    return _random.take(8).hex()
+    """The millisecond it was made, then 64 random bits: ids made together sort together, so each new row lands
+    on the last pages of its table's id index instead of on a random page (a random key dirtied a page per row,
+    and every commit wrote and synced them all)."""
+    return f"{time.time_ns() // 1_000_000:012x}{_random.take(8).hex()}"
 
 
 @functools.cache

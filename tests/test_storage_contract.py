@@ -103,6 +103,17 @@ async def test_inbound_ids_and_outbox_keys_are_taken_once(store: Store) -> None:
     assert [row["payload"] for row in rows] == ['{"text": "a"}']
 
 
+async def test_rows_sort_by_id_in_the_order_they_were_written(store: Store) -> None:
+    """Ids begin with the moment they were made, so an operator's `ORDER BY id` follows the audit trail."""
+    for n in range(4):
+        async with store.transaction() as tx:
+            await tx.log_event("step", T0, actor=f"n{n}")
+        await asyncio.sleep(0.002)
+    rows = await store.fetch_all("SELECT actor, id FROM events ORDER BY id")
+    assert [row["actor"] for row in rows] == ["n0", "n1", "n2", "n3"]
+    assert len({row["id"][12:] for row in rows}) == 4  # and the random part differs
+
+
 async def test_leased_rows_are_not_handed_out_twice_until_the_lease_ends(store: Store) -> None:
     async with store.transaction() as tx:
         for n in range(3):
