@@ -14,37 +14,42 @@ class BusinessHours:
         self.days = frozenset(DAYS.index(day) for day in days)
         self.start = start
         self.end = end
+        self._days: dict[int, date] = {}
         self._windows: dict[date, tuple[datetime, datetime] | None] = {}
 
     @classmethod
     def always(cls) -> BusinessHours:
         return cls("UTC", DAYS, time(0, 0), time(23, 59, 59, 999999))
 
-    def _window(self, moment: datetime) -> tuple[datetime, datetime] | None:
-        """Today's open window (in UTC) around `moment`, if today is a working day."""
-        day = moment.astimezone(self.zone).date()
-        if day not in self._windows:  # every arrival asks about the same few days: worked out once for each
+    def _day(self, moment: datetime) -> date:
+        """The local date of `moment`. Every zone's offset is a whole number of quarter hours, so the date is the
+        same across a quarter hour: worked out once for each, as every arrival asks about the same few."""
+        quarter = int(moment.timestamp()) // 900
+        day = self._days.get(quarter)
+        if day is None:
+            if len(self._days) > 256:
+                self._days.clear()
+            day = self._days[quarter] = moment.astimezone(self.zone).date()
+        return day
+
+    def _window(self, day: date) -> tuple[datetime, datetime] | None:
+        """That day's open window in UTC, if it is a working day."""
+        if day not in self._windows:
             if len(self._windows) > 64:
                 self._windows.clear()
-            self._windows[day] = self._window_on(day)
+            opens = datetime.combine(day, self.start, self.zone).astimezone(UTC)
+            closes = datetime.combine(day, self.end, self.zone).astimezone(UTC)
+            self._windows[day] = (opens, closes) if day.weekday() in self.days else None
         return self._windows[day]
-
-    def _window_on(self, day: date) -> tuple[datetime, datetime] | None:
-        if day.weekday() not in self.days:
-            return None
-        opens = datetime.combine(day, self.start, self.zone).astimezone(UTC)
-        closes = datetime.combine(day, self.end, self.zone).astimezone(UTC)
-        return opens, closes
 
     def _next_open(self, moment: datetime) -> tuple[datetime, datetime]:
         """The open window that contains `moment`, or the next one after it."""
-        probe = moment
-        for _ in range(8 * 2):  # at most a week of days ahead, with room for DST days
-            window = self._window(probe)
-            if window is not None and probe < window[1]:
-                return max(probe, window[0]), window[1]
-            local = probe.astimezone(self.zone)
-            probe = datetime.combine(local.date() + timedelta(days=1), time(0), self.zone).astimezone(UTC)
+        day = self._day(moment)
+        for _ in range(8):  # a week of days ahead holds every working day
+            window = self._window(day)
+            if window is not None and moment < window[1]:
+                return max(moment, window[0]), window[1]
+            day += timedelta(days=1)
         raise ValueError("business hours have no open time")
 
     def add(self, start: datetime, duration: timedelta) -> datetime:
