@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
+import orjson
+
 T = TypeVar("T")
 
 
@@ -46,8 +48,17 @@ def to_db(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, dict):
-        return to_db(json.dumps(value, ensure_ascii=False))
+        return to_db(json_text(value))
     return value
+
+
+def json_text(value: Any) -> str:
+    """Compact JSON as stored, by orjson (a tenth of the standard library's time; an arrival writes five). It refuses
+    lone surrogates and integers past 64 bits, which the standard library writes the same way."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # orjson.JSONEncodeError is one
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
@@ -74,7 +85,7 @@ def _reader(kind: str) -> Callable[[Any], Any] | None:
     if "Decimal" in kind:
         return Decimal
     if kind.startswith("dict"):
-        return json.loads
+        return orjson.loads
     return None
 
 

@@ -100,7 +100,7 @@ async def test_inbound_ids_and_outbox_keys_are_taken_once(store: Store) -> None:
         assert await tx.enqueue("telegram", "1", {"text": "a"}, "same", T0) is True
         assert await tx.enqueue("telegram", "1", {"text": "b"}, "same", T0) is False
     rows = await store.fetch_all("SELECT payload FROM outbox")
-    assert [row["payload"] for row in rows] == ['{"text": "a"}']
+    assert [row["payload"] for row in rows] == ['{"text":"a"}']
 
 
 async def test_rows_sort_by_id_in_the_order_they_were_written(store: Store) -> None:
@@ -133,7 +133,7 @@ async def test_dead_rows_are_logged_for_operators(store: Store) -> None:
     await store.mark_dead(row.id, T0, "Forbidden: bot was blocked by the user")
     events = await store.fetch_all("SELECT kind, subject, data FROM events")
     assert events == [
-        {"kind": "outbox.dead", "subject": row.id, "data": '{"error": "Forbidden: bot was blocked by the user"}'}
+        {"kind": "outbox.dead", "subject": row.id, "data": '{"error":"Forbidden: bot was blocked by the user"}'}
     ]
     assert await store.claim_due(T0 + timedelta(days=1), 10, timedelta(seconds=60)) == []
 
