@@ -4,6 +4,7 @@ signal (or any part failing) cancels them and exits every part in reverse order.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import Sequence
@@ -16,6 +17,14 @@ log = logging.getLogger(__name__)
 
 GRACE_SECONDS = 10.0
 T = TypeVar("T")
+# Nearly everything a unit of work allocates is freed by reference counting, yet the collector's default pass every
+# 700 new containers ran 50 times a second in a burst of arrivals and took 4% of each one. Cycles are still found.
+YOUNG_COLLECTION_EVERY = 10_000
+
+
+def collect_cycles_less_often() -> None:
+    young, middle, old = gc.get_threshold()
+    gc.set_threshold(max(young, YOUNG_COLLECTION_EVERY), middle, old)
 
 
 class Part(Protocol):

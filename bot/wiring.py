@@ -14,7 +14,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings, dispatch_policy
 from bot.crm import CrmService
 from bot.dashboard import HOME_PLATFORM, HomeAlerts
-from bot.engine import Engine, Part
+from bot.engine import Engine, Part, collect_cycles_less_often
 from bot.errors import ConfigError
 from bot.feedback_sweep import FeedbackSweep
 from bot.metrics import Health, Metrics
@@ -126,6 +126,7 @@ async def build_engine(
     """Everything `referral-bot run` runs: Telegram, Slack when configured, the outbox and the SLA timers."""
     if not settings.telegram_bot_token:
         raise ConfigError("setting TELEGRAM_BOT_TOKEN: required to run the bot")
+    collect_cycles_less_often()
     clock = clock or SystemClock()
     team = team_from(settings)
     stack = AsyncExitStack()
