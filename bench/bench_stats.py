@@ -31,7 +31,7 @@ from messages import Renderer
 from storage import SQLiteStore
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMANDS = ("stats all", "stats", "top", "pending")  # `stats` alone: the last 30 days
+COMMANDS = ("stats all", "stats", "top", "pending", "reps all")  # `stats` alone: the last 30 days
 RUNS = 10
 MANAGER = "U0MAYA"
 TARGET_MS, TARGET_MB = 300.0, 200.0

@@ -7,14 +7,12 @@ import csv
 import io
 import json
 import re
-import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.tallies import Counts, counts_by_variant, median_minutes, total
+from bot.tallies import Counts, Duration, counts_by_variant, median_minutes, rep_median_minutes, since_text, total
 from storage.base import Store
-from storage.rows import to_db
 
 PERIODS = {"7d": 7, "30d": 30, "90d": 90, "all": None}
 
@@ -35,14 +33,6 @@ def parse_period(text: str, now: datetime, default: str = "30d") -> Period | Non
     else:
         return None
     return Period(word, now - timedelta(days=days) if days else None)
-
-
-def _minutes(deltas: list[timedelta]) -> float | None:
-    return statistics.median(d.total_seconds() / 60 for d in deltas) if deltas else None
-
-
-def _at(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
 
 
 @dataclass(frozen=True)
@@ -67,7 +57,7 @@ class Funnel:
 
 
 def _since(period: Period) -> str:
-    return to_db(period.since) if period.since else ""
+    return since_text(period.since)
 
 
 async def funnel(store: Store, period: Period, by_variant: dict[str, Counts] | None = None) -> Funnel:
@@ -125,21 +115,26 @@ class RepFigures:
     converted: int
 
 
+_REPS = (
+    "SELECT assignee, COUNT(*) AS claimed, SUM(CASE WHEN status = 'converted' THEN 1 ELSE 0 END) AS converted,"
+    " COUNT(claim_seconds) AS timed_claims,"
+    " COUNT(CASE WHEN claim_seconds IS NOT NULL THEN contact_seconds END) AS timed_contacts"
+    " FROM referrals WHERE assignee IS NOT NULL AND created_at >= ? GROUP BY assignee"
+)
+# A rep's durations: time to claim, and from claim to contact, with the terms that match migration 0011's indexes.
+_TO_CLAIM = Duration("claim_seconds", "claim_seconds IS NOT NULL")
+_TO_CONTACT = Duration("contact_seconds - claim_seconds", "contact_seconds IS NOT NULL AND claim_seconds IS NOT NULL")
+
+
 async def reps(store: Store, period: Period) -> list[RepFigures]:
-    rows = await store.fetch_all(
-        "SELECT assignee, created_at, claimed_at, contacted_at, status FROM referrals"
-        " WHERE assignee IS NOT NULL AND created_at >= ? ORDER BY assignee",
-        _since(period),
-    )
-    by_rep: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        by_rep.setdefault(row["assignee"], []).append(row)
+    """Each rep's referrals of the period: counted from an index, the medians read from the middle of their own."""
+    since = _since(period)
     figures = []
-    for rep, mine in by_rep.items():
-        claim = [_at(r["claimed_at"]) - _at(r["created_at"]) for r in mine if r["claimed_at"]]  # type: ignore[operator]
-        contact = [_at(r["contacted_at"]) - _at(r["claimed_at"]) for r in mine if r["contacted_at"] and r["claimed_at"]]  # type: ignore[operator]
-        converted = sum(1 for r in mine if r["status"] == "converted")
-        figures.append(RepFigures(rep, len(mine), _minutes(claim), _minutes(contact), converted))
+    for row in await store.fetch_all(_REPS, since):
+        rep = str(row["assignee"])
+        claim = await rep_median_minutes(store, _TO_CLAIM, rep, since, int(row["timed_claims"]))
+        contact = await rep_median_minutes(store, _TO_CONTACT, rep, since, int(row["timed_contacts"]))
+        figures.append(RepFigures(rep, int(row["claimed"]), claim, contact, int(row["converted"] or 0)))
     return sorted(figures, key=lambda f: (-f.converted, f.median_claim_minutes or 0.0))
 
 

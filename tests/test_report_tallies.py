@@ -4,11 +4,14 @@ over whole days and over the period's first, partial day, on every backend."""
 from __future__ import annotations
 
 import random
+import statistics
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from test_slack_commands import ask
 
+from bot import stats
 from bot.clock import FakeClock
 from bot.models import Customer, Referral
 from bot.program import Program
@@ -143,3 +146,62 @@ async def _claimed(slack: SlackEmulator, clock: FakeClock, operator: Operator, a
     claimed = operator.count("referrals WHERE claimed_at IS NOT NULL")
     await slack.click(RITA, alert, "referral_claim")
     await eventually(lambda: operator.count("referrals WHERE claimed_at IS NOT NULL") == claimed + 1)
+
+
+async def test_rep_figures_are_the_medians_of_each_reps_own_referrals(operator: Operator) -> None:
+    """`/referrals reps` reads counts and medians from indexes: they must be what the rows say, rep by rep."""
+    rng = random.Random(11)
+    store = await open_store(operator.url)
+    await store.migrate()
+    try:
+        async with store.transaction() as tx:
+            await tx.insert_customer(Customer(500, "R", None, None, "en", "customer", "c0000000", "control", NOW, NOW))
+        for n in range(45):
+            arrived = NOW - timedelta(days=14) + timedelta(minutes=rng.randrange(14 * 24 * 60))
+            async with store.transaction() as tx:
+                await tx.insert_referral(Referral(f"r{n}", 500, "link", "link", "new", arrived, arrived))
+            if n % 9 == 8:
+                continue  # nobody claimed it
+            claimed = arrived + timedelta(minutes=rng.randrange(1, 600))
+            rep = ("U0RITA", "U0SAM", "U0LEE")[n % 3]
+            changes: dict[str, Any] = {"status": "claimed", "assignee": rep, "claimed_at": claimed}
+            if rng.random() < 0.7:
+                changes |= {"status": rng.choice(("contacted", "converted")), "contacted_at": claimed + timedelta(
+                    minutes=rng.randrange(1, 900))}  # fmt: skip
+            async with store.transaction() as tx:
+                await tx.update_referral(f"r{n}", **changes, updated_at=claimed)
+        for period in ("all", "7d"):
+            shown = await stats.reps(store, stats.parse_period(period, NOW))  # type: ignore[arg-type]
+            expected = _reps_from_rows(operator, NOW - timedelta(days=7) if period == "7d" else None)
+            assert [_rounded(figures) for figures in shown] == [_rounded(figures) for figures in expected]
+            assert len(shown) == 3 and all(figures.claimed > 1 for figures in shown)
+    finally:
+        await store.close()
+
+
+def _reps_from_rows(operator: Operator, since: datetime | None) -> list[stats.RepFigures]:
+    rows = operator.rows("SELECT assignee, created_at, claimed_at, contacted_at, status FROM referrals")
+    figures = []
+    for rep in {row["assignee"] for row in rows if row["assignee"]}:
+        mine = [r for r in rows if r["assignee"] == rep and (since is None or _at(r["created_at"]) >= since)]
+        claim = [_at(r["claimed_at"]) - _at(r["created_at"]) for r in mine if r["claimed_at"]]
+        contact = [_at(r["contacted_at"]) - _at(r["claimed_at"]) for r in mine if r["contacted_at"]]
+        converted = sum(r["status"] == "converted" for r in mine)
+        figures.append(stats.RepFigures(rep, len(mine), _median(claim), _median(contact), converted))
+    return sorted(figures, key=lambda f: (-f.converted, f.median_claim_minutes or 0.0))
+
+
+def _at(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def _median(durations: list[timedelta]) -> float | None:
+    return statistics.median(d.total_seconds() / 60 for d in durations) if durations else None
+
+
+def _rounded(figures: stats.RepFigures) -> stats.RepFigures:
+    """To the millisecond: stored seconds and timestamps subtracted may differ in the last bits of a float."""
+    claim, contact = (
+        None if m is None else round(m * 60, 3) for m in (figures.median_claim_minutes, figures.median_contact_minutes)
+    )
+    return replace(figures, median_claim_minutes=claim, median_contact_minutes=contact)
