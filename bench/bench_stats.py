@@ -31,7 +31,8 @@ from messages import Renderer
 from storage import SQLiteStore
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMANDS = ("stats all", "stats", "top", "pending", "reps all")  # `stats` alone: the last 30 days
+TARGETED = ("stats all", "stats", "top", "pending")  # `stats` alone: the last 30 days
+COMMANDS = (*TARGETED, "reps all")  # reps has no target of its own: measured so a regression shows
 RUNS = 10
 MANAGER = "U0MAYA"
 TARGET_MS, TARGET_MB = 300.0, 200.0
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
         figures = asyncio.run(measure(path))
         size_mb = round(sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 2**20, 1)
     memory = memory_mb()
-    worst = max(f["ms"]["p99"] for f in figures.values())
+    worst = max(figures[text]["ms"]["p99"] for text in TARGETED)
     result = {
         "referrals": referrals,
         "runs_per_command": RUNS,
