@@ -81,32 +81,29 @@ class Duration:
 async def median_minutes(store: Store, column: str, since: datetime | None, count: int) -> float | None:
     """The median of a stored duration (claim_seconds, contact_seconds) over the `count` referrals that have it
     and arrived from `since` on: the index is walked in order to the middle, not read whole."""
-    return await _middle(store, Duration(column, f"{column} IS NOT NULL"), "", (), since_text(since), count)
+    return await _middle(store, Duration(column, f"{column} IS NOT NULL"), since_text(since), count)
 
 
 async def rep_median_minutes(store: Store, duration: Duration, rep: str, since: str, count: int) -> float | None:
     """The same over one rep's `count` referrals that have the duration, walked in that rep's own index."""
-    return await _middle(store, duration, "assignee = ? AND ", (rep,), since, count)
+    return await _middle(store, duration, since, count, rep)
 
 
 def since_text(since: datetime | None) -> str:
     return str(to_db(since)) if since else ""  # every stored timestamp sorts after ''
 
 
-async def _middle(
-    store: Store, duration: Duration, scope: str, scoped: tuple[str, ...], since: str, count: int
-) -> float | None:
+async def _middle(store: Store, duration: Duration, since: str, count: int, rep: str | None = None) -> float | None:
     if count <= 0:
         return None
     # With no start the period term is left out: the planner would take it for a narrowing range and sort
     # the rows found through another index, instead of walking the duration's own index in order.
-    period = " AND created_at >= ?" if since else ""
+    terms = [*(["assignee = ?"] if rep else []), duration.present, *(["created_at >= ?"] if since else [])]
+    params = [*([rep] if rep else []), *([since] if since else []), (count - 1) // 2]
     rows = await store.fetch_all(
-        f"SELECT {duration.seconds} AS seconds FROM referrals WHERE {scope}{duration.present}{period}"
+        f"SELECT {duration.seconds} AS seconds FROM referrals WHERE {' AND '.join(terms)}"
         f" ORDER BY {duration.seconds} LIMIT 2 OFFSET ?",
-        *scoped,
-        *((since,) if since else ()),
-        (count - 1) // 2,
+        *params,
     )
     middle = [float(row["seconds"]) for row in rows][: 2 - count % 2]
     return statistics.fmean(middle) / 60 if middle else None

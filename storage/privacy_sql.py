@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from storage.rows import to_db
+from storage.rows import json_text, to_db
 
 if TYPE_CHECKING:
     from storage.sql_base import Executor
@@ -51,7 +51,7 @@ def _forms(personal: Sequence[str]) -> list[str]:
     forms: set[str] = set()
     for text in personal:
         for form in (text, html.escape(text), html.escape(text, quote=False)):
-            forms.add(json.dumps(form, ensure_ascii=False)[1:-1])
+            forms.add(json_text(form)[1:-1])  # escaped as stored
     return sorted(form for form in forms if len(form) >= 3)
 
 

@@ -24,13 +24,13 @@ _STAMPS: dict[datetime, str] = {}
 
 
 def _stamp(value: datetime) -> str:
-    text = _STAMPS.get(value) if value.tzinfo is UTC else None
+    if value.tzinfo is not UTC:
+        return value.isoformat(timespec="microseconds")
+    text = _STAMPS.get(value)
     if text is None:
-        text = value.isoformat(timespec="microseconds")
-        if value.tzinfo is UTC:
-            if len(_STAMPS) >= 1024:
-                _STAMPS.clear()
-            _STAMPS[value] = text
+        if len(_STAMPS) >= 1024:
+            _STAMPS.clear()
+        text = _STAMPS[value] = value.isoformat(timespec="microseconds")
     return text
 
 
