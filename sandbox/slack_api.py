@@ -12,6 +12,7 @@ from typing import Any, Self
 import aiohttp
 from aiohttp import web
 
+from sandbox.connections import client_port
 from sandbox.slack_models import ApiCall, JSONDict, SlackError
 from sandbox.slack_people import SlackPeople
 
@@ -130,9 +131,8 @@ class SlackEmulator(SlackPeople):
             status, body, headers = error.status, error.payload(), error.headers
         except Exception as error:  # an emulator bug must show up in the test, not as a hang
             status, body = 500, {"ok": False, "error": "internal_error", "detail": repr(error)}
-        self.calls.append(
-            ApiCall(method, params, arrived, status, bool(body["ok"]), str(body.get("error") or "") or None)
-        )
+        error_code = str(body.get("error") or "") or None
+        self.calls.append(ApiCall(method, params, arrived, status, bool(body["ok"]), error_code, client_port(request)))
         return web.json_response(body, status=status, headers=headers)
 
     def _authorize(self, method: str, request: web.Request, params: JSONDict) -> None:

@@ -30,6 +30,7 @@ class ApiCall:
     status: int
     ok: bool
     error: str | None = None
+    connection: int | None = None  # the client's port: calls that share it came over one kept-alive connection
 
 
 @dataclass(frozen=True)

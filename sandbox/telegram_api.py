@@ -10,6 +10,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from sandbox.connections import client_port
 from sandbox.telegram_entities import ApiError, JSONDict, bad_request, check_inline_results, check_markup, message_text
 from sandbox.telegram_limits import OverallRate
 from sandbox.telegram_params import read_params
@@ -32,6 +33,7 @@ class RecordedRequest:
     at: float  # time.monotonic() when the request arrived
     status: int
     description: str | None = None
+    connection: int | None = None  # the client's port: requests that share it came over one kept-alive connection
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,8 @@ class TelegramEmulator(TelegramWorld):
             status, body = error.error_code, error.payload()
         except Exception as error:  # an emulator bug must show up in the test, not as a hang
             status, body = 500, {"ok": False, "error_code": 500, "description": f"Internal Server Error: {error!r}"}
-        self.requests.append(RecordedRequest(method, params, arrived, status, body.get("description")))
+        description = body.get("description")
+        self.requests.append(RecordedRequest(method, params, arrived, status, description, client_port(request)))
         return web.json_response(body, status=status)
 
     def _inject_failure(self, method: str, params: JSONDict) -> None:
