@@ -7,6 +7,7 @@ import asyncio
 import logging
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -38,8 +39,23 @@ class SlackChannel:
         self._runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self.port: int | None = None
+        self._session: aiohttp.ClientSession | None = None  # ours to close, when we opened it
 
     async def __aenter__(self) -> SlackChannel:
+        # One session for every Web API call: without it slack_sdk opens a new connection (a TCP and TLS
+        # handshake with Slack) for each message and closes it again, which cost most of each alert's send.
+        client = self.app.client
+        if client.session is None:
+            client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=client.timeout))
+            self._session = client.session
+        try:
+            await self._connect()
+        except BaseException:
+            await self.__aexit__(None, None, None)  # nothing is left open when start-up fails
+            raise
+        return self
+
+    async def _connect(self) -> None:
         try:
             await self.app.client.auth_test()
         except SlackApiError as error:
@@ -50,7 +66,6 @@ class SlackChannel:
             log.info("Slack connected in Socket Mode")
         else:
             await self._serve_http()
-        return self
 
     async def channel_info(self, channel: str) -> dict[str, Any]:
         """conversations.info's channel, or {"error": code} when Slack refuses (start-up checks read it)."""
@@ -77,6 +92,10 @@ class SlackChannel:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
         if self._runner is not None:
             await self._runner.cleanup()
+        if self._session is not None:
+            self.app.client.session = None  # a send after this point opens its own connection again
+            await self._session.close()
+            self._session = None
 
     async def run(self) -> None:
         await asyncio.Event().wait()  # the server and the socket run on their own; this keeps the part alive
