@@ -19,6 +19,7 @@ from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
 from bot.errors import ConfigError
+from handlers.telegram.aiohttp_request import AiohttpRequest
 from handlers.telegram.batches import process_batch
 from handlers.telegram.routes import Routes
 from handlers.telegram.sender import retry_seconds
@@ -48,6 +49,8 @@ def build_application(
         .token(token)
         .base_url(api_url)
         .base_file_url(file_url)
+        .request(AiohttpRequest())
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
         .updater(None)
         .rate_limiter(limiter)
         .build()
@@ -97,10 +100,17 @@ class TelegramChannel:
             if self.webhook is None:
                 await self.app.bot.delete_webhook()  # polling and a webhook exclude each other
         except InvalidToken:
+            await self._close_transports()
             raise ConfigError("setting TELEGRAM_BOT_TOKEN: Telegram refused the token") from None
         except NetworkError as error:
+            await self._close_transports()
             raise ConfigError(f"setting TELEGRAM_API_URL: cannot reach the Bot API ({error})") from None
         return self
+
+    async def _close_transports(self) -> None:
+        # A bot whose start failed counts as never started, so Bot.shutdown() would leave its open
+        # HTTP sessions (one for getUpdates, one for the rest) unclosed.
+        await asyncio.gather(*(request.shutdown() for request in self.app.bot._request))
 
     async def __aexit__(self, *exc_info: object) -> None:
         if self.webhook is not None:
