@@ -176,9 +176,11 @@ class Store(Protocol):
     async def mark_dead(self, row_id: str, at: datetime, error: str) -> None: ...
     async def claim_due_timers(self, now: datetime, limit: int, lease: timedelta) -> Sequence[Timer]: ...
     async def remember_alerts(
-        self, referral_ids: Sequence[str], channel: str, ts: str, digest: bool, at: datetime
+        self, referral_ids: Sequence[str], channel: str, ts: str, digest: bool, at: datetime, with_send: bool = False
     ) -> None:
-        """Record where referrals' alerts were posted (one card, or many lines of one digest), in one commit."""
+        """Record where referrals' alerts were posted (one card, or many lines of one digest), in one commit.
+        `with_send`: in the commit of the next `mark_sent` instead, the record of the send that posted them
+        (one fsync less per alert; until then `alert_message` does not see them)."""
 
     async def alert_message(self, referral_id: str) -> tuple[str, bool] | None:
         """The alert's ts and whether it is only a digest line; None while it is not posted."""

@@ -63,6 +63,7 @@ class PostgresStore(SqlStoreBase):
     updates_at_once = 1
 
     def __init__(self, pool: asyncpg.Pool[asyncpg.Record]) -> None:
+        super().__init__()
         self._pool = pool
         self.commit_counts = CommitCounts()
 

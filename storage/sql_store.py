@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
+from typing import Any
 
 from storage.migrations import Dialect
 from storage.rows import to_db
@@ -12,9 +13,20 @@ from storage.sql_base import Executor
 from storage.sql_transaction import SqlTransaction
 from storage.tally_sql import recount_statements
 
+# A referral erased meanwhile is skipped rather than failing the commit it rides in (mark_sent's, with_send).
+_REMEMBER_ALERT = (
+    "INSERT INTO slack_alerts (referral_id, channel, ts, digest, updated_at)"
+    " SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM referrals WHERE id = ?)"
+    " ON CONFLICT (referral_id) DO UPDATE SET channel = excluded.channel, ts = excluded.ts,"
+    " digest = excluded.digest, updated_at = excluded.updated_at"
+)
+
 
 class SqlStoreBase:
     dialect: Dialect
+
+    def __init__(self) -> None:
+        self._alerts_to_record: dict[str, tuple[Any, ...]] = {}  # referral id → slack_alerts row, for mark_sent
 
     def _write(self, urgent: bool = False) -> AbstractAsyncContextManager[Executor]:
         """A write transaction; `urgent` ones record what already reached a platform, so they go first."""
@@ -30,13 +42,19 @@ class SqlStoreBase:
                 await db.execute(statement)
 
     async def mark_sent(self, sent: Mapping[str, str | None], at: datetime) -> None:
+        staged = dict(self._alerts_to_record)
         async with self._write(urgent=True) as db:
+            for row in staged.values():
+                await db.execute(_REMEMBER_ALERT, row)
             for row_id, platform_message_id in sent.items():
                 await db.execute(
                     "UPDATE outbox SET status = 'sent', sent_at = ?, lease_until = NULL, platform_message_id = ?"
                     " WHERE id = ?",
                     (to_db(at), platform_message_id, row_id),
                 )
+        for referral_id, row in staged.items():  # kept if the commit failed: the next attempt writes them
+            if self._alerts_to_record.get(referral_id) is row:
+                del self._alerts_to_record[referral_id]
 
     async def retry_later(self, row_id: str, at: datetime, error: str, counts: bool = True) -> None:
         async with self._write() as db:
@@ -63,16 +81,15 @@ class SqlStoreBase:
             await SqlTransaction(db).log_event("outbox.dead", at, subject=row_id, error=error)
 
     async def remember_alerts(
-        self, referral_ids: Sequence[str], channel: str, ts: str, digest: bool, at: datetime
+        self, referral_ids: Sequence[str], channel: str, ts: str, digest: bool, at: datetime, with_send: bool = False
     ) -> None:
+        rows = {r: (r, channel, ts, int(digest), to_db(at), r) for r in referral_ids}
+        if with_send:
+            self._alerts_to_record.update(rows)
+            return
         async with self._write(urgent=True) as db:
-            for referral_id in referral_ids:
-                await db.execute(
-                    "INSERT INTO slack_alerts (referral_id, channel, ts, digest, updated_at) VALUES (?, ?, ?, ?, ?)"
-                    " ON CONFLICT (referral_id) DO UPDATE SET channel = excluded.channel, ts = excluded.ts,"
-                    " digest = excluded.digest, updated_at = excluded.updated_at",
-                    (referral_id, channel, ts, int(digest), to_db(at)),
-                )
+            for row in rows.values():
+                await db.execute(_REMEMBER_ALERT, row)
 
     async def alert_message(self, referral_id: str) -> tuple[str, bool] | None:
         async with self._lookup() as db:

@@ -134,6 +134,7 @@ class SQLiteStore(SqlStoreBase):
     def __init__(
         self, writer: sqlite3.Connection, lookups: sqlite3.Connection, reader: aiosqlite.Connection, busy_ms: int
     ) -> None:
+        super().__init__()
         self._writer = _WriterExecutor(writer, busy_ms)
         self._lookups = _LoopExecutor(lookups)  # indexed reads outside transactions: rendering an alert, say
         self._reader = _Executor(reader)  # reports and exports, which may scan: off the loop

@@ -126,6 +126,28 @@ async def test_leased_rows_are_not_handed_out_twice_until_the_lease_ends(store: 
     assert [(row.payload["n"], row.attempts) for row in again] == [(1, 2), (2, 2)]
 
 
+async def test_an_alert_posted_with_a_send_is_recorded_in_the_send_s_own_commit(store: Store) -> None:
+    """Where an alert was posted is written with the record of the send that posted it: one commit, not two.
+    Until then it is not seen."""
+    async with store.transaction() as tx:
+        await tx.insert_customer(customer(1, "code1"))
+        for referral_id in ("r1", "r2", "r3"):
+            await tx.insert_referral(referral(referral_id, 1, None))
+        await tx.enqueue("slack", "C1", {"kind": "alert", "referral_id": "r1"}, "alert:r1", T0)
+    (row,) = await store.claim_due(T0, 10, timedelta(seconds=60))
+    await store.remember_alerts(["r1"], "C1", "1700000000.000100", False, T0, with_send=True)
+    assert await store.alert_message("r1") is None  # nothing committed yet: a crash here finds it in history
+    await store.mark_sent({"no-such-row": None}, T0)  # any send's record carries it
+    assert await store.alert_message("r1") == ("1700000000.000100", False)
+    # r4 was erased meanwhile: its record is skipped, and the send's own record still commits
+    await store.remember_alerts(["r2", "r3", "r4"], "C1", "1700000000.000200", True, T0, with_send=True)
+    await store.mark_sent({row.id: "1700000000.000200"}, T0)
+    assert await store.alert_message("r3") == ("1700000000.000200", True)
+    assert await store.alert_message("r4") is None
+    sent = await store.fetch_all("SELECT status, platform_message_id FROM outbox")
+    assert sent == [{"status": "sent", "platform_message_id": "1700000000.000200"}]
+
+
 async def test_dead_rows_are_logged_for_operators(store: Store) -> None:
     async with store.transaction() as tx:
         await tx.enqueue("telegram", "5", {"text": "x"}, "k", T0)

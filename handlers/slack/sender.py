@@ -102,7 +102,7 @@ class SlackSender:
                 )
             )["ts"]
         )
-        await self._store.remember_alerts(referral_ids, channel, ts, True, self._clock.now())
+        await self._store.remember_alerts(referral_ids, channel, ts, True, self._clock.now(), with_send=True)
         return {row.id: settled.get(row.id, ts) for row in chunk}
 
     async def _send(self, chat_id: str, payload: dict[str, Any]) -> str | None:
@@ -164,7 +164,9 @@ class SlackSender:
                 "ts"
             ]
         )
-        await self._store.remember_alerts([referral_id], channel, ts, False, self._clock.now())
+        # Recorded with the send itself (mark_sent): a crash before that commit leaves the row leased, and the
+        # next start finds the card by its metadata (_recover) instead of posting it again.
+        await self._store.remember_alerts([referral_id], channel, ts, False, self._clock.now(), with_send=True)
         return ts
 
     async def _recover(self, channel: str, rows: Sequence[OutboxRow]) -> None:
