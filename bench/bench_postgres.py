@@ -15,7 +15,6 @@ import asyncio
 import logging
 import os
 import secrets
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -25,8 +24,7 @@ from typing import Any
 
 import asyncpg
 
-from bench.common import ALERTS, MANAGER, PROGRAM, World, world, write_result
-from bot.demo import TOKEN
+from bench.common import World, engine_environment, free_port, world, write_result
 from sandbox.load_balancer import LoadBalancer
 
 SERVER = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -36,33 +34,16 @@ HOOK = "https://referrals.example.com/telegram/hook"
 SECRET = "bench-webhook-secret-0123456789"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _environment(w: World, url: str, hook_port: int, slack_port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SLACK_", "OUTBOX_"))}
-    return env | {
-        "DATABASE_URL": url,
-        "PROGRAM_FILE": str(PROGRAM),
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_URL": w.telegram.base_url,
-        "TELEGRAM_FILE_URL": w.telegram.base_file_url,
+    return engine_environment(w, url, slack_port) | {
         "TELEGRAM_WEBHOOK_URL": HOOK,
         "TELEGRAM_WEBHOOK_SECRET": SECRET,
         "TELEGRAM_WEBHOOK_HOST": "127.0.0.1",
         "TELEGRAM_WEBHOOK_PORT": str(hook_port),
-        "SLACK_BOT_TOKEN": "xoxb-bench",
-        "SLACK_API_URL": w.slack.api_url,
-        "SLACK_SIGNING_SECRET": "bench-secret",
-        "SLACK_HTTP_HOST": "127.0.0.1",
-        "SLACK_HTTP_PORT": str(slack_port),
-        "SLACK_ALERT_CHANNEL": ALERTS,
-        "SLACK_MANAGER_IDS": MANAGER,
-        "HTTP_PORT": "0",
-        "LOG_LEVEL": "ERROR",
+        # Per-chat limits as deployed: this benchmark counts arrivals, not how fast a chat is written to.
+        "TELEGRAM_CHAT_RATE_PER_SECOND": "1",
+        "TELEGRAM_CHAT_BURST": "3",
+        "SLACK_CHANNEL_RATE_PER_SECOND": "1",
     }
 
 
@@ -104,7 +85,7 @@ async def _instances(w: World, url: str, count: int, stack: AsyncExitStack, logs
     hooks = await stack.enter_async_context(LoadBalancer())
     events = await stack.enter_async_context(LoadBalancer())
     for n in range(count):
-        hook_port, slack_port = _free_port(), _free_port()
+        hook_port, slack_port = free_port(), free_port()
         hooks.add(f"http://127.0.0.1:{hook_port}")
         events.add(f"http://127.0.0.1:{slack_port}")
         log = (logs / f"instance{n}.log").open("wb")

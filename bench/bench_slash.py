@@ -1,7 +1,8 @@
 """Benchmark 5: slash-command acknowledgement latency while 200 arrivals/s are processed.
 
-The whole engine runs against both emulators (as in bench_latency). While friends arrive at 200/s, a manager sends
-`/referrals stats` ten times a second as the Slack emulator does: a signed HTTP request to the bot's /slack/events.
+The whole engine runs against both emulators (`referral-bot run` in its own process, as in bench_latency). While
+friends arrive at 200/s, a manager sends `/referrals stats` ten times a second as the Slack emulator does: a signed
+HTTP request to the bot's /slack/events.
 The figure is the time until bolt's acknowledgement (the HTTP response) reaches the emulator.
 """
 
@@ -32,7 +33,7 @@ async def commands(w: World, stop: asyncio.Event) -> tuple[list[float], list[int
 
 
 async def measure() -> dict[str, Any]:
-    async with world() as w, running_engine(w, int(RATE * SECONDS) // 5 + 1) as (_, codes):
+    async with world() as w, running_engine(w, int(RATE * SECONDS) // 5 + 1) as codes:
         stop = asyncio.Event()
         asker = asyncio.create_task(commands(w, stop))
         queued = await feed(w, codes, RATE, SECONDS)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import os
 import platform
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -134,3 +137,63 @@ async def world() -> AsyncIterator[World]:
 
 def program() -> Program:
     return load_program(PROGRAM)
+
+
+# --- The engine as it is deployed: `referral-bot run`, a process of its own ----------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def engine_environment(w: World, database_url: str, slack_port: int, http_port: int = 0) -> dict[str, str]:
+    """`referral-bot run`'s settings against the world's emulators (Slack in HTTP mode), per-chat limits lifted."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SLACK_", "OUTBOX_"))}
+    return env | {
+        "DATABASE_URL": database_url,
+        "PROGRAM_FILE": str(PROGRAM),
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": w.telegram.base_url,
+        "TELEGRAM_FILE_URL": w.telegram.base_file_url,
+        "TELEGRAM_CHAT_RATE_PER_SECOND": "1000",
+        "TELEGRAM_CHAT_BURST": "100",
+        "SLACK_BOT_TOKEN": "xoxb-bench",
+        "SLACK_API_URL": w.slack.api_url,
+        "SLACK_SIGNING_SECRET": "bench-secret",
+        "SLACK_HTTP_HOST": "127.0.0.1",
+        "SLACK_HTTP_PORT": str(slack_port),
+        "SLACK_ALERT_CHANNEL": ALERTS,
+        "SLACK_MANAGER_IDS": MANAGER,
+        "SLACK_CHANNEL_RATE_PER_SECOND": "1000",
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_PORT": str(http_port),
+        "LOG_LEVEL": "ERROR",
+    }
+
+
+@asynccontextmanager
+async def engine_process(w: World) -> AsyncIterator[Path]:
+    """`referral-bot run` on the world's SQLite file, started and ready (polling), stopped with SIGTERM at the
+    end; yields its log file. The emulators stay in this process, as Telegram's and Slack's servers are not on
+    the bot's machine: their work does not compete with the engine's event loop."""
+    slack_port, http_port = free_port(), free_port()
+    log_path = w.database.parent / "engine.log"
+    env = engine_environment(w, f"sqlite:///{w.database}", slack_port, http_port)
+    with log_path.open("wb") as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", env=env, stdout=log, stderr=log
+        )
+        try:
+            w.slack.bot_endpoint = f"http://127.0.0.1:{slack_port}/slack/events"
+            deadline = time.monotonic() + 60
+            while not any(r.method == "getUpdates" for r in w.telegram.requests):
+                if process.returncode is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"referral-bot run did not start: {log_path.read_text()[-2000:]}")
+                await asyncio.sleep(0.05)
+            yield log_path
+        finally:
+            if process.returncode is None:
+                process.terminate()
+                await asyncio.wait_for(process.wait(), timeout=60)
