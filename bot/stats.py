@@ -78,13 +78,18 @@ async def funnel(store: Store, period: Period, by_variant: dict[str, Counts] | N
 
 
 async def leaderboard(store: Store, limit: int) -> list[dict[str, Any]]:
+    # The advocates' counts are kept as referrals move (advocate_tallies). The limit-th line's counts are found in
+    # the rank index, then only advocates at or above it are joined and sorted, ties on the last line included.
     return await store.fetch_all(
-        # counted per referrer from an index first, so only the advocates themselves are joined
-        "SELECT c.first_name, c.last_name, c.username, c.segment, t.referrals, t.converted FROM ("
-        "SELECT referrer_id, COUNT(*) AS referrals, SUM(CASE WHEN status = 'converted' THEN 1 ELSE 0 END) AS converted"
-        " FROM referrals WHERE status <> 'rejected' GROUP BY referrer_id"
-        ") t JOIN customers c ON c.telegram_id = t.referrer_id"
+        "WITH cut AS (SELECT converted, referrals FROM advocate_tallies WHERE referrals > 0"
+        " ORDER BY converted DESC, referrals DESC LIMIT 1 OFFSET ?)"
+        " SELECT c.first_name, c.last_name, c.username, c.segment, t.referrals, t.converted"
+        " FROM advocate_tallies t JOIN customers c ON c.telegram_id = t.referrer_id"
+        " WHERE t.referrals > 0 AND t.converted >= COALESCE((SELECT converted FROM cut), 0)"
+        " AND (t.converted > COALESCE((SELECT converted FROM cut), 0)"
+        " OR t.referrals >= COALESCE((SELECT referrals FROM cut), 0))"
         " ORDER BY t.converted DESC, t.referrals DESC, c.first_name LIMIT ?",
+        limit - 1,
         limit,
     )
 

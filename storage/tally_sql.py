@@ -29,6 +29,20 @@ _ADD = (
 BREACHED = "EXISTS (SELECT 1 FROM sla_timers t WHERE t.referral_id = r.id AND COALESCE(t.status, '') = 'fired')"
 
 
+# One row per referrer, not sharded: arrivals for one referrer are few at a time (the velocity limit holds them to
+# tens an hour), and the leaderboard reads the rows in rank order from one index.
+_ADVOCATE = (
+    "INSERT INTO advocate_tallies (referrer_id, referrals, converted) VALUES (?, ?, ?) ON CONFLICT (referrer_id)"
+    " DO UPDATE SET referrals = advocate_tallies.referrals + excluded.referrals,"
+    " converted = advocate_tallies.converted + excluded.converted"
+)
+
+
+def _advocate_counts(status: str) -> tuple[int, int]:
+    """What a referral in `status` adds to its referrer's leaderboard line: (referrals, converted)."""
+    return int(status != "rejected"), int(status == "converted")
+
+
 def day_of(at: datetime) -> str:
     return str(to_db(at))[:10]  # as stored, so the day always matches the row's own timestamp
 
@@ -43,6 +57,7 @@ def _seconds(since: datetime, at: datetime | None) -> float | None:
 
 _RESET = (
     "DELETE FROM referral_tallies",
+    "DELETE FROM advocate_tallies",
     "DELETE FROM share_tallies",
     "UPDATE referrals SET claim_seconds = NULL, contact_seconds = NULL"
     " WHERE claim_seconds IS NOT NULL OR contact_seconds IS NOT NULL",
@@ -52,7 +67,7 @@ _RESET = (
 def recount_statements(dialect: Dialect) -> tuple[str, ...]:
     """Everything counted again from the rows by the migrations' own backfill: for a bulk load that wrote rows
     directly, for rows an operator changed by hand, and to check the counts kept change by change."""
-    backfills = {"0009_stored_durations": "UPDATE", "0010_report_tallies": "INSERT"}
+    backfills = {"0009_stored_durations": "UPDATE", "0010_report_tallies": "INSERT", "0012_advocate_tallies": "INSERT"}
     return _RESET + tuple(
         statement
         for migration in load_migrations(dialect)
@@ -67,6 +82,7 @@ class TallySql(SqlBase):
         """Counts a new referral; returns its stored durations, for its row."""
         steps = [int(getattr(referral, f"{step}_at") is not None) for step in STEPS]
         await self._db.execute(_ADD, (day_of(referral.created_at), referral.variant or "", _shard(), 1, *steps))
+        await self._db.execute(_ADVOCATE, (referral.referrer_id, *_advocate_counts(referral.status)))
         return {
             "claim_seconds": _seconds(referral.created_at, referral.claimed_at),
             "contact_seconds": _seconds(referral.created_at, referral.contacted_at),
@@ -74,15 +90,16 @@ class TallySql(SqlBase):
 
     async def _count_steps(self, referral_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         """Counts the steps a change reaches or undoes; returns the durations to store with it."""
-        if not any(f"{step}_at" in changes for step in STEPS):
+        if not any(f"{step}_at" in changes for step in STEPS) and not changes.keys() & {"status", "referrer_id"}:
             return {}
         before = await self._one(
-            "SELECT created_at, variant, claimed_at, contacted_at, converted_at FROM referrals"
+            "SELECT created_at, variant, claimed_at, contacted_at, converted_at, status, referrer_id FROM referrals"
             f" WHERE id = ?{self._lock}",
             referral_id,
         )
         if before is None:
             return {}
+        await self._count_advocates(before, changes)
         moved = [self._moved(before, changes, step) for step in STEPS]
         if any(moved):
             day, variant = before["created_at"][:10], before["variant"] or ""
@@ -94,6 +111,16 @@ class TallySql(SqlBase):
         if "contacted_at" in changes:
             durations["contact_seconds"] = _seconds(arrived, changes["contacted_at"])
         return durations
+
+    async def _count_advocates(self, before: dict[str, Any], changes: dict[str, Any]) -> None:
+        """Moves the referral's leaderboard counts when its status or its referrer (last touch) changes."""
+        referrer = changes.get("referrer_id", before["referrer_id"])
+        was, now = _advocate_counts(before["status"]), _advocate_counts(str(changes.get("status", before["status"])))
+        if referrer != before["referrer_id"]:
+            await self._db.execute(_ADVOCATE, (before["referrer_id"], -was[0], -was[1]))
+            was = (0, 0)
+        if now != was:
+            await self._db.execute(_ADVOCATE, (referrer, now[0] - was[0], now[1] - was[1]))
 
     @staticmethod
     def _moved(before: dict[str, Any], changes: dict[str, Any], step: str) -> int:

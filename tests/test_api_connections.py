@@ -75,7 +75,7 @@ async def test_a_bot_api_that_cannot_be_reached_is_a_network_error() -> None:
     await request.initialize()
     try:
         bot = Bot("123:TOKEN", base_url="http://127.0.0.1:9/bot", request=request)  # the discard port: refused
-        with pytest.raises(NetworkError, match="aiohttp.ClientConnectorError"):
+        with pytest.raises(NetworkError, match=r"aiohttp\.ClientConnectorError"):
             await bot.get_me()
     finally:
         await request.shutdown()

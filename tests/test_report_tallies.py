@@ -58,12 +58,14 @@ async def _history(url: str, seed: int) -> None:
 async def _move_on(store: Any, referral: Referral, rng: random.Random) -> None:
     at = referral.claimed_at or referral.created_at
     steps: list[dict[str, Any]] = [] if referral.claimed_at else [{"status": "claimed", "claimed_at": None}]
-    steps += [{"status": "contacted", "contacted_at": None}, {"status": rng.choice(("converted", "lost"))}]
+    steps += [{"status": "contacted", "contacted_at": None}, {"status": rng.choice(("converted", "lost", "rejected"))}]
     for step in steps[: rng.randrange(len(steps) + 1)]:
         at += timedelta(minutes=rng.randrange(1, 3000))
-        if step["status"] in ("converted", "lost"):
+        if step["status"] in ("converted", "lost", "rejected"):
             step[f"{step['status']}_at"] = None
         changes = {key: at if key.endswith("_at") else value for key, value in step.items()}
+        if rng.random() < 0.2:  # last touch: another referrer's link moved the credit
+            changes["referrer_id"] = 500 + (referral.referrer_id + 1) % 2
         async with store.transaction() as tx:
             await tx.update_referral(referral.id, **changes, updated_at=at)
     for kind in ("claim_nudge", "escalate"):
@@ -83,13 +85,22 @@ def _kept(operator: Operator) -> tuple[list[dict[str, Any]], ...]:
     )
     durations = "SELECT id, ROUND(claim_seconds) AS claim, ROUND(contact_seconds) AS contact FROM referrals ORDER BY id"
     shares = "SELECT day, variant, SUM(shares) AS shares FROM share_tallies GROUP BY day, variant ORDER BY day, variant"
-    return operator.rows(tallies), operator.rows(durations), operator.rows(shares)
+    advocates = "SELECT referrer_id, referrals, converted FROM advocate_tallies WHERE referrals > 0"
+    advocates += " ORDER BY referrer_id"
+    return operator.rows(tallies), operator.rows(durations), operator.rows(shares), operator.rows(advocates)
 
 
 async def test_the_tallies_kept_change_by_change_agree_with_a_recount_from_the_rows(operator: Operator) -> None:
     await _history(operator.url, seed=7)
     kept = _kept(operator)
-    tallies, durations, _ = kept
+    tallies, durations, _, advocates = kept
+    # the leaderboard's counts leave out rejected referrals and follow a referral moved to another referrer
+    assert advocates == operator.rows(
+        "SELECT referrer_id, SUM(CASE WHEN status <> 'rejected' THEN 1 ELSE 0 END) AS referrals,"
+        " SUM(CASE WHEN status = 'converted' THEN 1 ELSE 0 END) AS converted FROM referrals"
+        " GROUP BY referrer_id HAVING SUM(CASE WHEN status <> 'rejected' THEN 1 ELSE 0 END) > 0 ORDER BY referrer_id"
+    )
+    assert sum(row["referrals"] for row in advocates) < 40  # some were rejected
     assert sum(row["arrived"] for row in tallies) == 40
     assert {row["variant"] for row in tallies} == set(VARIANTS)
     assert (
@@ -205,3 +216,33 @@ def _rounded(figures: stats.RepFigures) -> stats.RepFigures:
         None if m is None else round(m * 60, 3) for m in (figures.median_claim_minutes, figures.median_contact_minutes)
     )
     return replace(figures, median_claim_minutes=claim, median_contact_minutes=contact)
+
+
+async def test_the_leaderboard_ranks_advocates_as_their_referrals_say_ties_included(operator: Operator) -> None:
+    """`/referrals top` reads kept counts: each cut must show what counting the referrals themselves shows,
+    rejected referrals left out, ties at the last place broken by name as before."""
+    # (name, converted, referred): Cy and Bo tie with Ed at third place on counts, so the name decides
+    advocates = [("Ana", 3, 5), ("Dee", 2, 6), ("Ed", 1, 4), ("Bo", 1, 4), ("Cy", 1, 4), ("Fay", 0, 2), ("Gus", 0, 0)]
+    store = await open_store(operator.url)
+    await store.migrate()
+    try:
+        for n, (name, converted, referred) in enumerate(advocates):
+            async with store.transaction() as tx:
+                await tx.insert_customer(
+                    Customer(600 + n, name, None, None, "en", "customer", f"a{n:07d}", "", NOW, NOW)
+                )
+            for k in range(referred + 1):  # one more, rejected, which must not count
+                async with store.transaction() as tx:
+                    await tx.insert_referral(Referral(f"{name}{k}", 600 + n, "link", "link", "new", NOW, NOW))
+                status = "rejected" if k == referred else "converted" if k < converted else "contacted"
+                async with store.transaction() as tx:
+                    await tx.update_referral(f"{name}{k}", status=status, updated_at=NOW)
+        for limit in (1, 3, 4, 10):
+            shown = [
+                (row["first_name"], row["converted"], row["referrals"]) for row in await stats.leaderboard(store, limit)
+            ]
+            ranked = sorted((a for a in advocates if a[2]), key=lambda a: (-a[1], -a[2], a[0]))
+            assert shown == ranked[:limit]
+        assert [row["first_name"] for row in await stats.leaderboard(store, 3)] == ["Ana", "Dee", "Bo"]
+    finally:
+        await store.close()
