@@ -46,7 +46,8 @@ class SlackChannel:
         # handshake with Slack) for each message and closes it again, which cost most of each alert's send.
         client = self.app.client
         if client.session is None:
-            client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=client.timeout))
+            timeout = aiohttp.ClientTimeout(total=client.timeout)
+            client.session = aiohttp.ClientSession(timeout=timeout, trust_env=client.trust_env_in_session)
             self._session = client.session
         try:
             await self._connect()
