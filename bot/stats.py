@@ -81,13 +81,14 @@ async def leaderboard(store: Store, limit: int) -> list[dict[str, Any]]:
     # The advocates' counts are kept as referrals move (advocate_tallies). The limit-th line's counts are found in
     # the rank index, then only advocates at or above it are joined and sorted, ties on the last line included.
     return await store.fetch_all(
-        "WITH cut AS (SELECT converted, referrals FROM advocate_tallies WHERE referrals > 0"
-        " ORDER BY converted DESC, referrals DESC LIMIT 1 OFFSET ?)"
+        "WITH last_line AS (SELECT converted, referrals FROM advocate_tallies WHERE referrals > 0"
+        " ORDER BY converted DESC, referrals DESC LIMIT 1 OFFSET ?),"
+        " cut AS (SELECT COALESCE(MAX(converted), 0) AS converted, COALESCE(MAX(referrals), 0) AS referrals"
+        " FROM last_line)"
         " SELECT c.first_name, c.last_name, c.username, c.segment, t.referrals, t.converted"
-        " FROM advocate_tallies t JOIN customers c ON c.telegram_id = t.referrer_id"
-        " WHERE t.referrals > 0 AND t.converted >= COALESCE((SELECT converted FROM cut), 0)"
-        " AND (t.converted > COALESCE((SELECT converted FROM cut), 0)"
-        " OR t.referrals >= COALESCE((SELECT referrals FROM cut), 0))"
+        " FROM cut, advocate_tallies t JOIN customers c ON c.telegram_id = t.referrer_id"
+        " WHERE t.referrals > 0 AND t.converted >= cut.converted"
+        " AND (t.converted > cut.converted OR t.referrals >= cut.referrals)"
         " ORDER BY t.converted DESC, t.referrals DESC, c.first_name LIMIT ?",
         limit - 1,
         limit,

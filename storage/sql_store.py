@@ -16,7 +16,7 @@ from storage.tally_sql import recount_statements
 # A referral erased meanwhile is skipped rather than failing the commit it rides in (mark_sent's, with_send).
 _REMEMBER_ALERT = (
     "INSERT INTO slack_alerts (referral_id, channel, ts, digest, updated_at)"
-    " SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM referrals WHERE id = ?)"
+    " SELECT id, ?, ?, ?, ? FROM referrals WHERE id = ?"
     " ON CONFLICT (referral_id) DO UPDATE SET channel = excluded.channel, ts = excluded.ts,"
     " digest = excluded.digest, updated_at = excluded.updated_at"
 )
@@ -83,7 +83,7 @@ class SqlStoreBase:
     async def remember_alerts(
         self, referral_ids: Sequence[str], channel: str, ts: str, digest: bool, at: datetime, with_send: bool = False
     ) -> None:
-        rows = {r: (r, channel, ts, int(digest), to_db(at), r) for r in referral_ids}
+        rows = {r: (channel, ts, int(digest), to_db(at), r) for r in referral_ids}
         if with_send:
             self._alerts_to_record.update(rows)
             return

@@ -89,7 +89,8 @@ class TallySql(SqlBase):
         }
 
     async def _count_steps(self, referral_id: str, changes: dict[str, Any]) -> dict[str, Any]:
-        """Counts the steps a change reaches or undoes; returns the durations to store with it."""
+        """Counts the steps a change reaches or undoes, and moves its referrer's leaderboard counts; returns the
+        durations to store with it."""
         if not any(f"{step}_at" in changes for step in STEPS) and not changes.keys() & {"status", "referrer_id"}:
             return {}
         before = await self._one(
