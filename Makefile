@@ -1,15 +1,18 @@
-# The two set-up commands: each makes .venv when needed and installs what it uses.
+# The two set-up commands: each makes .venv when needed and installs what it uses, at the exact versions of
+# constraints.txt (`make constraints` refreshes them).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PIN := --constraint constraints.txt
 
-.PHONY: demo test crash bench lint typecheck check clean
+.PHONY: demo test crash bench lint typecheck check constraints clean
 
-$(STAMP): pyproject.toml
+# No build isolation: the package is built with the pinned setuptools installed here, not whichever is newest.
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet $(PIN) pip setuptools
+	$(BIN)/python -m pip install --quiet $(PIN) --no-build-isolation -e '.[dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -33,6 +36,15 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 check: lint typecheck test
+
+# The newest versions pyproject.toml's ranges allow, resolved in a scratch environment and written down exactly.
+constraints:
+	rm -rf .venv-pin && $(PYTHON) -m venv .venv-pin
+	.venv-pin/bin/python -m pip install --quiet --upgrade pip 'setuptools>=77,<85'
+	.venv-pin/bin/python -m pip install --quiet --no-build-isolation -e '.[dev]'
+	(echo "# Exact versions of everything make, CI and the README's deploy steps install. Refresh: make constraints"; \
+	 .venv-pin/bin/python -m pip freeze --all --exclude-editable | LC_ALL=C sort -f) > constraints.txt
+	rm -rf .venv-pin
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

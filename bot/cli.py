@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -24,6 +25,45 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Run a customer referral program in Telegram and Slack.", no_args_is_help=True)
 err = Console(stderr=True, soft_wrap=True)
 ProgramOption = Annotated[Path | None, typer.Option("--program", help="Program file (default: PROGRAM_FILE)")]
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"referral-bot {version('referral-bot')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit")
+    ] = False,
+) -> None:
+    """Run a customer referral program in Telegram and Slack."""
+
+
+@app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="Where to write .env and program.toml")] = Path("."),
+) -> None:
+    """Write a starting .env and program.toml here from the examples; existing files are left alone."""
+    from bot.examples import ENV_EXAMPLE, PROGRAM_EXAMPLE
+
+    for example, name in ((ENV_EXAMPLE, ".env"), (PROGRAM_EXAMPLE, "program.toml")):
+        target = folder / name
+        if target.exists():
+            typer.echo(f"kept {target}: it already exists")
+            continue
+        try:
+            target.write_text(example.read_text(encoding="utf-8"), encoding="utf-8")
+            if name == ".env":
+                target.chmod(0o600)  # it will hold the tokens
+        except OSError as exc:
+            err.print(f"referral-bot init: {target}: {exc.strerror}", highlight=False)
+            raise typer.Exit(2) from None
+        typer.echo(f"wrote {target}")
+    typer.echo("next: put your bot's token from @BotFather in .env (TELEGRAM_BOT_TOKEN), make program.toml yours,")
+    typer.echo("then `referral-bot check` and `referral-bot run`")
 
 
 def _setup(program_file: Path | None = None) -> tuple[Settings, Program]:

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from bot.clock import FakeClock
 from bot.config import Settings
+from bot.examples import PROGRAM_EXAMPLE
 from bot.program import load_program
 from bot.wiring import build_engine
 from handlers.slack.channel import SlackChannel
@@ -29,7 +30,7 @@ TOKEN = "123456:DEMO-TOKEN"
 ALERTS, RITA, MAYA = "C0REFERRALS", "U0RITA", "U0MAYA"
 TEAM = ((RITA, "rita", "Rita Rep"), (MAYA, "maya", "Maya Manager"))
 MONDAY_MORNING = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # 10:00 in Madrid, inside business hours
-PROGRAM = Path(__file__).resolve().parent.parent / "program.example.toml"
+PROGRAM = PROGRAM_EXAMPLE
 console = Console()
 
 
