@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import logging
-import re
 import tempfile
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
-from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from bot.clock import FakeClock
 from bot.config import Settings
+from bot.demo_render import NEUTRAL, SLACK_BUTTON, chat_panel, slack_form_parts, slack_parts, telegram_parts
 from bot.examples import PROGRAM_EXAMPLE
 from bot.program import load_program
 from bot.wiring import build_engine
@@ -29,50 +29,65 @@ from storage import SQLiteStore
 TOKEN = "123456:DEMO-TOKEN"
 ALERTS, RITA, MAYA = "C0REFERRALS", "U0RITA", "U0MAYA"
 TEAM = ((RITA, "rita", "Rita Rep"), (MAYA, "maya", "Maya Manager"))
+NAMES = {user: name for user, name, _ in TEAM}  # Slack shows a mention as the person's name
 MONDAY_MORNING = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # 10:00 in Madrid, inside business hours
+FORM_WIDTH = 64  # a Slack modal is narrower than the channel behind it
 PROGRAM = PROGRAM_EXAMPLE
-console = Console()
+CURRENCY = load_program(PROGRAM).program.currency  # Acme sells in euros
+README_DEPLOY = "https://github.com/referral-bot/referral-bot#deploying-it-on-a-server"
+console = Console(highlight=False)  # colour only what a person would see coloured
 
 
 def narrate(text: str) -> None:
-    console.print(f"\n[bold cyan]▶ {text}[/]")
+    console.print()
+    console.print(_hanging(Text("▶", "bold cyan"), Text(text, "bold cyan")))
 
 
 def person_says(name: str, text: str) -> None:
-    console.print(f"  [bold magenta]{name}[/] ▸ {text}")
+    console.print(_hanging(Text.assemble("  ", (name, "bold magenta"), " ▸"), Text(text)))
+
+
+def person_presses(name: str, button: tuple[str, str], then: str = "") -> None:
+    console.print(_hanging(Text.assemble("  ", (name, "bold magenta"), " ▸ presses"), Text(then), button))
+
+
+def _hanging(prefix: Text, text: Text, button: tuple[str, str] | None = None) -> Table:
+    """A line whose continuation lines start under its text, not under its prefix; a button is never wrapped."""
+    line = Table.grid(padding=(0, 1))
+    line.add_column(no_wrap=True)
+    cells: list[Text] = [prefix]
+    if button is not None:
+        line.add_column(no_wrap=True)
+        cells.append(Text(f" {button[0]} ", button[1]))
+    line.add_column()
+    line.add_row(*cells, text)
+    return line
 
 
 def bot_says(to: str, message: SentMessage) -> None:
-    body = message.text or message.caption or ""
-    buttons = [button["text"] for button in message.buttons()]
-    if message.reply_markup and "keyboard" in message.reply_markup:
-        buttons += [button["text"] for row in message.reply_markup["keyboard"] for button in row]
-    if buttons:
-        body += "\n\n" + "  ".join(f"[reverse] {text} [/]" for text in buttons)
+    parts = telegram_parts(message.text or message.caption or "", message.entities, message.reply_markup)
     if message.photo:
-        body = f"[dim](a {len(message.photo):,}-byte QR code image)[/]\n" + body
-    console.print(Panel(body, title=f"Telegram · bot → {to}", title_align="left", border_style="green", width=92))
-
-
-def readable(text: str) -> str:
-    """Slack markup as a person sees it: mentions as names, entities decoded."""
-    names = {user: name for user, name, _ in TEAM}
-    text = re.sub(r"<@(\w+)>", lambda m: "@" + names.get(m.group(1), m.group(1)), text)
-    text = text.replace("<!channel>", "@channel").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    return escape(text)
+        parts.insert(0, Text(f"(a {len(message.photo):,}-byte QR code image)", "dim"))
+    console.print(chat_panel(parts, f"Telegram · bot → {to}", "green"))
 
 
 def slack_says(where: str, message: SlackMessage) -> None:
-    texts = [message.text] if not message.blocks else []
-    for block in message.blocks:
-        if block["type"] == "section":
-            texts.append(block["text"]["text"])
-        elif block["type"] == "context":
-            texts.append("[dim]" + escape(block["elements"][0]["text"]) + "[/]")
-    body = "\n".join(readable(text) if not text.startswith("[dim]") else text for text in texts)
-    if message.buttons():
-        body += "\n\n" + "  ".join(f"[reverse] {button['text']} [/]" for button in message.buttons())
-    console.print(Panel(body, title=f"Slack · {where}", title_align="left", border_style="blue", width=92))
+    console.print(chat_panel(slack_parts(message.text, message.blocks, NAMES), f"Slack · {where}", "blue"))
+
+
+def slack_form(person: str, view: dict[str, Any], *answers: str) -> None:
+    form = slack_form_parts(view, answers)
+    console.print(chat_panel(form, f"Slack · a form, seen only by {person}", "blue", width=FORM_WIDTH))
+
+
+def slack_button(message: SlackMessage, action_id: str) -> tuple[str, str]:
+    """A button's label and colour as the person sees it on the message."""
+    button = next(button for button in message.buttons() if button["action_id"] == action_id)
+    return str(button["text"]), SLACK_BUTTON.get(str(button.get("style")), NEUTRAL)
+
+
+def money(value: Decimal | str) -> str:
+    return f"{Decimal(value):,.2f} {CURRENCY}"
 
 
 def emulator_settings(telegram: TelegramEmulator, database: Path | str, **overrides: Any) -> Settings:
@@ -95,7 +110,8 @@ async def run_demo() -> int:
     logging.basicConfig(level=logging.ERROR)
     program = load_program(PROGRAM)
     clock = FakeClock(MONDAY_MORNING)  # the team is at work, and the demo can let minutes pass
-    with tempfile.TemporaryDirectory() as workdir:
+    introduce(program.program.name)
+    with tempfile.TemporaryDirectory(prefix="referral-bot-demo-") as workdir:
         database = Path(workdir) / "demo.db"
         async with (
             TelegramEmulator(token=TOKEN, bot_username="AcmeReferralBot", bot_name="Acme Referrals") as tg,
@@ -114,13 +130,24 @@ async def run_demo() -> int:
                 slack_http_port=0,
                 slack_alert_channel=ALERTS,
                 slack_manager_ids=MAYA,
+                slack_channel_rate_per_second=20,  # Slack allows 1 a second; the emulator needs no pause
             )
-            console.rule(f"[bold]{program.program.name}: a referral, end to end")
             async with await build_engine(settings, program, clock) as engine:
                 slack.bot_endpoint = f"http://127.0.0.1:{engine.part(SlackChannel).port}/slack/events"
                 await tell_story(tg, slack, clock)
             await summarise(database)
+    conclude()
     return 0
+
+
+def introduce(name: str) -> None:
+    console.rule(Text(f"{name}: a referral, end to end", "bold"))
+    console.print(
+        f"The bot runs the example program ({name}, a coffee supplier) for real, against emulators of Telegram and"
+        " Slack on this computer. It needs no token and no network, keeps its database in a temporary folder, and"
+        " saves nothing. A pretend clock lets minutes pass in a moment.",
+        style="dim",
+    )
 
 
 async def summarise(database: Path) -> None:
@@ -131,23 +158,45 @@ async def summarise(database: Path) -> None:
             " r.friend_contact FROM referrals r JOIN customers a ON a.telegram_id = r.referrer_id"
             " JOIN customers f ON f.telegram_id = r.friend_telegram_id"
         )
-        rewards = await store.fetch_all("SELECT role, status FROM rewards ORDER BY role")
+        rewards = await store.fetch_all(
+            "SELECT c.first_name AS name, w.description, w.status FROM rewards w"
+            " JOIN customers c ON c.telegram_id = w.customer_id ORDER BY w.role DESC"
+        )
         outbox = await store.fetch_all("SELECT platform, status, COUNT(*) AS n FROM outbox GROUP BY platform, status")
     finally:
         await store.close()
-    table = Table(title="What the team's database now holds", title_justify="left")
+    table = Table(title="What the demo's database held", title_justify="left", title_style="bold")
     for column in ("referrer", "friend", "source", "status", "deal value", "contact (with consent)"):
-        table.add_column(column)
+        table.add_column(column, justify="right" if column == "deal value" else "left")
     for row in referrals:
-        table.add_row(
-            row["referrer"],
-            row["friend"],
-            row["source"],
-            row["status"],
-            row["deal_value"] or "",
-            row["friend_contact"] or "",
-        )
+        value = money(row["deal_value"]) if row["deal_value"] is not None else ""
+        table.add_row(row["referrer"], row["friend"], row["source"], row["status"], value, row["friend_contact"] or "")
     console.print()
     console.print(table)
-    console.print("rewards: " + ", ".join(f"{r['role']} {r['status']}" for r in rewards))
-    console.print("messages: " + ", ".join(f"{r['platform']} {r['status']} {r['n']}" for r in outbox))
+    for reward in rewards:
+        console.print(f"Reward for {reward['name']}: {reward['description']} ({reward['status']})")
+    sent = ", ".join(f"{r['n']} {r['status']} to {r['platform'].capitalize()}" for r in outbox)
+    console.print(f"Messages through the outbox: {sent}")
+
+
+def conclude() -> None:
+    console.print()
+    console.rule(Text("That was the demo", "bold"))
+    console.print(
+        "Nothing was saved: the database lived in a temporary folder that is now deleted, and every message went to"
+        " the emulators on this computer, never to Telegram or Slack."
+    )
+    console.print(Text("\nWhat to do next, in a folder of your own:", "bold"))
+    width = max(len(command) for command, _ in NEXT_STEPS)
+    for number, (command, then) in enumerate(NEXT_STEPS, 1):
+        console.print(Text.assemble(f"  {number}. ", (command.ljust(width + 2) if command else "", "bold"), then))
+    console.print("To add Slack and run it on a server, see “Deploying it on a server” in the README:")
+    console.print(f"  {README_DEPLOY}")
+
+
+NEXT_STEPS = (
+    ("referral-bot init", "writes a starting .env and program.toml in this folder"),
+    ("", "get a bot token from @BotFather in Telegram, put it in .env, and make program.toml yours"),
+    ("referral-bot check", "checks the settings and the program without starting anything"),
+    ("referral-bot run", "runs your referral program until you press Ctrl-C"),
+)

@@ -86,6 +86,8 @@ class Hours(_Frozen):
 class ProgramInfo(_Frozen):
     name: str = Field(min_length=1, max_length=100)
     default_locale: Literal["en", "es", "fa"] = "en"
+    # The ISO 4217 code deal values are in, shown beside every amount the team reads; none when empty.
+    currency: str = Field(default="", pattern=r"^([A-Z]{3})?$")
 
 
 class Segments(_Frozen):

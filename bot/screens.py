@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from bot.links import Links
@@ -60,6 +61,12 @@ class Screens:
 
     def label(self, locale: str, key: str, **context: Any) -> str:
         return self._render.label(locale, key, **context)
+
+    def money(self, amount: Decimal | None) -> str | None:
+        """A deal value as the team reads it: "1,200.00 EUR", in the program's currency."""
+        if amount is None:
+            return None
+        return f"{amount:,.2f} {self._program.program.currency}".rstrip()
 
     def welcome(self, customer: Customer, returning: bool = False) -> Outgoing:
         locale, code = customer.language, customer.referral_code

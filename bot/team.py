@@ -96,7 +96,7 @@ class TeamService:
             status=target.value,
             actor=actor,
             minutes=round(since.total_seconds() / 60),
-            deal_value=changes.get("deal_value"),
+            deal_value=self._screens.money(changes.get("deal_value")),
             reason=changes.get("lost_reason"),
         )
         await self._alerts.refresh(w, referral.id)

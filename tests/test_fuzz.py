@@ -642,7 +642,7 @@ async def test_slack_inputs_reach_the_thread_and_the_friend_escaped_and_bad_deal
             assert value is None
         else:
             assert value is not None and 0 <= Decimal(value) <= 10**9 and value == f"{Decimal(value):.2f}"
-        shown_value = f" (deal value {value})" if value is not None else ""
+        shown_value = f" (deal value {Decimal(value):,.2f} EUR)" if value is not None else ""
         done = (await slack.wait_for_messages(ALERTS, 3 + delivered, thread_ts=alert.ts))[2 + delivered]
         assert done.text == audit_line(f":tada: <@{RITA}> marked it converted{shown_value}")
         thanks = (await telegram.wait_for_messages(ana.id, 3))[2]

@@ -32,8 +32,8 @@ def test_the_example_program_is_valid() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (("velocity_per_hour = 10", "velocity_per_hour = 0"), "field limits.velocity_per_hour (line 33)"),
-        (('model = "first_touch"', 'model = "most_touch"'), "field attribution.model (line 28)"),
+        (("velocity_per_hour = 10", "velocity_per_hour = 0"), "field limits.velocity_per_hour (line 35)"),
+        (('model = "first_touch"', 'model = "most_touch"'), "field attribution.model (line 30)"),
         (('name = "Acme Coffee"', 'name = ""'), "field program.name (line 5)"),
         (("[incentives.referrer]", "[incentives.referer]"), "field incentives.referrer"),
         (("window_days = 30", "window_days = thirty"), "not valid TOML"),

@@ -65,7 +65,7 @@ def alert(view: AlertView, screens: Screens) -> tuple[str, list[Block]]:
         status=referral.status,
         minutes=waited,
         assignee=referral.assignee,
-        deal_value=referral.deal_value,
+        deal_value=screens.money(referral.deal_value),
         reason=referral.lost_reason,
     )
     blocks: list[Block] = [_section(body)]
