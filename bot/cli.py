@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib.metadata import version
@@ -12,10 +13,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 
-from bot.config import Settings, load_settings
-from bot.errors import ConfigError
+from bot.config import Settings, hide_password, load_settings
+from bot.errors import ConfigError, Unreachable, unreachable
 from bot.logs import configure as configure_logs
 from bot.program import Program, load_program
 
@@ -76,13 +78,14 @@ def _setup(program_file: Path | None = None) -> tuple[Settings, Program]:
 @app.command()
 def run(program: ProgramOption = None) -> None:
     """Run the bot until SIGINT or SIGTERM."""
-    from bot.wiring import build_engine
+    from bot.wiring import build_engine, startup_summary
 
     settings, rules = _setup(program)
 
     async def main() -> None:
         async with await build_engine(settings, rules) as engine:
-            logging.getLogger("bot").info("running: %s", rules.program.name)
+            for line in startup_summary(engine, settings, rules):
+                logging.getLogger("bot").info("%s", line)
             await engine.serve()
 
     asyncio.run(main())
@@ -94,7 +97,8 @@ def migrate(
     target: Annotated[str | None, typer.Option("--to", help="... into this empty postgresql:// database")] = None,
 ) -> None:
     """Create or update the database schema; with --from and --to, copy a program into PostgreSQL."""
-    from storage import open_store
+    from bot.wiring import migrate as update_schema
+    from bot.wiring import open_database
 
     if source or target:
         _copy(source, target)
@@ -102,11 +106,10 @@ def migrate(
     settings = load_settings()
 
     async def main() -> list[str]:
-        store = await open_store(settings.database_url, settings.sqlite_synchronous)
-        try:
-            return await store.migrate()
-        finally:
-            await store.close()
+        store = await open_database(settings)
+        applied = await update_schema(store, settings)
+        await store.close()
+        return applied
 
     applied = asyncio.run(main())
     typer.echo(f"applied: {', '.join(applied)}" if applied else "database is up to date")
@@ -129,6 +132,8 @@ def _copy(source: str | None, target: str | None) -> None:
     except CopyRefused as exc:
         err.print(f"referral-bot migrate: {exc}", highlight=False)
         raise typer.Exit(2) from None
+    except OSError as exc:  # the PostgreSQL server refused, or its name did not resolve
+        raise unreachable("the database", hide_password(target), "--to", exc) from None
     for table, count in copied.rows.items():
         typer.echo(f"{table}: {count} row{'' if count == 1 else 's'}")
     typer.echo(f"copied {sum(copied.rows.values())} rows into PostgreSQL")
@@ -259,8 +264,25 @@ def main() -> None:
     try:
         app()
     except ConfigError as exc:
-        err.print(f"[bold red]referral-bot:[/] {exc}", highlight=False)
-        raise SystemExit(2) from None
+        # Status 2: deploy/referral-bot.service does not restart on it (RestartPreventExitStatus=2), as a wrong
+        # setting fails the same way every time until someone fixes it.
+        _fail(exc, 2)
+    except Unreachable as exc:
+        # Status 1, which the unit restarts on (Restart=on-failure): a network that is down or a server still
+        # starting usually comes back, and the bot should then start without anyone stepping in.
+        _fail(exc, 1)
+    except ModuleNotFoundError as exc:
+        # A module of the package itself is missing: the installation is broken and stays broken, so status 2
+        # keeps systemd from restarting it every few seconds forever.
+        _fail(ConfigError(f"this installation is incomplete ({exc}): install referral-bot again"), 2)
+
+
+def _fail(error: Exception, status: int) -> None:
+    """One line on stderr that starts with the command, as `referral-bot run: ...`; no traceback."""
+    words = [word for word in sys.argv[1:] if not word.startswith("-")]  # the command is the first word
+    command = f"referral-bot {words[0]}" if words else "referral-bot"
+    err.print(f"[bold red]{escape(command)}:[/] {escape(str(error))}", highlight=False)
+    raise SystemExit(status) from None
 
 
 # The operator's commands (stats, recount, export, backup, check, forget) register themselves on `app`.

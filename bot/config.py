@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from datetime import timedelta
 from pathlib import Path
@@ -151,6 +152,57 @@ def template_problem(directory: Path) -> str | None:
         except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
             return f"{path}: {exc}"
     return None
+
+
+# A Slack conversation id: C (public), G (private) or D (direct), then capitals and digits. Channel names are
+# lower case, so "#referrals" or "referrals" never passes for one.
+_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,}")
+
+
+def run_problems(settings: Settings) -> list[str]:
+    """Everything `run` refuses that is found without contacting anyone (Telegram, Slack, the database), one line
+    each: `run` stops at the first, `check` lists them all."""
+    problems = []
+    if not settings.telegram_bot_token:
+        problems.append("setting TELEGRAM_BOT_TOKEN: required to run the bot (the token @BotFather gave you)")
+    problems += slack_problems(settings)
+    folder = Path(settings.sqlite_path).parent
+    if settings.database_url.startswith("sqlite:///") and not folder.is_dir():
+        problems.append(f"setting DATABASE_URL: the folder {folder} does not exist")
+    return problems
+
+
+def slack_problems(settings: Settings) -> list[str]:
+    """What keeps the Slack side from starting, when SLACK_BOT_TOKEN turns it on."""
+    if not settings.slack_enabled:
+        return []
+    problems = []
+    if not settings.slack_alert_channel:
+        problems.append("setting SLACK_ALERT_CHANNEL: required with SLACK_BOT_TOKEN (the channel id for alerts)")
+    for setting, channel in (
+        ("SLACK_ALERT_CHANNEL", settings.slack_alert_channel),
+        ("SLACK_SUPPORT_CHANNEL", settings.slack_support_channel),
+    ):
+        if channel and not _CHANNEL_ID.fullmatch(channel):
+            problems.append(
+                f"setting {setting}: {channel!r} is not a channel id: use the id, such as C0123ABCD, not the name"
+                " (in Slack, click the channel's name at the top: the id is at the bottom of the About tab)"
+            )
+    if not (settings.slack_app_token or settings.slack_signing_secret):
+        problems.append("setting SLACK_APP_TOKEN or SLACK_SIGNING_SECRET: one is needed (Socket Mode or HTTP mode)")
+    return problems
+
+
+def hide_password(url: str) -> str:
+    """A database URL fit to show in a log or a message: its password, in the address or the query, as ***."""
+    scheme, separator, rest = url.partition("://")
+    address, question, query = rest.partition("?")
+    netloc, slash, path = address.partition("/")
+    user, at, host = netloc.rpartition("@")
+    if at and ":" in user:
+        netloc = f"{user.split(':', 1)[0]}:***@{host}"
+    query = re.sub(r"(?i)(^|&)(password=)[^&]*", r"\1\2***", query)
+    return f"{scheme}{separator}{netloc}{slash}{path}{question}{query}" if separator else url
 
 
 def dispatch_policy(settings: Settings) -> DispatchPolicy:

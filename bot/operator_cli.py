@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from bot.cli import ProgramOption, _progress, _setup, app, err
 from bot.clock import SystemClock
-from bot.config import Settings, load_settings
+from bot.config import Settings, load_settings, run_problems
 from bot.errors import ConfigError
 from bot.forget import Forgetting, Forgotten
 from bot.program import load_program
@@ -145,6 +145,9 @@ def backup(file: Annotated[Path, typer.Argument(help="Where to write the copy of
     if not Path(source_path).exists():
         err.print(f"referral-bot backup: no database at {source_path}", highlight=False)
         raise typer.Exit(2)
+    if not file.parent.is_dir():  # said before anything is written, so nothing is left behind
+        err.print(f"referral-bot backup: the folder {file.parent} does not exist; create it first", highlight=False)
+        raise typer.Exit(2)
     partial = file.with_name(file.name + ".partial")
     partial.unlink(missing_ok=True)
     try:
@@ -180,18 +183,17 @@ def _integrity(path: Path) -> str:
         return "; ".join(str(row[0]) for row in copy.execute("PRAGMA integrity_check").fetchall())
 
 
+# `check` works without the network; what only Telegram, Slack or the database can answer is left to `run`.
+OFFLINE = (
+    "checked offline: nothing was sent to Telegram or Slack and the database was not opened;"
+    " `referral-bot run` checks the tokens, the Slack channels and the database when it starts"
+)
+
+
 @app.command()
 def check(program: ProgramOption = None) -> None:
-    """Check the settings, the program file and TEMPLATES_DIR without starting anything."""
-    problems: list[str] = []
-    settings: Settings | None = None
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        for error in exc.errors():
-            where = str(error["loc"][0]).upper() if error["loc"] else ""
-            message = error["msg"].removeprefix("Value error, ")
-            problems.append(f"setting {where}: {message}" if where else f"setting {message}")
+    """Check, without the network, everything `run` would refuse: settings, program file, TEMPLATES_DIR."""
+    settings, problems = _settings_and_problems()
     path = program or (settings.program_file if settings else Path(os.environ.get("PROGRAM_FILE", "program.toml")))
     rules = None
     try:
@@ -199,23 +201,35 @@ def check(program: ProgramOption = None) -> None:
     except ConfigError as exc:
         problems.append(str(exc))
     if settings is not None:
-        problems += _slack_problems(settings)
+        problems += run_problems(settings)
     for problem in problems:
         err.print(f"referral-bot check: {problem}", highlight=False, soft_wrap=True)
     if problems or settings is None or rules is None:
+        err.print(f"referral-bot check: {_counted(len(problems), 'problem')}; {OFFLINE}", highlight=False)
         raise typer.Exit(2)
     templates = settings.templates_dir or "built-in"
     typer.echo(f"ok: settings, program {rules.program.name!r} ({path}), templates ({templates})")
+    typer.echo(OFFLINE)
 
 
-def _slack_problems(settings: Settings) -> list[str]:
-    from bot.wiring import team_from
-
+def _settings_and_problems() -> tuple[Settings | None, list[str]]:
+    """The settings, with each invalid one named and put back to its default, so that the checks after it still
+    run on the rest; None when a rule across settings failed, which no default can mend."""
     try:
-        team_from(settings)
-    except ConfigError as exc:
-        return [str(exc)]
-    return []
+        return Settings(), []
+    except ValidationError as exc:
+        errors = exc.errors()
+    problems, defaults = [], {}
+    for error in errors:
+        field = str(error["loc"][0]) if error["loc"] else ""
+        message = error["msg"].removeprefix("Value error, ")
+        problems.append(f"setting {field.upper()}: {message}" if field else f"setting {message}")
+        if field in Settings.model_fields:
+            defaults[field] = Settings.model_fields[field].default
+    try:
+        return Settings(**defaults), problems
+    except ValidationError:
+        return None, problems
 
 
 @app.command()

@@ -47,13 +47,14 @@ class Funnel:
     median_contact_minutes: float | None
     sla_breaches: int
 
+    # None before anything arrived: a rate of nothing is not 0%, and the templates say "n/a".
     @property
-    def conversion_rate(self) -> float:
-        return self.converted / self.arrived if self.arrived else 0.0
+    def conversion_rate(self) -> float | None:
+        return self.converted / self.arrived if self.arrived else None
 
     @property
-    def breach_share(self) -> float:
-        return self.sla_breaches / self.arrived if self.arrived else 0.0
+    def breach_share(self) -> float | None:
+        return self.sla_breaches / self.arrived if self.arrived else None
 
 
 def _since(period: Period) -> str:

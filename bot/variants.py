@@ -78,8 +78,9 @@ class VariantFigures:
     best: bool = False
 
     @property
-    def conversion_rate(self) -> float:
-        return self.conversions / self.arrivals if self.arrivals else 0.0
+    def conversion_rate(self) -> float | None:
+        """None while nobody has arrived: the templates say "n/a", not 0%."""
+        return self.conversions / self.arrivals if self.arrivals else None
 
 
 async def variant_figures(
@@ -106,10 +107,10 @@ def _figures(name: str, customers: int, counts: Counts) -> VariantFigures:
 
 def _compared(figures: list[VariantFigures]) -> list[VariantFigures]:
     """The best conversion rate first; every other variant carries its test against the best."""
-    ranked = sorted(figures, key=lambda f: (-f.conversion_rate, -f.arrivals))
+    ranked = sorted(figures, key=lambda f: (-(f.conversion_rate or 0.0), -f.arrivals))
     if not ranked:
         return ranked
-    best = ranked[0]
+    best = ranked[0]  # with no arrivals at all, none is crowned: there is nothing to be best at
     tested = [
         VariantFigures(
             f.name,
@@ -121,5 +122,7 @@ def _compared(figures: list[VariantFigures]) -> list[VariantFigures]:
         )
         for f in ranked[1:]
     ]
-    crowned = VariantFigures(best.name, best.customers, best.shares, best.arrivals, best.conversions, best=True)
+    crowned = VariantFigures(
+        best.name, best.customers, best.shares, best.arrivals, best.conversions, best=best.arrivals > 0
+    )
     return [crowned, *tested]

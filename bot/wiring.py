@@ -8,14 +8,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
 
+from telegram.error import NetworkError
+
 from bot.alerts import Alerts, Team
 from bot.ask_sweep import FollowUpSweep
 from bot.clock import Clock, SystemClock
-from bot.config import Settings, dispatch_policy
+from bot.config import Settings, dispatch_policy, hide_password, run_problems, slack_problems
 from bot.crm import CrmService
 from bot.dashboard import HOME_PLATFORM, HomeAlerts
 from bot.engine import Engine, Part, collect_cycles_less_often
-from bot.errors import ConfigError
+from bot.errors import ConfigError, unreachable
 from bot.feedback_sweep import FeedbackSweep
 from bot.metrics import Health, Metrics
 from bot.metrics import routes as metrics_routes
@@ -38,7 +40,7 @@ from handlers.slack.reward_blocks import RewardRoutes, RewardSender
 from handlers.slack.routes import SlackRoutes
 from handlers.slack.sender import SlackSender
 from handlers.telegram import TelegramChannel, TelegramSender, build_application
-from handlers.telegram.channel import Webhook
+from handlers.telegram.channel import Webhook, close_transports, telegram_unreachable
 from handlers.telegram.flood import FloodGuard
 from handlers.telegram.routes import Routes
 from messages import Renderer
@@ -48,12 +50,34 @@ from storage.instance_lock import AlreadyRunning, only_instance
 log = logging.getLogger(__name__)
 
 
-async def open_migrated_store(settings: Settings) -> Store:
+async def open_database(settings: Settings) -> Store:
+    """The store DATABASE_URL names, or one line without its password: Unreachable when a server did not answer
+    (it may be starting), a ConfigError otherwise."""
+    shown = hide_password(settings.database_url)
     try:
-        store = await open_store(settings.database_url, settings.sqlite_synchronous, settings.sqlite_busy_timeout_ms)
-        await store.migrate()
-    except Exception as exc:  # the database missing, read-only or corrupt: say so in one line
-        raise ConfigError(f"setting DATABASE_URL: cannot open {settings.database_url}: {exc}") from None
+        return await open_store(settings.database_url, settings.sqlite_synchronous, settings.sqlite_busy_timeout_ms)
+    except OSError as exc:  # refused, no such host, timed out: asyncpg raises the socket's own error
+        if settings.database_url.startswith("sqlite:///"):
+            raise ConfigError(f"setting DATABASE_URL: cannot open {shown}: {exc}") from None
+        raise unreachable("the database", shown, "DATABASE_URL", exc) from None
+    except Exception as exc:  # the file missing, read-only or corrupt; a role or database the server does not know
+        raise ConfigError(f"setting DATABASE_URL: cannot open {shown}: {exc}") from None
+
+
+async def migrate(store: Store, settings: Settings) -> list[str]:
+    """Bring the schema up to date (the migrations applied now); a failure is one line, and closes the store."""
+    try:
+        return await store.migrate()
+    except Exception as exc:
+        await store.close()
+        raise ConfigError(
+            f"setting DATABASE_URL: cannot update {hide_password(settings.database_url)}: {exc}"
+        ) from None
+
+
+async def open_migrated_store(settings: Settings) -> Store:
+    store = await open_database(settings)
+    await migrate(store, settings)
     return store
 
 
@@ -78,7 +102,10 @@ async def _bot_username(settings: Settings) -> str:
     bot = build_application(settings.telegram_bot_token, settings.telegram_api_url, settings.telegram_file_base_url).bot
     try:
         await bot.initialize()
-    except Exception as exc:  # a wrong token or no network: one line for the operator
+    except Exception as exc:  # a wrong token, or no network: one line for the operator
+        await close_transports(bot)
+        if isinstance(exc, NetworkError):
+            raise telegram_unreachable(bot, exc) from None
         raise ConfigError(f"setting TELEGRAM_BOT_TOKEN: Telegram did not say who the bot is ({exc})") from None
     try:
         return str(bot.username)
@@ -101,14 +128,34 @@ def unreachable_marker(store: Store, clock: Clock) -> Callable[[OutboxRow, str],
 
 
 def team_from(settings: Settings) -> Team | None:
-    """The Slack team, when Slack is configured; every missing piece is named."""
+    """The Slack team, when Slack is configured; the first missing or wrong piece is named."""
     if not settings.slack_enabled:
         return None
-    if not settings.slack_alert_channel:
-        raise ConfigError("setting SLACK_ALERT_CHANNEL: required with SLACK_BOT_TOKEN (the channel id for alerts)")
-    if not (settings.slack_app_token or settings.slack_signing_secret):
-        raise ConfigError("setting SLACK_APP_TOKEN or SLACK_SIGNING_SECRET: one is needed (Socket Mode or HTTP mode)")
+    problems = slack_problems(settings)
+    if problems:
+        raise ConfigError(problems[0])
     return Team(settings.slack_alert_channel, settings.managers, settings.slack_support_channel)
+
+
+def startup_summary(engine: Engine, settings: Settings, program: Program) -> list[str]:
+    """What `run` says once it is up: which bot, program and database, and how updates and the team reach it."""
+    username = engine.part(TelegramChannel).app.bot.username
+    updates = f"webhook at {settings.telegram_webhook_url}" if settings.telegram_webhook_url else "polling for updates"
+    return [
+        f"running: {program.program.name}",
+        f"Telegram: @{username} (https://t.me/{username}), {updates}",
+        f"Slack: {_slack_summary(engine, settings)}",
+        f"database: {hide_password(settings.database_url)}",
+    ]
+
+
+def _slack_summary(engine: Engine, settings: Settings) -> str:
+    if not settings.slack_enabled:
+        return "off (SLACK_BOT_TOKEN is empty): referral alerts go nowhere"
+    alerts = f"alerts to {settings.slack_alert_channel}"
+    if settings.slack_app_token:
+        return f"Socket Mode; {alerts}"
+    return f"HTTP on port {engine.part(SlackChannel).port}, events at /slack/events; {alerts}"
 
 
 @contextmanager
@@ -124,8 +171,9 @@ async def build_engine(
     settings: Settings, program: Program, clock: Clock | None = None, policy: DispatchPolicy | None = None
 ) -> Engine:
     """Everything `referral-bot run` runs: Telegram, Slack when configured, the outbox and the SLA timers."""
-    if not settings.telegram_bot_token:
-        raise ConfigError("setting TELEGRAM_BOT_TOKEN: required to run the bot")
+    problems = run_problems(settings)
+    if problems:  # `referral-bot check` lists them all
+        raise ConfigError(problems[0])
     collect_cycles_less_often()
     clock = clock or SystemClock()
     team = team_from(settings)

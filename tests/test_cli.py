@@ -78,7 +78,7 @@ async def test_a_bad_program_file_stops_start_up_with_one_line(tmp_path: Path) -
     assert process.returncode == 2
     lines = stderr.decode().strip().splitlines()
     assert len(lines) == 1
-    assert "field attribution.window_days (line 29): Input should be greater than or equal to 1" in lines[0]
+    assert "field attribution.window_days (line 31): Input should be greater than or equal to 1" in lines[0]
 
 
 async def test_a_refused_token_stops_start_up_with_one_line(telegram: TelegramEmulator, tmp_path: Path) -> None:
@@ -86,7 +86,7 @@ async def test_a_refused_token_stops_start_up_with_one_line(telegram: TelegramEm
     process = await referral_bot(tmp_path, env, "run")
     _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode == 2
-    assert stderr.decode().strip() == "referral-bot: setting TELEGRAM_BOT_TOKEN: Telegram refused the token"
+    assert stderr.decode().strip() == "referral-bot run: setting TELEGRAM_BOT_TOKEN: Telegram refused the token"
 
 
 async def test_run_starts_the_slack_side_in_socket_mode(

@@ -113,7 +113,8 @@ async def test_converting_from_the_crm_updates_the_alert_and_thanks_both_sides(
     status, body = await crm.convert(referral_id, {"deal_value": "1200.50", "actor": "hubspot"})
     assert status == 200
     assert (body["referral"]["status"], body["referral"]["deal_value"]) == ("converted", "1200.50")
-    await slack.wait_for(lambda: "Converted* · deal value 1,200.50 EUR" in current(slack, alert).plain(), what="converted")
+    converted = "Converted* · deal value 1,200.50 EUR"
+    await slack.wait_for(lambda: converted in current(slack, alert).plain(), what="converted")
     audits = await slack.wait_for_messages(ALERTS, 2, thread_ts=alert.ts)
     assert audits[1].text.startswith(":tada: hubspot (CRM) marked it converted (deal value 1,200.50 EUR)")
     ana_thanks = (await telegram.wait_for_messages(1001, 3))[2]

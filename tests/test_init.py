@@ -3,9 +3,12 @@ empty folder."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import stat
 import subprocess
 import sys
+import sysconfig
 import tomllib
 from pathlib import Path
 
@@ -45,3 +48,24 @@ def test_init_into_a_missing_folder_says_which(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "nowhere/.env" in done.stderr
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_an_incomplete_installation_says_so_and_is_not_restarted(tmp_path: Path) -> None:
+    """A package left out of an install (as handlers.http once was from the wheel) is one line and status 2, which
+    the systemd unit does not restart in a loop."""
+    broken = tmp_path / "site"
+    for package in ("bot", "handlers", "messages", "storage", "sandbox"):
+        shutil.copytree(ROOT / package, broken / package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.rmtree(broken / "handlers" / "http")
+    shutil.copy(ROOT / "program.example.toml", tmp_path / "program.toml")
+    # Without site (-S), so the development install's import hook cannot fill the gap from the checkout.
+    path = os.pathsep.join([str(broken), sysconfig.get_paths()["purelib"]])
+    env = {**os.environ, "PYTHONPATH": path, "TELEGRAM_BOT_TOKEN": "123456:ABC"}
+    done = subprocess.run(
+        [sys.executable, "-S", "-m", "bot", "run"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "referral-bot run: this installation is incomplete (No module named 'handlers.http'): install referral-bot"
+        " again"
+    ]

@@ -47,7 +47,7 @@ async def test_an_unknown_log_format_is_named_at_start_up(tmp_path: Path) -> Non
     process = await referral_bot(tmp_path, environment(None, tmp_path, LOG_FORMAT="xml"), "run")
     _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode == 2
-    assert stderr.decode().strip() == "referral-bot: setting LOG_FORMAT: Input should be 'text' or 'json'"
+    assert stderr.decode().strip() == "referral-bot run: setting LOG_FORMAT: Input should be 'text' or 'json'"
 
 
 async def serve_ana(telegram: TelegramEmulator, tmp_path: Path, log_format: str) -> str:

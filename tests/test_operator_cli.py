@@ -136,7 +136,8 @@ async def test_backup_of_postgresql_points_to_its_own_tools(tmp_path: Path) -> N
 async def test_check_says_ok_or_names_each_problem(tmp_path: Path) -> None:
     code, out, _ = await run(tmp_path, "check")
     assert code == 0
-    assert out.strip() == f"ok: settings, program 'Acme Coffee' ({ROOT / 'program.example.toml'}), templates (built-in)"
+    ok = f"ok: settings, program 'Acme Coffee' ({ROOT / 'program.example.toml'}), templates (built-in)"
+    assert out.splitlines()[0] == ok and out.splitlines()[1].startswith("checked offline: ")
     bad = tmp_path / "program.toml"
     bad.write_text((ROOT / "program.example.toml").read_text().replace("window_days = 30", "window_days = 0"))
     code, out, err = await run(
@@ -146,17 +147,19 @@ async def test_check_says_ok_or_names_each_problem(tmp_path: Path) -> None:
     lines = err.strip().splitlines()
     assert lines[0] == "referral-bot check: setting SQLITE_SYNCHRONOUS: Input should be 'FULL', 'EXTRA' or 'NORMAL'"
     assert lines[1].startswith("referral-bot check: setting TEMPLATES_DIR: ")
-    assert "field attribution.window_days (line 29): Input should be greater than or equal to 1" in lines[2]
-    assert len(lines) == 3
+    assert "field attribution.window_days (line 31): Input should be greater than or equal to 1" in lines[2]
+    assert lines[3].startswith("referral-bot check: 3 problems; checked offline: ")
+    assert len(lines) == 4
     assert not (tmp_path / "referrals.db").exists()  # nothing was started, not even the database
 
 
 async def test_check_names_a_missing_slack_setting(tmp_path: Path) -> None:
     code, _, err = await run(tmp_path, "check", SLACK_BOT_TOKEN="xoxb-1", SLACK_APP_TOKEN="xapp-1")
     assert code == 2
-    assert err.strip() == (
+    assert err.splitlines()[0] == (
         "referral-bot check: setting SLACK_ALERT_CHANNEL: required with SLACK_BOT_TOKEN (the channel id for alerts)"
     )
+    assert len(err.splitlines()) == 2  # and the count, saying it checked offline
 
 
 async def test_forget_asks_first_and_needs_a_known_person(

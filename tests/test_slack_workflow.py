@@ -99,7 +99,8 @@ async def test_converted_records_the_deal_and_thanks_both_sides(
     ben_thanks = (await telegram.wait_for_messages(2001, 2))[1]
     assert "Your welcome gift: 15% off your first three deliveries" in ben_thanks.text
     assert operator.rows("SELECT DISTINCT status FROM rewards") == [{"status": "issued"}]
-    await slack.wait_for(lambda: "Converted* · deal value 1,200.00 EUR" in current(slack, alert).plain(), what="converted")
+    converted = "Converted* · deal value 1,200.00 EUR"
+    await slack.wait_for(lambda: converted in current(slack, alert).plain(), what="converted")
     assert current(slack, alert).buttons() == []  # a closed referral has no buttons left
 
 

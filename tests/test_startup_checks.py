@@ -116,7 +116,7 @@ async def test_run_exits_2_with_the_one_line(telegram: TelegramEmulator, slack: 
     _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode == 2
     assert stderr.decode().strip().splitlines()[-1] == (
-        "referral-bot: setting SLACK_ALERT_CHANNEL: Slack has no channel C0GONE the bot can see"
+        "referral-bot run: setting SLACK_ALERT_CHANNEL: Slack has no channel C0GONE the bot can see"
         " (use the channel's id, such as C0123ABCD; invite the bot first to a private channel)"
     )
 

@@ -95,5 +95,6 @@ async def test_referral_bot_run_refuses_to_start_with_a_broken_override(business
     _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode == 2
     assert stderr.decode().strip() == (
-        f"referral-bot: setting TEMPLATES_DIR: Value error, {business / 'fa' / 'welcome.html'}: line 1: unexpected '}}'"
+        "referral-bot run: setting TEMPLATES_DIR: Value error,"
+        f" {business / 'fa' / 'welcome.html'}: line 1: unexpected '}}'"
     )

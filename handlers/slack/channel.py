@@ -15,7 +15,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, unreachable
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +57,14 @@ class SlackChannel:
         return self
 
     async def _connect(self) -> None:
+        client = self.app.client
         try:
-            await self.app.client.auth_test()
+            await client.auth_test()
         except SlackApiError as error:
             raise ConfigError(f"setting SLACK_BOT_TOKEN: Slack refused the token ({error.response['error']})") from None
+        except (aiohttp.ClientConnectionError, TimeoutError) as error:  # no route, no DNS, refused, timed out
+            token = client.token or ""
+            raise unreachable("the Slack Web API", client.base_url, "SLACK_API_URL", error, token) from None
         if self._app_token:
             self._socket = AsyncSocketModeHandler(self.app, self._app_token, web_client=self.app.client)
             await self._socket.connect_async()  # type: ignore[no-untyped-call]

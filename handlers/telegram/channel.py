@@ -14,11 +14,11 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from telegram import BotCommand, Update
+from telegram import Bot, BotCommand, Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, Unreachable, unreachable
 from handlers.telegram.aiohttp_request import AiohttpRequest
 from handlers.telegram.batches import process_batch
 from handlers.telegram.routes import Routes
@@ -55,6 +55,18 @@ def build_application(
         .rate_limiter(limiter)
         .build()
     )
+
+
+def telegram_unreachable(bot: Bot, error: NetworkError) -> Unreachable:
+    """The Bot API could not be reached: said with its base URL, as the full one carries the token after /bot."""
+    base = bot.base_url.replace(bot.token, "")
+    return unreachable("the Telegram Bot API", base, "TELEGRAM_API_URL", error, secret=bot.token)
+
+
+async def close_transports(bot: Bot) -> None:
+    """After a failed start: a bot whose initialize() failed counts as never started, so Bot.shutdown() would leave
+    its open HTTP sessions (one for getUpdates, one for the rest) unclosed."""
+    await asyncio.gather(*(request.shutdown() for request in bot._request))
 
 
 @dataclass(frozen=True)
@@ -102,15 +114,13 @@ class TelegramChannel:
         except InvalidToken:
             await self._close_transports()
             raise ConfigError("setting TELEGRAM_BOT_TOKEN: Telegram refused the token") from None
-        except NetworkError as error:
+        except NetworkError as error:  # no route, no DNS, refused, timed out: not a setting we could name for sure
             await self._close_transports()
-            raise ConfigError(f"setting TELEGRAM_API_URL: cannot reach the Bot API ({error})") from None
+            raise telegram_unreachable(self.app.bot, error) from None
         return self
 
     async def _close_transports(self) -> None:
-        # A bot whose start failed counts as never started, so Bot.shutdown() would leave its open
-        # HTTP sessions (one for getUpdates, one for the rest) unclosed.
-        await asyncio.gather(*(request.shutdown() for request in self.app.bot._request))
+        await close_transports(self.app.bot)
 
     async def __aexit__(self, *exc_info: object) -> None:
         if self.webhook is not None:
