@@ -25,7 +25,7 @@ from telegram import Update
 from telegram.ext import ContextTypes, TypeHandler
 
 from bench.common import World, program, verdict, world, write_result
-from bot.wiring import build_engine
+from bot.app.wiring import build_engine
 from handlers.telegram import TelegramChannel
 from handlers.telegram.channel import build_application
 from storage import SQLiteStore

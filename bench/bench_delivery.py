@@ -21,11 +21,11 @@ from typing import Any
 
 from bench.bulk_load import CUSTOMERS_SQL, NOW, REFERRALS_SQL
 from bench.common import verdict, write_result
-from bot.clock import SystemClock
-from bot.demo import TOKEN, emulator_settings
-from bot.models import Outgoing
-from bot.program import load_program
-from bot.wiring import build_engine
+from bot.app.demo import TOKEN, emulator_settings
+from bot.app.wiring import build_engine
+from bot.core.clock import SystemClock
+from bot.core.models import Outgoing
+from bot.program.rules import load_program
 from handlers.slack.channel import SlackChannel
 from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator

@@ -3,7 +3,7 @@ process's memory.
 
 The database is filled by bench/bulk_load.py in a child process, so this process's resident memory is only
 what answering the commands costs. Each command goes through the slash command's own code (SlashCommands,
-bot/stats.py and the template rendering), timed over a few runs after one warm-up run.
+bot/reports/stats.py and the template rendering), timed over a few runs after one warm-up run.
 
 `python -m bench.bench_stats [--quick] [--keep PATH]`: --quick loads 100,000 referrals; --keep reuses (or
 leaves) the database at PATH."""
@@ -21,11 +21,11 @@ from typing import Any
 
 from bench.bulk_load import NOW
 from bench.common import distribution, verdict, write_result
-from bot.alerts import Team
-from bot.clock import FakeClock
-from bot.links import Links
-from bot.program import load_program
-from bot.screens import Screens
+from bot.core.clock import FakeClock
+from bot.core.links import Links
+from bot.core.texts import Screens
+from bot.program.rules import load_program
+from bot.team.alerts import Team
 from handlers.slack.commands import SlashCommands
 from messages import Renderer
 from storage import SQLiteStore

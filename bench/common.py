@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.config import Settings
-from bot.demo import TOKEN, emulator_settings
-from bot.program import Program, load_program
+from bot.app.demo import TOKEN, emulator_settings
+from bot.program.rules import Program, load_program
+from bot.program.settings import Settings
 from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from bot.models import Customer, Draft, OutboxRow, Referral, Reward, Timer
+from bot.core.models import Customer, Draft, OutboxRow, Referral, Reward, Timer
 from storage.privacy_sql import Erased
 
 

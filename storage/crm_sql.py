@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from bot.models import Referral
+from bot.core.models import Referral
 from storage.base import Store
 from storage.rows import from_row, to_db
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.models import Customer
+from bot.core.models import Customer
 from storage.rows import from_row, to_db
 from storage.sql_base import SqlBase, new_id
 

@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from bot.models import OutboxRow, Timer
+from bot.core.models import OutboxRow, Timer
 from storage.base import CommitCounts
 from storage.migrations import CREATE_LEDGER, load_migrations
 from storage.outbox_sql import CLAIMABLE

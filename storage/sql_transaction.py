@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.models import Customer, Draft, Referral, Reward, Timer
+from bot.core.models import Customer, Draft, Referral, Reward, Timer
 from storage.engagement_sql import EngagementSql
 from storage.privacy_sql import PrivacySql
 from storage.rows import checked_columns, from_row, to_db, to_row

@@ -13,7 +13,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.models import OutboxRow, Timer
+from bot.core.models import OutboxRow, Timer
 from storage.group_commit import GroupCommit
 from storage.migrations import CREATE_LEDGER, load_migrations
 from storage.outbox_sql import CLAIMABLE

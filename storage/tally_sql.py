@@ -10,7 +10,7 @@ import random
 from datetime import datetime
 from typing import Any
 
-from bot.models import Referral
+from bot.core.models import Referral
 from storage.migrations import Dialect, load_migrations
 from storage.rows import to_db
 from storage.sql_base import SqlBase

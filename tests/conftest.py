@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from bot.clock import FakeClock
-from bot.config import Settings
-from bot.demo import TOKEN, emulator_settings
-from bot.engine import Engine
-from bot.program import Program, load_program
-from bot.wiring import build_engine
+from bot.app.demo import TOKEN, emulator_settings
+from bot.app.wiring import build_engine
+from bot.core.clock import FakeClock
+from bot.core.engine import Engine
+from bot.program.rules import Program, load_program
+from bot.program.settings import Settings
 from handlers.slack.channel import SlackChannel
 from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from bot.demo import TOKEN
+from bot.app.demo import TOKEN
 from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 from sandbox.telegram_people import FakeUser

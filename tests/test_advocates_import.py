@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bot.engine import Engine
+from bot.core.engine import Engine
 from sandbox.telegram_api import TelegramEmulator
 
 from conftest import ROOT, Operator

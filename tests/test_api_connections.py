@@ -13,7 +13,7 @@ from aiohttp import web
 from telegram import Bot
 from telegram.error import NetworkError, TimedOut
 
-from bot.engine import Engine
+from bot.core.engine import Engine
 from handlers.telegram.aiohttp_request import AiohttpRequest
 from handlers.telegram.channel import build_application
 from handlers.telegram.sender import qr_png

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from bot.clock import FakeClock
-from bot.engine import Engine
-from bot.outbox import Dispatcher
+from bot.core.clock import FakeClock
+from bot.core.engine import Engine
+from bot.delivery.outbox import Dispatcher
 from sandbox.slack_api import SlackEmulator
 from sandbox.slack_models import SlackMessage
 from sandbox.telegram_api import TelegramEmulator

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import FakeClock
-from bot.engine import Engine
-from bot.program import Program
-from bot.wiring import build_engine
+from bot.app.wiring import build_engine
+from bot.core.clock import FakeClock
+from bot.core.engine import Engine
+from bot.program.rules import Program
 from sandbox.telegram_api import TelegramEmulator
 
 from conftest import Operator, eventually, settings_for

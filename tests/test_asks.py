@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from bot.ask_sweep import FollowUpSweep
-from bot.clock import FakeClock
-from bot.engine import Engine
-from bot.program import Program, load_program
+from bot.core.clock import FakeClock
+from bot.core.engine import Engine
+from bot.engagement.ask_sweep import FollowUpSweep
+from bot.program.rules import Program, load_program
 from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 from sandbox.telegram_people import SentMessage
@@ -68,7 +68,7 @@ async def test_a_manager_asks_a_segment_and_each_customer_gets_the_request_with_
 async def test_the_variants_own_ask_copy_replaces_the_pitch(
     telegram: TelegramEmulator, slack: SlackEmulator, clock: FakeClock, operator: Operator, program: Program
 ) -> None:
-    from bot.program_rules import LocalizedText, Variant
+    from bot.program.sections import LocalizedText, Variant
 
     from conftest import team_bot
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.business_hours import BusinessHours
+from bot.program.business_hours import BusinessHours
 
 HOURS = BusinessHours("Europe/Madrid", ("mon", "tue", "wed", "thu", "fri"), time(9, 0), time(18, 0))
 YEAR = datetime(2026, 1, 1, tzinfo=UTC)  # both of the year's clock changes are in it

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from test_rewards import said, with_incentives
 
-from bot.clock import FakeClock
-from bot.program import Program
-from bot.program_rules import RewardRule
+from bot.core.clock import FakeClock
+from bot.program.rules import Program
+from bot.program.sections import RewardRule
 from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 

@@ -10,10 +10,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.clock import FakeClock
-from bot.engine import Engine
-from bot.program import Program
-from bot.wiring import build_engine
+from bot.app.wiring import build_engine
+from bot.core.clock import FakeClock
+from bot.core.engine import Engine
+from bot.program.rules import Program
 from handlers.http.server import HttpServer
 from handlers.slack.channel import SlackChannel
 from sandbox.slack_api import SlackEmulator

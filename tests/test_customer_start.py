@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, urlparse
 
-from bot.engine import Engine
+from bot.core.engine import Engine
 from handlers.telegram.sender import qr_png
 from sandbox.telegram_api import TelegramEmulator
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from bot.clock import FakeClock
-from bot.engine import Engine
-from bot.program import Program
-from bot.wiring import build_engine
+from bot.app.wiring import build_engine
+from bot.core.clock import FakeClock
+from bot.core.engine import Engine
+from bot.program.rules import Program
 from sandbox.telegram_api import TelegramEmulator
 
 from conftest import Operator, eventually, settings_for

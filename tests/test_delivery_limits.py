@@ -7,9 +7,9 @@ import itertools
 import time
 from datetime import timedelta
 
-from bot.clock import FakeClock, SystemClock
-from bot.program import Program
-from bot.wiring import build_engine
+from bot.app.wiring import build_engine
+from bot.core.clock import FakeClock, SystemClock
+from bot.program.rules import Program
 from handlers.slack.channel import SlackChannel
 from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from bot.clock import FakeClock
-from bot.errors import ConfigError
-from bot.program import Program
+from bot.core.clock import FakeClock
+from bot.core.errors import ConfigError
+from bot.program.rules import Program
 from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from bot.engine import GRACE_SECONDS
+from bot.core.engine import GRACE_SECONDS
 
 from conftest import ROOT
 

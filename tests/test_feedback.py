@@ -10,12 +10,12 @@ from pathlib import Path
 
 from test_slack_commands import ask, converted_referral
 
-from bot.clock import FakeClock
-from bot.engine import Engine
-from bot.feedback_sweep import FeedbackSweep
-from bot.program import Program
-from bot.program_rules import Feedback
-from bot.wiring import build_engine
+from bot.app.wiring import build_engine
+from bot.core.clock import FakeClock
+from bot.core.engine import Engine
+from bot.engagement.feedback_sweep import FeedbackSweep
+from bot.program.rules import Program
+from bot.program.sections import Feedback
 from handlers.slack.channel import SlackChannel
 from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import SentMessage, TelegramEmulator

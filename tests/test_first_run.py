@@ -19,8 +19,8 @@ from test_operator_cli import run
 from test_slack_commands import ask
 from test_variants import with_variants
 
-from bot.clock import FakeClock
-from bot.program import Program
+from bot.core.clock import FakeClock
+from bot.program.rules import Program
 from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 

@@ -10,7 +10,7 @@ from test_direct_referral import converse
 from test_feedback import answer, say
 from test_operator_cli import run
 
-from bot.engine import Engine
+from bot.core.engine import Engine
 from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import SentMessage, TelegramEmulator
 

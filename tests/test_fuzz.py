@@ -21,9 +21,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
-from bot.engine import Engine
-from bot.program import Program
-from bot.validation import storable
+from bot.core.engine import Engine
+from bot.core.validation import storable
+from bot.program.rules import Program
 from messages.renderer import clean
 from sandbox.slack_api import SlackEmulator
 from sandbox.slack_models import SlackMessage

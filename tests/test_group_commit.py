@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from test_metrics import scrape, value
 
-from bot.clock import FakeClock
-from bot.models import Customer
-from bot.program import Program
-from bot.wiring import build_engine
+from bot.app.wiring import build_engine
+from bot.core.clock import FakeClock
+from bot.core.models import Customer
+from bot.program.rules import Program
 from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 from storage import SQLiteStore

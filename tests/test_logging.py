@@ -26,8 +26,9 @@ async def test_json_logs_are_one_object_a_line_with_time_level_logger_and_messag
 
 async def test_an_exception_is_logged_with_its_traceback_in_one_json_line(tmp_path: Path) -> None:
     script = (
-        "import logging; from bot.logs import configure; configure('INFO', 'json')\n"
-        "try:\n    1 / 0\nexcept ZeroDivisionError:\n    logging.getLogger('bot.outbox').exception('send failed')\n"
+        "import logging; from bot.app.logs import configure; configure('INFO', 'json')\n"
+        "try:\n    1 / 0\nexcept ZeroDivisionError:\n"
+        "    logging.getLogger('bot.delivery.outbox').exception('send failed')\n"
     )
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-c", script, cwd=Path(__file__).parent.parent, stderr=asyncio.subprocess.PIPE
@@ -35,7 +36,7 @@ async def test_an_exception_is_logged_with_its_traceback_in_one_json_line(tmp_pa
     _, stderr = await process.communicate()
     (line,) = stderr.decode().splitlines()
     logged = json.loads(line)
-    assert (logged["level"], logged["logger"], logged["message"]) == ("ERROR", "bot.outbox", "send failed")
+    assert (logged["level"], logged["logger"], logged["message"]) == ("ERROR", "bot.delivery.outbox", "send failed")
     assert "ZeroDivisionError: division by zero" in logged["exception"]
 
 

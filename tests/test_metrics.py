@@ -10,9 +10,9 @@ from typing import Any
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.ask_sweep import FollowUpSweep
-from bot.clock import FakeClock
-from bot.engine import Engine
+from bot.core.clock import FakeClock
+from bot.core.engine import Engine
+from bot.engagement.ask_sweep import FollowUpSweep
 from handlers.http.server import HttpServer
 from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator

@@ -6,8 +6,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from bot.clock import FakeClock
-from bot.program import Program
+from bot.core.clock import FakeClock
+from bot.program.rules import Program
 from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 

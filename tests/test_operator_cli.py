@@ -11,10 +11,10 @@ from pathlib import Path
 
 from test_slack_commands import ask, converted_referral
 
-from bot.clock import FakeClock
-from bot.engine import Engine
-from bot.program import Program
-from bot.wiring import build_engine
+from bot.app.wiring import build_engine
+from bot.core.clock import FakeClock
+from bot.core.engine import Engine
+from bot.program.rules import Program
 from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 

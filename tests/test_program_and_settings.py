@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_settings
-from bot.errors import ConfigError
-from bot.program import load_program
+from bot.core.errors import ConfigError
+from bot.program.rules import load_program
+from bot.program.settings import load_settings
 
 from conftest import ROOT
 

@@ -11,10 +11,10 @@ from typing import Any
 
 from test_slack_commands import ask
 
-from bot import stats
-from bot.clock import FakeClock
-from bot.models import Customer, Referral
-from bot.program import Program
+from bot.core.clock import FakeClock
+from bot.core.models import Customer, Referral
+from bot.program.rules import Program
+from bot.reports import stats
 from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 from storage import open_store

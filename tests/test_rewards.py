@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from bot.clock import FakeClock
-from bot.coupons import import_codes, read_codes
-from bot.engine import Engine
-from bot.program import Program
-from bot.program_rules import Incentives, RewardRule, SidesOverride, Tier
+from bot.core.clock import FakeClock
+from bot.core.engine import Engine
+from bot.program.rules import Program
+from bot.program.sections import Incentives, RewardRule, SidesOverride, Tier
+from bot.rewards.coupons import import_codes, read_codes
 from sandbox.slack_api import SlackEmulator
 from sandbox.slack_models import SlackMessage
 from sandbox.telegram_api import TelegramEmulator

@@ -20,9 +20,9 @@ from aiohttp import web
 from telegram import Bot
 from telegram.error import BadRequest, Conflict
 
-from bot.clock import FakeClock
-from bot.program import Program
-from bot.wiring import build_engine
+from bot.app.wiring import build_engine
+from bot.core.clock import FakeClock
+from bot.program.rules import Program
 from handlers.slack.channel import SlackChannel
 from handlers.telegram.channel import TelegramChannel
 from sandbox.load_balancer import LoadBalancer

@@ -6,8 +6,8 @@ import csv
 import io
 from datetime import timedelta
 
-from bot.clock import FakeClock
-from bot.engine import Engine
+from bot.core.clock import FakeClock
+from bot.core.engine import Engine
 from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 

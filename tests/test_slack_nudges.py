@@ -7,8 +7,8 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.clock import FakeClock
-from bot.program import Program
+from bot.core.clock import FakeClock
+from bot.program.rules import Program
 from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 

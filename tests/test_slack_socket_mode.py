@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.clock import FakeClock
-from bot.program import Program
+from bot.core.clock import FakeClock
+from bot.program.rules import Program
 from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.clock import FakeClock
-from bot.engine import Engine
+from bot.core.clock import FakeClock
+from bot.core.engine import Engine
 from sandbox.slack_api import SlackEmulator
 from sandbox.slack_models import SlackMessage
 from sandbox.telegram_api import TelegramEmulator

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from bot.clock import FakeClock
-from bot.errors import ConfigError
-from bot.program import Program
-from bot.wiring import build_engine
+from bot.app.wiring import build_engine
+from bot.core.clock import FakeClock
+from bot.core.errors import ConfigError
+from bot.program.rules import Program
 from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.models import Customer, Referral, Reward
+from bot.core.models import Customer, Referral, Reward
 from storage import SQLiteStore, Store, open_store
 from storage.migrations import load_migrations
 

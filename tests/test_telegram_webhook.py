@@ -8,12 +8,12 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.clock import FakeClock
-from bot.config import load_settings
-from bot.engine import Engine
-from bot.errors import ConfigError
-from bot.program import Program
-from bot.wiring import build_engine
+from bot.app.wiring import build_engine
+from bot.core.clock import FakeClock
+from bot.core.engine import Engine
+from bot.core.errors import ConfigError
+from bot.program.rules import Program
+from bot.program.settings import load_settings
 from handlers.telegram.channel import TelegramChannel
 from sandbox.telegram_api import TelegramEmulator
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from test_slack_commands import ask
 
-from bot.clock import FakeClock
-from bot.config import load_settings
-from bot.errors import ConfigError
-from bot.program import Program
-from bot.wiring import build_engine
+from bot.app.wiring import build_engine
+from bot.core.clock import FakeClock
+from bot.core.errors import ConfigError
+from bot.program.rules import Program
+from bot.program.settings import load_settings
 from handlers.slack.channel import SlackChannel
 from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.demo import TOKEN
+from bot.app.demo import TOKEN
 from sandbox.load_balancer import LoadBalancer
 from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator

@@ -13,13 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_slack_commands import ask
 
-from bot.clock import FakeClock
-from bot.engine import Engine
-from bot.models import Customer, Referral
-from bot.program import Program, load_program
-from bot.program_rules import LocalizedText, Variant
-from bot.variants import choose_variant, two_proportion_z_test
-from bot.wiring import build_engine
+from bot.app.wiring import build_engine
+from bot.core.clock import FakeClock
+from bot.core.engine import Engine
+from bot.core.models import Customer, Referral
+from bot.engagement.variants import choose_variant, two_proportion_z_test
+from bot.program.rules import Program, load_program
+from bot.program.sections import LocalizedText, Variant
 from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 from storage import open_store

@@ -15,13 +15,13 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.clock import FakeClock
-from bot.config import load_settings
-from bot.engine import Engine
-from bot.errors import ConfigError
-from bot.program import Program
-from bot.webhooks import verify_signature
-from bot.wiring import build_engine
+from bot.app.wiring import build_engine
+from bot.core.clock import FakeClock
+from bot.core.engine import Engine
+from bot.core.errors import ConfigError
+from bot.integrations.webhooks import verify_signature
+from bot.program.rules import Program
+from bot.program.settings import load_settings
 from handlers.http.server import HttpServer
 from handlers.slack.channel import SlackChannel
 from sandbox.slack_api import SlackEmulator

@@ -13,9 +13,9 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bot.crm import CrmService, ReferralQuery, Trail
-from bot.models import Referral, Status
-from bot.webhooks import referral_data
+from bot.core.models import Referral, Status
+from bot.integrations.crm import CrmService, ReferralQuery, Trail
+from bot.integrations.webhooks import referral_data
 from storage.rows import to_db
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]

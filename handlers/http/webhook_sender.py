@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 import aiohttp
 
-from bot.models import OutboxRow
-from bot.outbox import SendFailed
-from bot.webhooks import EVENT_ID_HEADER, SIGNATURE_HEADER, sign
+from bot.core.models import OutboxRow
+from bot.delivery.outbox import SendFailed
+from bot.integrations.webhooks import EVENT_ID_HEADER, SIGNATURE_HEADER, sign
 
 log = logging.getLogger(__name__)
 TIMEOUT = aiohttp.ClientTimeout(total=10)

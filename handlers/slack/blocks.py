@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.alerts import AlertView
-from bot.screens import Screens
+from bot.core.texts import Screens
+from bot.team.alerts import AlertView
 from handlers.slack import reward_blocks
 
 Block = dict[str, Any]

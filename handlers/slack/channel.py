@@ -15,7 +15,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.errors import ConfigError, unreachable
+from bot.core.errors import ConfigError, unreachable
 
 log = logging.getLogger(__name__)
 

@@ -11,16 +11,16 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import stats
-from bot.alerts import Team
-from bot.asks import AskCampaigns, UnknownSegment
-from bot.clock import Clock
-from bot.nps import nps_figures
-from bot.program_rules import SEGMENTS
-from bot.screens import Screens
-from bot.survey import latest_feedback
-from bot.tallies import counts_by_variant
-from bot.variants import variant_figures
+from bot.core.clock import Clock
+from bot.core.texts import Screens
+from bot.engagement.asks import AskCampaigns, UnknownSegment
+from bot.engagement.nps import nps_figures
+from bot.engagement.survey import latest_feedback
+from bot.engagement.variants import variant_figures
+from bot.program.sections import SEGMENTS
+from bot.reports import stats
+from bot.reports.tallies import counts_by_variant
+from bot.team.alerts import Team
 from storage.base import Store
 
 OPEN_TO_ALL = {"pending", "help"}

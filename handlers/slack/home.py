@@ -11,13 +11,13 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alerts import Team
-from bot.clock import Clock
-from bot.dashboard import HOME_PLATFORM, Dashboard, home_chat, home_payload, load_dashboard, note_home_opened
-from bot.models import OutboxRow
-from bot.outbox import SendFailed
-from bot.screens import Screens
-from bot.unit_of_work import Units, Work
+from bot.core.clock import Clock
+from bot.core.models import OutboxRow
+from bot.core.texts import Screens
+from bot.core.unit_of_work import Units, Work
+from bot.delivery.outbox import SendFailed
+from bot.team.alerts import Team
+from bot.team.dashboard import HOME_PLATFORM, Dashboard, home_chat, home_payload, load_dashboard, note_home_opened
 from handlers.slack.blocks import fit
 from storage.base import Store
 

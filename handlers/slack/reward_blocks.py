@@ -11,10 +11,10 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.models import OutboxRow, Referral, Status
-from bot.outbox import BatchSender, Sender, SendFailed
-from bot.rewards import Rewards
-from bot.screens import Screens
+from bot.core.models import OutboxRow, Referral, Status
+from bot.core.texts import Screens
+from bot.delivery.outbox import BatchSender, Sender, SendFailed
+from bot.rewards.ledger import Rewards
 from handlers.slack.sender import PERMANENT
 from storage.base import Store
 

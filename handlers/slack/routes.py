@@ -11,9 +11,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.screens import Screens
-from bot.team import Outcome, TeamService
-from bot.validation import storable
+from bot.core.texts import Screens
+from bot.core.validation import storable
+from bot.team.workflow import Outcome, TeamService
 from handlers.slack import blocks
 from messages.renderer import clean
 

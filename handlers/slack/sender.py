@@ -16,11 +16,11 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alerts import AlertView, load_alert
-from bot.clock import Clock
-from bot.models import OutboxRow
-from bot.outbox import SendFailed
-from bot.screens import Screens
+from bot.core.clock import Clock
+from bot.core.models import OutboxRow
+from bot.core.texts import Screens
+from bot.delivery.outbox import SendFailed
+from bot.team.alerts import AlertView, load_alert
 from handlers.slack import blocks
 from storage.base import Store
 

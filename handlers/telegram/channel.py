@@ -18,7 +18,7 @@ from telegram import Bot, BotCommand, Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
-from bot.errors import ConfigError, Unreachable, unreachable
+from bot.core.errors import ConfigError, Unreachable, unreachable
 from handlers.telegram.aiohttp_request import AiohttpRequest
 from handlers.telegram.batches import process_batch
 from handlers.telegram.routes import Routes

@@ -13,7 +13,7 @@ from collections import OrderedDict, deque
 from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, TypeHandler
 
-from bot.services import CustomerServices
+from bot.customers.services import CustomerServices
 from handlers.telegram.routes import chat_user, inbound_id
 
 log = logging.getLogger(__name__)

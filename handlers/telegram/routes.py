@@ -27,10 +27,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot.forget import Forgetting
-from bot.models import ChatUser
-from bot.services import CustomerServices
-from bot.validation import storable
+from bot.core.models import ChatUser
+from bot.core.validation import storable
+from bot.customers.forget import Forgetting
+from bot.customers.services import CustomerServices
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE

@@ -23,8 +23,8 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.models import Button, OutboxRow, Outgoing
-from bot.outbox import SendFailed
+from bot.core.models import Button, OutboxRow, Outgoing
+from bot.delivery.outbox import SendFailed
 
 ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 

@@ -1,0 +1,268 @@
+"""Operator commands of `referral-bot`: stats, recount, export, backup, check and forget. Reports go to stdout,
+progress bars and problems to stderr, so scripts can read the one and people watch the other."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sqlite3
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from bot.app.cli import ProgramOption, _progress, _setup, app, err
+from bot.core.clock import SystemClock
+from bot.core.errors import ConfigError
+from bot.customers.forget import Forgetting, Forgotten
+from bot.program.rules import load_program
+from bot.program.settings import Settings, load_settings, run_problems
+from bot.reports.stats import Period, parse_period
+
+PeriodArgument = Annotated[str, typer.Argument(help="7d, 30d, 90d, all, or any number of days such as 14d")]
+_MRKDWN = re.compile(r"[*`]|:warning: ?")
+
+
+def _period(command: str, text: str) -> Period:
+    period = parse_period(text, SystemClock().now())
+    if period is None:
+        err.print(f"referral-bot {command}: {text!r} is not a period (7d, 30d, 90d, all, or such as 14d)")
+        raise typer.Exit(2)
+    return period
+
+
+@app.command()
+def stats(period: PeriodArgument = "30d", program: ProgramOption = None) -> None:
+    """The funnel, response times, NPS and A/B variants: the figures of `/referrals stats`."""
+    from bot.app.wiring import open_migrated_store
+    from bot.core.links import Links
+    from bot.core.texts import Screens
+    from bot.engagement.nps import nps_figures
+    from bot.engagement.variants import variant_figures
+    from bot.reports.stats import funnel
+    from bot.reports.tallies import counts_by_variant
+    from messages import Renderer
+
+    settings, rules = _setup(program)
+    chosen = _period("stats", period)
+
+    async def main() -> str:
+        store = await open_migrated_store(settings)
+        try:
+            dead = await store.fetch_all("SELECT COUNT(*) AS n FROM outbox WHERE status = 'dead'")
+            counts = await counts_by_variant(store, chosen.since)
+            return Screens(Renderer(settings.templates_dir), rules, Links("")).team(
+                "stats",
+                f=await funnel(store, chosen, counts),
+                minutes=_minutes,
+                dead=dead[0]["n"],
+                nps=await nps_figures(store, chosen),
+                variants=await variant_figures(store, chosen, [variant.name for variant in rules.variants], counts),
+            )
+        finally:
+            await store.close()
+
+    # The slash command's own template, without Slack's bold and code marks.
+    typer.echo("\n".join(_MRKDWN.sub("", line) for line in asyncio.run(main()).splitlines() if line.strip()))
+
+
+@app.command()
+def recount(program: ProgramOption = None) -> None:
+    """Count the stats' tallies again from the referrals themselves, after rows were changed by hand."""
+    from bot.app.wiring import open_migrated_store
+    from bot.reports.tallies import counts_by_variant, total
+
+    settings, _ = _setup(program)
+
+    async def main() -> tuple[int, int]:
+        store = await open_migrated_store(settings)
+        try:
+            await store.recount_report_figures()
+            counted = total(await counts_by_variant(store, None))
+            return counted.arrived, counted.shares
+        finally:
+            await store.close()
+
+    referrals, shares = asyncio.run(main())
+    typer.echo(f"recounted the report figures: {_counted(referrals, 'referral')}, {_counted(shares, 'share')}")
+
+
+def _counted(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _minutes(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.0f} min" if value < 120 else f"{value / 60:.1f} h"
+
+
+@app.command()
+def export(
+    file: Annotated[Path, typer.Argument(help="Where to write the CSV")],
+    period: PeriodArgument = "30d",
+) -> None:
+    """Who referred whom and every status change, as CSV: the file `/referrals export` sends."""
+    from bot.app.wiring import open_migrated_store
+    from bot.reports.stats import export_csv
+
+    settings = load_settings()
+    chosen = _period("export", period)
+
+    async def main() -> str:
+        store = await open_migrated_store(settings)
+        try:
+            return await export_csv(store, chosen)
+        finally:
+            await store.close()
+
+    with _progress("Exporting") as tick:
+        tick(0, 0)
+        lines = asyncio.run(main()).splitlines(keepends=True)
+        try:
+            with file.open("w", encoding="utf-8", newline="") as out:
+                for number, line in enumerate(lines, 1):
+                    out.write(line)
+                    if number % 500 == 0 or number == len(lines):
+                        tick(number, len(lines))
+        except OSError as exc:
+            err.print(f"referral-bot export: {file}: {exc.strerror}", highlight=False)
+            raise typer.Exit(2) from None
+    rows = len(lines) - 1
+    typer.echo(f"exported {rows} line{'' if rows == 1 else 's'} ({chosen.label}) to {file}")
+
+
+@app.command()
+def backup(file: Annotated[Path, typer.Argument(help="Where to write the copy of the database")]) -> None:
+    """Copy the database with SQLite's online backup, safe while the bot runs; the copy is checked before it stays."""
+    url = load_settings().database_url
+    if not url.startswith("sqlite:///"):  # PostgreSQL has its own tools, which know its WAL and replicas
+        err.print("referral-bot backup: the database is PostgreSQL: back it up with pg_dump or pg_basebackup")
+        raise typer.Exit(2)
+    source_path = url.removeprefix("sqlite:///")
+    if not Path(source_path).exists():
+        err.print(f"referral-bot backup: no database at {source_path}", highlight=False)
+        raise typer.Exit(2)
+    if not file.parent.is_dir():  # said before anything is written, so nothing is left behind
+        err.print(f"referral-bot backup: the folder {file.parent} does not exist; create it first", highlight=False)
+        raise typer.Exit(2)
+    partial = file.with_name(file.name + ".partial")
+    partial.unlink(missing_ok=True)
+    try:
+        pages = _copy(source_path, partial)
+        verdict = _integrity(partial)
+    except sqlite3.Error as exc:
+        partial.unlink(missing_ok=True)
+        err.print(f"referral-bot backup: {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    if verdict != "ok":
+        err.print(f"referral-bot backup: the copy failed integrity_check ({verdict}); kept as {partial}")
+        raise typer.Exit(1)
+    os.replace(partial, file)
+    typer.echo(f"backed up {pages} pages to {file}; integrity_check: ok")
+
+
+def _copy(source_path: str, target: Path) -> int:
+    source = sqlite3.connect(source_path, timeout=30)
+    copy = sqlite3.connect(target)
+    try:
+        with _progress("Backing up") as tick:
+            # A few hundred pages a step, so the bot's writers wait only briefly between steps.
+            source.backup(copy, pages=256, progress=lambda _, left, total: tick(total - left, total))
+        copy.execute("PRAGMA journal_mode = DELETE").fetchall()  # one self-contained file
+        return int(copy.execute("PRAGMA page_count").fetchone()[0])
+    finally:
+        copy.close()
+        source.close()
+
+
+def _integrity(path: Path) -> str:
+    with sqlite3.connect(path) as copy:
+        return "; ".join(str(row[0]) for row in copy.execute("PRAGMA integrity_check").fetchall())
+
+
+# `check` works without the network; what only Telegram, Slack or the database can answer is left to `run`.
+OFFLINE = (
+    "checked offline: nothing was sent to Telegram or Slack and the database was not opened;"
+    " `referral-bot run` checks the tokens, the Slack channels and the database when it starts"
+)
+
+
+@app.command()
+def check(program: ProgramOption = None) -> None:
+    """Check, without the network, everything `run` would refuse: settings, program file, TEMPLATES_DIR."""
+    settings, problems = _settings_and_problems()
+    path = program or (settings.program_file if settings else Path(os.environ.get("PROGRAM_FILE", "program.toml")))
+    rules = None
+    try:
+        rules = load_program(path)
+    except ConfigError as exc:
+        problems.append(str(exc))
+    if settings is not None:
+        problems += run_problems(settings)
+    for problem in problems:
+        err.print(f"referral-bot check: {problem}", highlight=False, soft_wrap=True)
+    if problems or settings is None or rules is None:
+        err.print(f"referral-bot check: {_counted(len(problems), 'problem')}; {OFFLINE}", highlight=False)
+        raise typer.Exit(2)
+    templates = settings.templates_dir or "built-in"
+    typer.echo(f"ok: settings, program {rules.program.name!r} ({path}), templates ({templates})")
+    typer.echo(OFFLINE)
+
+
+def _settings_and_problems() -> tuple[Settings | None, list[str]]:
+    """The settings, with each invalid one named and put back to its default, so that the checks after it still
+    run on the rest; None when a rule across settings failed, which no default can mend."""
+    try:
+        return Settings(), []
+    except ValidationError as exc:
+        errors = exc.errors()
+    problems, defaults = [], {}
+    for error in errors:
+        field = str(error["loc"][0]) if error["loc"] else ""
+        message = error["msg"].removeprefix("Value error, ")
+        problems.append(f"setting {field.upper()}: {message}" if field else f"setting {message}")
+        if field in Settings.model_fields:
+            defaults[field] = Settings.model_fields[field].default
+    try:
+        return Settings(**defaults), problems
+    except ValidationError:
+        return None, problems
+
+
+@app.command()
+def forget(
+    telegram_user_id: Annotated[int, typer.Argument(help="The person's Telegram user id")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+    program: ProgramOption = None,
+) -> None:
+    """Erase a person's personal data (names, contacts, messages); anonymous counts stay."""
+    from bot.app.wiring import operator_services, team_from
+    from bot.team.alerts import Alerts
+
+    settings, rules = _setup(program)
+    team = team_from(settings)
+    if not yes and not typer.confirm(f"Erase everything stored about Telegram user {telegram_user_id}?"):
+        err.print("referral-bot forget: nothing erased")
+        raise typer.Exit(1)
+
+    async def main() -> Forgotten | None:
+        async with operator_services(settings, rules, links=False) as services:
+            clock = services.units.clock
+            return await Forgetting(services.units, Alerts(team) if team else None).forget(
+                f"cli:forget:{clock.now().isoformat()}", telegram_user_id
+            )
+
+    done = asyncio.run(main())
+    if done is None:
+        err.print(f"referral-bot forget: no customer with Telegram user id {telegram_user_id}")
+        raise typer.Exit(1)
+    erased = done.erased
+    typer.echo(f"forgot Telegram user {telegram_user_id}")
+    typer.echo(f"kept anonymously: {erased.referrals_made} referrals made, {erased.referrals_as_friend} as the friend")
+    typer.echo(f"messages: {erased.messages_dropped} unsent dropped, {erased.messages_blanked} sent blanked")
+    typer.echo(f"audit events cleaned: {erased.events_cleaned}")
+    if not done.scrubbed:
+        typer.echo("note: the database was busy; erased data leaves its files at the next checkpoint")

@@ -1,0 +1,276 @@
+"""The composition root: settings and program in, a running engine out. The only module that
+joins the domain to the platform adapters."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from pathlib import Path
+
+from telegram.error import NetworkError
+
+from bot.app.startup_checks import check_database_writable, check_slack_channels
+from bot.core.clock import Clock, SystemClock
+from bot.core.engine import Engine, Part, collect_cycles_less_often
+from bot.core.errors import ConfigError, unreachable
+from bot.core.models import OutboxRow
+from bot.customers.services import CustomerServices
+from bot.delivery.outbox import Dispatcher, DispatchPolicy, Sender
+from bot.engagement.ask_sweep import FollowUpSweep
+from bot.engagement.feedback_sweep import FeedbackSweep
+from bot.integrations.crm import CrmService
+from bot.integrations.webhooks import Webhooks
+from bot.program.rules import Program
+from bot.program.settings import Settings, dispatch_policy, hide_password, run_problems, slack_problems
+from bot.reports.metrics import Health, Metrics
+from bot.reports.metrics import routes as metrics_routes
+from bot.rewards.ledger import Rewards
+from bot.team.alerts import Alerts, Team
+from bot.team.dashboard import HOME_PLATFORM, HomeAlerts
+from bot.team.sla import SlaScheduler
+from bot.team.workflow import TeamService
+from handlers.http.crm_api import CrmApi
+from handlers.http.server import HttpServer
+from handlers.http.webhook_sender import WebhookSender
+from handlers.slack.channel import SlackChannel, build_slack_app
+from handlers.slack.commands import SlashCommands
+from handlers.slack.home import HomeSender, HomeTab
+from handlers.slack.reward_blocks import RewardRoutes, RewardSender
+from handlers.slack.routes import SlackRoutes
+from handlers.slack.sender import SlackSender
+from handlers.telegram import TelegramChannel, TelegramSender, build_application
+from handlers.telegram.channel import Webhook, close_transports, telegram_unreachable
+from handlers.telegram.flood import FloodGuard
+from handlers.telegram.routes import Routes
+from messages import Renderer
+from storage import Store, open_store
+from storage.instance_lock import AlreadyRunning, only_instance
+
+log = logging.getLogger(__name__)
+
+
+async def open_database(settings: Settings) -> Store:
+    """The store DATABASE_URL names, or one line without its password: Unreachable when a server did not answer
+    (it may be starting), a ConfigError otherwise."""
+    shown = hide_password(settings.database_url)
+    try:
+        return await open_store(settings.database_url, settings.sqlite_synchronous, settings.sqlite_busy_timeout_ms)
+    except OSError as exc:  # refused, no such host, timed out: asyncpg raises the socket's own error
+        if settings.database_url.startswith("sqlite:///"):
+            raise ConfigError(f"setting DATABASE_URL: cannot open {shown}: {exc}") from None
+        raise unreachable("the database", shown, "DATABASE_URL", exc) from None
+    except Exception as exc:  # the file missing, read-only or corrupt; a role or database the server does not know
+        raise ConfigError(f"setting DATABASE_URL: cannot open {shown}: {exc}") from None
+
+
+async def migrate(store: Store, settings: Settings) -> list[str]:
+    """Bring the schema up to date (the migrations applied now); a failure is one line, and closes the store."""
+    try:
+        return await store.migrate()
+    except Exception as exc:
+        await store.close()
+        raise ConfigError(
+            f"setting DATABASE_URL: cannot update {hide_password(settings.database_url)}: {exc}"
+        ) from None
+
+
+async def open_migrated_store(settings: Settings) -> Store:
+    store = await open_database(settings)
+    await migrate(store, settings)
+    return store
+
+
+@asynccontextmanager
+async def operator_services(
+    settings: Settings, program: Program, links: bool = True
+) -> AsyncIterator[CustomerServices]:
+    """The domain services for an operator's command, beside the running bot: what they queue, the bot sends."""
+    store = await open_migrated_store(settings)
+    try:
+        username = await _bot_username(settings) if links else ""
+        renderer = Renderer(settings.templates_dir)
+        yield CustomerServices.build(store, program, renderer, username, SystemClock(), lambda: None)
+    finally:
+        await store.close()
+
+
+async def _bot_username(settings: Settings) -> str:
+    """Links in queued messages name the bot, so ask Telegram who it is (getMe), as the running bot does."""
+    if not settings.telegram_bot_token:
+        raise ConfigError("setting TELEGRAM_BOT_TOKEN: required, as the messages carry links to the bot")
+    bot = build_application(settings.telegram_bot_token, settings.telegram_api_url, settings.telegram_file_base_url).bot
+    try:
+        await bot.initialize()
+    except Exception as exc:  # a wrong token, or no network: one line for the operator
+        await close_transports(bot)
+        if isinstance(exc, NetworkError):
+            raise telegram_unreachable(bot, exc) from None
+        raise ConfigError(f"setting TELEGRAM_BOT_TOKEN: Telegram did not say who the bot is ({exc})") from None
+    try:
+        return str(bot.username)
+    finally:
+        await bot.shutdown()
+
+
+def unreachable_marker(store: Store, clock: Clock) -> Callable[[OutboxRow, str], Awaitable[None]]:
+    """A Telegram chat that refuses us for good (blocked, deleted) marks its customer unreachable."""
+
+    async def mark(row: OutboxRow, error: str) -> None:
+        if row.platform != "telegram":
+            return
+        async with store.transaction() as tx:
+            if await tx.customer(int(row.chat_id)) is not None:
+                await tx.update_customer(int(row.chat_id), unreachable_at=clock.now(), updated_at=clock.now())
+                await tx.log_event("customer.unreachable", clock.now(), subject=row.chat_id, error=error[:200])
+
+    return mark
+
+
+def team_from(settings: Settings) -> Team | None:
+    """The Slack team, when Slack is configured; the first missing or wrong piece is named."""
+    if not settings.slack_enabled:
+        return None
+    problems = slack_problems(settings)
+    if problems:
+        raise ConfigError(problems[0])
+    return Team(settings.slack_alert_channel, settings.managers, settings.slack_support_channel)
+
+
+def startup_summary(engine: Engine, settings: Settings, program: Program) -> list[str]:
+    """What `run` says once it is up: which bot, program and database, and how updates and the team reach it."""
+    username = engine.part(TelegramChannel).app.bot.username
+    updates = f"webhook at {settings.telegram_webhook_url}" if settings.telegram_webhook_url else "polling for updates"
+    return [
+        f"running: {program.program.name}",
+        f"Telegram: @{username} (https://t.me/{username}), {updates}",
+        f"Slack: {_slack_summary(engine, settings)}",
+        f"database: {hide_password(settings.database_url)}",
+    ]
+
+
+def _slack_summary(engine: Engine, settings: Settings) -> str:
+    if not settings.slack_enabled:
+        return "off (SLACK_BOT_TOKEN is empty): referral alerts go nowhere"
+    alerts = f"alerts to {settings.slack_alert_channel}"
+    if settings.slack_app_token:
+        return f"Socket Mode; {alerts}"
+    return f"HTTP on port {engine.part(SlackChannel).port}, events at /slack/events; {alerts}"
+
+
+@contextmanager
+def _only_instance(database: Path) -> Iterator[None]:
+    try:
+        with only_instance(database):
+            yield
+    except AlreadyRunning as error:
+        raise ConfigError(f"setting DATABASE_URL: {error}") from None
+
+
+async def build_engine(
+    settings: Settings, program: Program, clock: Clock | None = None, policy: DispatchPolicy | None = None
+) -> Engine:
+    """Everything `referral-bot run` runs: Telegram, Slack when configured, the outbox and the SLA timers."""
+    problems = run_problems(settings)
+    if problems:  # `referral-bot check` lists them all
+        raise ConfigError(problems[0])
+    collect_cycles_less_often()
+    clock = clock or SystemClock()
+    team = team_from(settings)
+    stack = AsyncExitStack()
+    try:
+        sole = settings.database_url.startswith("sqlite:///")
+        if sole:
+            await check_database_writable(Path(settings.sqlite_path))
+            stack.enter_context(_only_instance(Path(settings.sqlite_path)))
+        store = await open_migrated_store(settings)
+        stack.push_async_callback(store.close)
+        if sole and (taken := await store.take_over_leases(clock.now())):
+            log.info("%d sends a stopped process left unfinished go out now", taken)
+        health = Health(store)
+        parts = await _assemble(settings, program, clock, policy, store, team, stack, health)
+    except BaseException:
+        await stack.aclose()
+        raise
+    engine = Engine(parts, stack)
+    health.stopped_parts = engine.stopped_parts
+    return engine
+
+
+async def _assemble(
+    settings: Settings,
+    program: Program,
+    clock: Clock,
+    policy: DispatchPolicy | None,
+    store: Store,
+    team: Team | None,
+    stack: AsyncExitStack,
+    health: Health,
+) -> list[Part]:
+    app = build_application(
+        settings.telegram_bot_token,
+        settings.telegram_api_url,
+        settings.telegram_file_base_url,
+        settings.telegram_rate_per_second,
+        settings.telegram_group_rate_per_minute,
+    )
+    webhook = None
+    if settings.telegram_webhook_url:
+        webhook = Webhook(
+            settings.telegram_webhook_url,
+            settings.telegram_webhook_secret,
+            settings.telegram_webhook_host,
+            settings.telegram_webhook_port,
+        )
+    telegram = await stack.enter_async_context(
+        TelegramChannel(app, settings.telegram_poll_timeout, webhook, store.updates_at_once)
+    )
+    senders: dict[str, Sender] = {"telegram": TelegramSender(app.bot)}
+    dispatcher = Dispatcher(store, senders, clock, policy or dispatch_policy(settings))
+    dispatcher.on_dead = unreachable_marker(store, clock)
+    dispatcher.metrics = metrics = Metrics(store)  # this engine's own registry
+    alerts = HomeAlerts(team) if team else None  # alerts that also refresh the managers' Home tabs
+    renderer = Renderer(settings.templates_dir)
+    services = CustomerServices.build(store, program, renderer, app.bot.username, clock, dispatcher.wake, alerts)
+    FloodGuard(services, settings.telegram_user_updates_per_minute).install(app)
+    await telegram.install(Routes(services), services.screens.command_menu(), program.program.default_locale)
+    parts: list[Part] = [telegram, dispatcher, FollowUpSweep(services.units), FeedbackSweep(services.units)]
+    if team is not None and alerts is not None:
+        slack = _slack(settings, store, clock, services, team, alerts, senders)
+        parts += [await stack.enter_async_context(slack), SlaScheduler(services.units, metrics=metrics)]
+        await check_slack_channels(team, slack.channel_info)
+    services.units.webhooks = Webhooks(settings.webhook_targets)
+    senders["webhook"] = await stack.enter_async_context(WebhookSender(settings.webhook_secret))
+    server = _http_server(settings, services, alerts)
+    server.add_routes(metrics_routes(metrics, health))
+    parts.append(await stack.enter_async_context(server))
+    return parts
+
+
+def _http_server(settings: Settings, services: CustomerServices, alerts: Alerts | None) -> HttpServer:
+    """The engine's own endpoints; every route is added here, as the server takes none once started."""
+    server = HttpServer(settings.http_host, settings.http_port)
+    team = TeamService(services.units, alerts) if alerts is not None else None
+    server.add_routes(CrmApi(CrmService(services.units, team), settings.crm_api_token).routes())
+    return server
+
+
+def _slack(
+    settings: Settings,
+    store: Store,
+    clock: Clock,
+    services: CustomerServices,
+    team: Team,
+    alerts: Alerts,
+    senders: dict[str, Sender],
+) -> SlackChannel:
+    """The team side: the Slack app with its routes and commands, and the outbox's Slack sender."""
+    slack_app = build_slack_app(settings.slack_bot_token, settings.slack_api_url, settings.slack_signing_secret)
+    slack_sender = SlackSender(slack_app.client, store, services.screens, clock, settings.slack_digest_threshold)
+    senders["slack"] = RewardSender(slack_sender, slack_app.client, store, services.screens)
+    senders[HOME_PLATFORM] = HomeSender(slack_app.client, store, services.screens, team, clock)
+    HomeTab(services.units).install(slack_app)
+    SlackRoutes(TeamService(services.units, alerts), services.screens).install(slack_app)
+    RewardRoutes(Rewards(services.units)).install(slack_app)
+    SlashCommands(store, services.screens, team, clock, services.campaigns).install(slack_app)
+    return SlackChannel(slack_app, settings.slack_app_token, settings.slack_http_host, settings.slack_http_port)

@@ -1,0 +1,161 @@
+"""The messages a customer sees, built from templates and the program's own words."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from bot.core.links import Links
+from bot.core.models import Button, Customer, Outgoing, Referral, Reward
+from bot.engagement.variants import invite_pitch
+from bot.program.rules import Program
+from messages import LOCALES, Renderer
+
+
+@dataclass(frozen=True)
+class InviteCard:
+    """What the inline share offers: a card the customer drops into any chat."""
+
+    result_id: str
+    title: str
+    description: str
+    text: str
+    button_text: str
+    url: str
+
+
+class Screens:
+    def __init__(self, renderer: Renderer, program: Program, links: Links) -> None:
+        self._render = renderer
+        self._program = program
+        self._links = links
+
+    @property
+    def program(self) -> Program:
+        return self._program
+
+    def _common(self, locale: str) -> dict[str, Any]:
+        program = self._program
+        return {
+            "program": program.program.name,
+            "ideal_customer": program.ideal_customer.get(locale),
+            "friend_incentive": program.incentives.friend.get(locale),
+            "referrer_reward": program.incentives.referrer.get(locale),
+        }
+
+    def text(self, customer: Customer | None, chat_id: int, locale: str, name: str, **context: Any) -> Outgoing:
+        """A plain message from template `name`."""
+        # The context may override the program's general words, e.g. with the reward a segment actually earns.
+        body = self._render.telegram(locale, name, customer=customer, **{**self._common(locale), **context})
+        return Outgoing(chat_id=chat_id, text=body)
+
+    def to(self, customer: Customer, name: str, **context: Any) -> Outgoing:
+        """A plain message from template `name` to a customer, in their language."""
+        return self.text(customer, customer.telegram_id, customer.language, name, **context)
+
+    def team(self, name: str, **context: Any) -> str:
+        """Slack text for the team, with the program's own words at hand."""
+        return self._render.slack(name, **self._common("en"), **context)
+
+    def label(self, locale: str, key: str, **context: Any) -> str:
+        return self._render.label(locale, key, **context)
+
+    def money(self, amount: Decimal | None) -> str | None:
+        """A deal value as the team reads it: "1,200.00 EUR", in the program's currency."""
+        if amount is None:
+            return None
+        return f"{amount:,.2f} {self._program.program.currency}".rstrip()
+
+    def welcome(self, customer: Customer, returning: bool = False) -> Outgoing:
+        locale, code = customer.language, customer.referral_code
+        link = self._links.personal(code)
+        pitch = invite_pitch(self._program.variants, customer.variant, locale)  # A/B copy, when the variant has it
+        body = self._render.telegram(
+            locale, "welcome", customer=customer, link=link, returning=returning, pitch=pitch, **self._common(locale)
+        )
+        share_text = pitch or self._render.label(locale, "share_text", program=self._program.program.name)
+        rows = (
+            (Button(self.label(locale, "share_in_chat"), "share_chat", ""),),
+            (
+                Button(self.label(locale, "share_page"), "url", self._links.share_page(code, share_text)),
+                Button(self.label(locale, "copy_link"), "copy", self._links.personal(code, "copied")),
+            ),
+            (
+                Button(self.label(locale, "qr_code"), "callback", "qr"),
+                Button(self.label(locale, "refer_friend"), "callback", "refer"),
+            ),
+            (Button(self.label(locale, "my_referrals"), "callback", "mine"),),
+        )
+        return Outgoing(customer.telegram_id, body, rows)
+
+    def qr(self, customer: Customer) -> Outgoing:
+        link = self._links.personal(customer.referral_code, "qr")
+        caption = self._render.telegram(customer.language, "qr_caption", link=link, **self._common(customer.language))
+        return Outgoing(customer.telegram_id, caption, photo_of=link)
+
+    def friend_welcome(self, friend: Customer, referrer: Customer) -> Outgoing:
+        locale = friend.language
+        body = self._render.telegram(locale, "friend_welcome", friend=friend, referrer=referrer, **self._common(locale))
+        button = Button(self.label(locale, "share_phone"), "contact")
+        return Outgoing(friend.telegram_id, body, ((button,),), keyboard="reply")
+
+    def invite_card(self, customer: Customer) -> InviteCard:
+        locale = customer.language
+        link = self._links.personal(customer.referral_code, "inline")
+        return InviteCard(
+            result_id=f"invite-{customer.variant}",
+            title=self.label(locale, "invite_title", program=self._program.program.name),
+            description=self._program.incentives.friend.get(locale),
+            text=self._render.telegram(
+                locale,
+                "invite_card",
+                customer=customer,
+                pitch=invite_pitch(self._program.variants, customer.variant, locale),
+                **self._common(locale),
+            ),
+            button_text=self.label(locale, "invite_button", program=self._program.program.name),
+            url=link,
+        )
+
+    def my_referrals(self, customer: Customer, referrals: Sequence[Referral], rewards: Sequence[Reward]) -> Outgoing:
+        locale = customer.language
+        statuses = {r.id: self.label(locale, f"status_{r.status}") for r in referrals}
+        reward_states = {
+            r.id: self.label(locale, "reward_sent" if r.fulfilled_at else f"reward_{r.status}") for r in rewards
+        }
+        conversions = sum(1 for r in referrals if r.status == "converted")
+        next_tier = next((t for t in self._program.incentives.tiers if t.conversions > conversions), None)
+        body = self._render.telegram(
+            locale,
+            "my_referrals",
+            customer=customer,
+            referrals=referrals,
+            rewards=rewards,
+            statuses=statuses,
+            reward_states=reward_states,
+            conversions=conversions,
+            next_tier=next_tier,
+            next_tier_name=next_tier.name.get(locale) if next_tier else None,
+            **self._common(locale),
+        )
+        return Outgoing(customer.telegram_id, body)
+
+    def language_menu(self, customer: Customer) -> Outgoing:
+        body = self._render.telegram(customer.language, "language_menu", **self._common(customer.language))
+        row = tuple(Button(self.label(code, "language_name"), "callback", f"lang:{code}") for code in LOCALES)
+        return Outgoing(customer.telegram_id, body, (row,))
+
+    def command_menu(self) -> dict[str, list[tuple[str, str]]]:
+        """The bot's command list with descriptions, per locale, for Telegram's menu button."""
+        names = ("start", "refer", "referrals", "feedback", "survey", "language", "stop", "privacy", "forget", "help")
+        return {locale: [(name, self.label(locale, f"command_{name}")) for name in names] for locale in LOCALES}
+
+    def with_buttons(self, message: Outgoing, *buttons: tuple[str, str]) -> Outgoing:
+        """The same message with one row of callback buttons (label, callback data)."""
+        row = tuple(Button(label, "callback", data) for label, data in buttons)
+        return Outgoing(message.chat_id, message.text, (*message.buttons, row), message.keyboard)
+
+    def remove_keyboard(self, message: Outgoing) -> Outgoing:
+        return Outgoing(message.chat_id, message.text, (), "remove")

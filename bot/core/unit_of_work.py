@@ -1,0 +1,106 @@
+"""One inbound event, one transaction: the replay check, the state change, the audit event and
+the outbox rows commit together, and the dispatcher is woken only after the commit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.core.clock import Clock
+
+if TYPE_CHECKING:
+    from bot.team.alerts import Alerts
+from bot.core.codes import new_code
+from bot.core.models import ChatUser, Customer, Outgoing, Segment
+from bot.core.texts import Screens
+from bot.core.validation import profile_text
+from bot.engagement.variants import choose_variant
+from bot.integrations.webhooks import Webhooks
+from bot.program.rules import Program
+from messages import normalize_locale
+from storage.base import Store, Transaction
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Work:
+    """What a unit of work has to hand: its transaction, the time it happens at, and a way to reply."""
+
+    tx: Transaction
+    now: datetime
+    inbound_id: str
+    _sent: int = 0
+
+    async def send(self, message: Outgoing) -> None:
+        """Queue a Telegram message."""
+        await self.post("telegram", str(message.chat_id), message.to_payload())
+
+    async def post(self, platform: str, chat_id: str, payload: dict[str, Any], key: str | None = None) -> None:
+        """Queue any outbox row; the key defaults to one unique to this event and row."""
+        self._sent += 1
+        await self.tx.enqueue(platform, chat_id, payload, key or f"{self.inbound_id}/{self._sent}", self.now)
+
+
+class Units:
+    """The shared machinery every domain service uses to apply an inbound event exactly once."""
+
+    def __init__(
+        self,
+        store: Store,
+        program: Program,
+        screens: Screens,
+        clock: Clock,
+        wake: Callable[[], None],
+        alerts: Alerts | None = None,
+    ) -> None:
+        self.alerts = alerts  # None when no Slack team is set up
+        self.webhooks = Webhooks()  # the wiring sets the receivers; none by default
+        self.hours = program.business_hours.calendar()
+        self.store = store
+        self.program = program
+        self.screens = screens
+        self.clock = clock
+        self._wake = wake
+
+    async def apply(self, inbound_id: str, work: Callable[[Work], Awaitable[None]]) -> bool:
+        """Run `work` once per inbound id; False (and no effect at all) for a replay."""
+        async with self.store.transaction() as tx:
+            now = self.clock.now()
+            if not await tx.claim_inbound(inbound_id, now):
+                log.info("replayed inbound %s ignored", inbound_id)
+                return False
+            await work(Work(tx, now, inbound_id))
+        self._wake()
+        return True
+
+    async def customer(self, work: Work, user: ChatUser, segment: Segment | None = None) -> Customer:
+        """The customer behind a chat user, registered on first contact (in the program's default segment)."""
+        existing = await work.tx.customer(user.id)
+        if existing is not None and existing.unreachable_at is not None:
+            # They wrote to us, so they can be reached again (they unblocked the bot).
+            await work.tx.update_customer(user.id, unreachable_at=None, updated_at=work.now)
+        if existing is not None:
+            return existing
+        return await self.register(work, user, segment or Segment(self.program.segments.default), referred_by=None)
+
+    async def register(self, work: Work, user: ChatUser, segment: Segment, referred_by: int | None) -> Customer:
+        customer = Customer(
+            telegram_id=user.id,
+            first_name=profile_text(user.first_name, 64) or "",
+            last_name=profile_text(user.last_name, 64),
+            username=profile_text(user.username, 32),
+            language=normalize_locale(user.language_code, self.program.program.default_locale),
+            segment=segment.value,
+            referral_code=new_code(),
+            variant=choose_variant(user.id, self.program.variants),  # kept for good, whatever changes later
+            referred_by=referred_by,
+            created_at=work.now,
+            updated_at=work.now,
+        )
+        await work.tx.insert_customer(customer)
+        await work.tx.log_event("customer.registered", work.now, actor=f"tg:{user.id}", segment=segment.value)
+        return customer

@@ -1,0 +1,1 @@
+"""The customer loop in Telegram: links, friends arriving, direct referrals, preferences, forgetting."""

@@ -1,0 +1,124 @@
+"""Forgetting a person: their personal data leaves every table in one unit of work, while the anonymous counts
+(referrals, statuses, rewards, the funnel) stay. An operator does it from the command line, a customer with /forget.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from bot.core.models import ChatUser, Customer, Outgoing
+from bot.core.unit_of_work import Units, Work
+from bot.team.alerts import Alerts
+from messages import normalize_locale
+from storage.privacy_sql import Erased
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    """What was erased, in counts an operator can read."""
+
+    erased: Erased
+    scrubbed: bool  # False when the database files could not be cleaned at once (another connection was busy)
+
+
+def _contacts(customer: Customer) -> list[str]:
+    """How others may have named this person as a contact: their phone (with or without +) or @username."""
+    found = [f"@{customer.username}"] if customer.username else []
+    if customer.phone:
+        digits = customer.phone.lstrip("+")
+        found += [digits, f"+{digits}"]
+    return found
+
+
+def _pseudonym() -> int:
+    # Telegram user ids are positive, so a negative id never meets a real person.
+    return -(secrets.randbelow(2**52) + 1)
+
+
+async def erase(w: Work, customer: Customer, alerts: Alerts | None) -> Erased:
+    """Erase one customer's personal data inside the caller's unit of work."""
+    tx, contacts = w.tx, _contacts(customer)
+    personal = [customer.display_name, customer.first_name, customer.last_name or "", *contacts]
+    personal += [customer.username or "", *await tx.notes_about(customer.telegram_id, contacts)]
+    made = [r.id for r in await tx.referrals_by(customer.telegram_id)]
+    pseudonym = _pseudonym()
+    erased = await tx.erase_person(
+        customer.telegram_id, pseudonym, "~" + secrets.token_hex(8), contacts, [p for p in personal if p], w.now
+    )
+    await tx.log_event(
+        "customer.forgotten",
+        w.now,
+        subject=str(pseudonym),
+        referrals_made=erased.referrals_made,
+        referrals_as_friend=erased.referrals_as_friend,
+    )
+    if alerts is not None:  # Slack alerts that showed their name are redrawn without it
+        for referral_id in dict.fromkeys([*made, *erased.friend_of]):
+            await alerts.refresh(w, referral_id)
+    return erased
+
+
+class Forgetting:
+    def __init__(self, units: Units, alerts: Alerts | None = None) -> None:
+        self._units = units
+        self._alerts = alerts or units.alerts  # an operator's command passes the team's alerts itself
+        self._screens = units.screens
+
+    async def forget(self, inbound_id: str, telegram_id: int) -> Forgotten | None:
+        """The operator's `forget`: None when nobody with that id is stored."""
+        found: list[Erased] = []
+
+        async def work(w: Work) -> None:
+            customer = await w.tx.customer(telegram_id)
+            if customer is not None:
+                found.append(await erase(w, customer, self._alerts))
+
+        await self._units.apply(inbound_id, work)
+        if not found:
+            return None
+        return Forgotten(found[0], await self._units.store.scrub())
+
+    async def ask(self, inbound_id: str, user: ChatUser) -> bool:
+        """/forget: what will be erased, with a confirm and a cancel button."""
+
+        async def work(w: Work) -> None:
+            customer = await w.tx.customer(user.id)
+            if customer is None:
+                await w.send(self._nothing(user))
+                return
+            screens, locale = self._screens, customer.language
+            message = screens.to(customer, "forget_ask")
+            await w.send(
+                screens.with_buttons(
+                    message,
+                    (screens.label(locale, "forget_yes"), "forget:yes"),
+                    (screens.label(locale, "forget_no"), "forget:no"),
+                )
+            )
+
+        return await self._units.apply(inbound_id, work)
+
+    async def answer(self, inbound_id: str, user: ChatUser, choice: str) -> bool:
+        """The confirm (`yes`) or cancel button; a click after the erasure finds nothing left to erase."""
+        erased: list[Erased] = []
+
+        async def work(w: Work) -> None:
+            customer = await w.tx.customer(user.id)
+            if customer is None:
+                await w.send(self._nothing(user))
+            elif choice != "yes":
+                await w.send(self._screens.to(customer, "forget_cancelled"))
+            else:
+                erased.append(await erase(w, customer, self._alerts))
+                # Queued after the erasure, so it is not dropped with their other messages; it names nobody.
+                await w.send(self._screens.text(None, user.id, customer.language, "forget_done"))
+
+        applied = await self._units.apply(inbound_id, work)
+        if erased:
+            await self._units.store.scrub()
+        return applied
+
+    def _nothing(self, user: ChatUser) -> Outgoing:
+        locale = normalize_locale(user.language_code, self._units.program.program.default_locale)
+        return self._screens.text(None, user.id, locale, "forget_nothing")

@@ -1,0 +1,85 @@
+"""A customer's own settings: help, language, opting out of asks, and what we store about them."""
+
+from __future__ import annotations
+
+from bot.core.models import ChatUser
+from bot.core.unit_of_work import Units, Work
+from messages import LOCALES
+
+
+class Preferences:
+    def __init__(self, units: Units) -> None:
+        self._units = units
+        self._screens = units.screens
+
+    async def help(self, inbound_id: str, user: ChatUser) -> bool:
+        return await self._reply(inbound_id, user, "help")
+
+    async def slow_down(self, inbound_id: str, user: ChatUser) -> bool:
+        return await self._reply(inbound_id, user, "slow_down")
+
+    async def unknown_command(self, inbound_id: str, user: ChatUser) -> bool:
+        return await self._reply(inbound_id, user, "unknown_command")
+
+    async def _reply(self, inbound_id: str, user: ChatUser, template: str) -> bool:
+        async def work(w: Work) -> None:
+            customer = await self._units.customer(w, user)
+            await w.send(self._screens.to(customer, template))
+
+        return await self._units.apply(inbound_id, work)
+
+    async def language_menu(self, inbound_id: str, user: ChatUser) -> bool:
+        async def work(w: Work) -> None:
+            await w.send(self._screens.language_menu(await self._units.customer(w, user)))
+
+        return await self._units.apply(inbound_id, work)
+
+    async def set_language(self, inbound_id: str, user: ChatUser, locale: str) -> bool:
+        async def work(w: Work) -> None:
+            customer = await self._units.customer(w, user)
+            chosen = locale if locale in LOCALES else customer.language
+            await w.tx.update_customer(user.id, language=chosen, updated_at=w.now)
+            await w.tx.log_event("customer.language", w.now, actor=f"tg:{user.id}", language=chosen)
+            await w.send(self._screens.text(customer, user.id, chosen, "language_set"))
+
+        return await self._units.apply(inbound_id, work)
+
+    async def opt_out(self, inbound_id: str, user: ChatUser, out: bool) -> bool:
+        """/stop ends referral asks (never the replies a person asks for); Resume undoes it."""
+
+        async def work(w: Work) -> None:
+            customer = await self._units.customer(w, user)
+            await w.tx.update_customer(
+                user.id, asks_opted_out=out, opted_out_at=w.now if out else None, updated_at=w.now
+            )
+            await w.tx.log_event("customer.opt_out" if out else "customer.opt_in", w.now, actor=f"tg:{user.id}")
+            screens, locale = self._screens, customer.language
+            if out:
+                message = screens.to(customer, "stopped")
+                await w.send(screens.with_buttons(message, (screens.label(locale, "resume"), "resume")))
+            else:
+                await w.send(screens.to(customer, "resumed"))
+
+        return await self._units.apply(inbound_id, work)
+
+    async def privacy(self, inbound_id: str, user: ChatUser) -> bool:
+        async def work(w: Work) -> None:
+            customer = await self._units.customer(w, user)
+            referrals = await w.tx.referrals_by(user.id)
+            as_friend = await w.tx.referral_for_friend(user.id)
+            rewards = await w.tx.rewards_for(user.id)
+            await w.send(
+                self._screens.text(
+                    customer,
+                    user.id,
+                    customer.language,
+                    "privacy",
+                    referral_count=len(referrals),
+                    referred=as_friend is not None,
+                    reward_count=len(rewards),
+                    counts=await w.tx.privacy_counts(user.id),
+                    segment=self._screens.label(customer.language, f"segment_{customer.segment}"),
+                )
+            )
+
+        return await self._units.apply(inbound_id, work)

@@ -1,0 +1,231 @@
+"""The customer loop: personal links, sharing, friends arriving through a link, and the thank-yous."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from bot.core.codes import parse_payload
+from bot.core.models import ChatUser, Customer, Referral, Segment, Source, Status
+from bot.core.texts import InviteCard
+from bot.core.unit_of_work import Units, Work
+from bot.rewards.ledger import Rewards
+from bot.team.sla import schedule_claim_timers
+from messages import normalize_locale
+from storage.sql_transaction import new_id
+
+log = logging.getLogger(__name__)
+OPEN_STATUSES = {Status.NEW, Status.CLAIMED, Status.CONTACTED}
+UNKNOWN_CODES_PER_HOUR = 5
+
+
+class ReferralService:
+    def __init__(self, units: Units) -> None:
+        self._units = units
+        self._screens = units.screens
+        self._program = units.program
+        self._rewards = Rewards(units)
+
+    async def start(self, inbound_id: str, user: ChatUser, payload: str | None) -> bool:
+        async def work(w: Work) -> None:
+            await self._start(w, user, (payload or "").strip())
+
+        return await self._units.apply(inbound_id, work)
+
+    async def _start(self, w: Work, user: ChatUser, payload: str) -> None:
+        if payload and await self._guessing(w, user):
+            payload = ""  # someone trying codes: no code counts for them for a while, found or not
+        parsed = parse_payload(payload) if payload else None
+        referrer = await w.tx.customer_by_code(parsed.code) if parsed else None
+        if payload and referrer is None:
+            # Unknown or malformed: the ordinary welcome, saying nothing about codes that exist.
+            await w.tx.log_event("deeplink.unknown", w.now, actor=f"tg:{user.id}", payload=payload[:64])
+        known = await w.tx.customer(user.id)
+        if referrer is not None and parsed is not None:
+            if referrer.telegram_id == user.id:
+                await w.send(self._screens.to(referrer, "own_link"))
+                await w.send(self._screens.welcome(referrer, returning=True))
+                return
+            if known is None:
+                await self._arrival(w, user, referrer, parsed.channel)
+                return
+            await self._known_arrival(w, known, referrer, parsed.channel)
+            return
+        customer = known or await self._units.register(
+            w, user, Segment(self._program.segments.default), referred_by=None
+        )
+        await w.send(self._screens.welcome(customer, returning=known is not None))
+
+    async def _guessing(self, w: Work, user: ChatUser) -> bool:
+        """Codes are 71 random bits; still, a person who keeps opening unknown codes is stopped."""
+        tried = await w.tx.count_events("deeplink.unknown", f"tg:{user.id}", w.now - timedelta(hours=1))
+        if tried < UNKNOWN_CODES_PER_HOUR:
+            return False
+        await w.tx.log_event("deeplink.throttled", w.now, actor=f"tg:{user.id}")
+        log.warning("tg:%s opened %d unknown codes this hour; ignoring their codes", user.id, tried)
+        return True
+
+    async def _arrival(self, w: Work, user: ChatUser, referrer: Customer, channel: str) -> None:
+        friend = await self._units.register(
+            w, user, Segment(self._program.segments.referred), referred_by=referrer.telegram_id
+        )
+        flagged = await self.too_fast(w, referrer)
+        referral = Referral(
+            id=new_id(),
+            referrer_id=referrer.telegram_id,
+            friend_telegram_id=friend.telegram_id,
+            friend_name=friend.display_name,
+            source=Source.INLINE_SHARE if channel == "inline" else Source.LINK,
+            channel=channel,
+            status=Status.NEW,
+            flagged=flagged,
+            flag_reason="velocity" if flagged else None,
+            variant=referrer.variant,
+            created_at=w.now,
+            updated_at=w.now,
+        )
+        # Welcome and thanks first: a reward issued on arrival (a coupon code) follows them in each chat.
+        await w.send(self._screens.friend_welcome(friend, referrer))
+        await self._thank(w, referrer, friend.display_name, held=flagged)
+        await self.record(w, referral, referrer, friend)
+
+    async def record(self, w: Work, referral: Referral, referrer: Customer, friend: Customer | None) -> None:
+        """Store a new referral with its rewards and its audit event."""
+        await w.tx.insert_referral(referral)
+        await self.grant_rewards(w, referral, referrer, friend)
+        await w.tx.log_event(
+            "referral.created",
+            w.now,
+            actor=f"tg:{referrer.telegram_id if friend is None else friend.telegram_id}",
+            subject=referral.id,
+            referrer=referrer.telegram_id,
+            source=referral.source,
+            channel=referral.channel,
+            flagged=referral.flagged,
+        )
+        await self._units.webhooks.referral_created(w, referral)
+        if self._units.alerts is not None:
+            await self._units.alerts.post(w, referral.id)
+            await schedule_claim_timers(w, self._units, referral.id)
+        if referral.flagged:
+            log.warning("referral %s flagged: referrer %s passed the velocity limit", referral.id, referrer.telegram_id)
+
+    async def too_fast(self, w: Work, referrer: Customer) -> bool:
+        """More arrivals this hour than the program allows: the next one waits for review."""
+        recent = await w.tx.count_referrals_since(referrer.telegram_id, w.now - timedelta(hours=1))
+        return recent >= self._program.limits.velocity_per_hour
+
+    async def grant_rewards(self, w: Work, referral: Referral, referrer: Customer, friend: Customer | None) -> None:
+        """Two-sided: the referrer's reward and the friend's incentive, held while a referral is under review."""
+        await self._rewards.grant(w, referral, referrer, friend)
+
+    async def _thank(self, w: Work, referrer: Customer, friend_name: str, held: bool) -> None:
+        await w.send(
+            self._screens.text(
+                referrer,
+                referrer.telegram_id,
+                referrer.language,
+                "referrer_thanks",
+                friend_name=friend_name,
+                held=held,
+                referrer_reward=self._rewards.rule(referrer, "referrer").get(referrer.language),
+            )
+        )
+
+    async def _known_arrival(self, w: Work, friend: Customer, referrer: Customer, channel: str) -> None:
+        """Someone we know opened a link: never a second referral; last-touch may move the credit."""
+        existing = await w.tx.referral_for_friend(friend.telegram_id)
+        attribution = self._program.attribution
+        movable = (
+            attribution.model == "last_touch"
+            and existing is not None
+            and existing.referrer_id != referrer.telegram_id
+            and existing.status in OPEN_STATUSES
+            and w.now - existing.created_at <= attribution.window
+        )
+        if existing is not None and movable:
+            await w.tx.update_referral(existing.id, referrer_id=referrer.telegram_id, channel=channel, updated_at=w.now)
+            await w.tx.update_rewards_of(
+                existing.id,
+                "referrer",
+                customer_id=referrer.telegram_id,
+                description=self._rewards.rule(referrer, "referrer").get(referrer.language),
+                updated_at=w.now,
+            )
+            await w.tx.log_event(
+                "referral.reattributed",
+                w.now,
+                actor=f"tg:{friend.telegram_id}",
+                subject=existing.id,
+                previous=existing.referrer_id,
+                referrer=referrer.telegram_id,
+            )
+            await self._thank(w, referrer, friend.display_name, held=existing.flagged)
+        else:
+            await w.tx.log_event(
+                "arrival.known", w.now, actor=f"tg:{friend.telegram_id}", referrer=referrer.telegram_id
+            )
+        await w.send(self._screens.welcome(friend, returning=True))
+
+    async def qr(self, inbound_id: str, user: ChatUser) -> bool:
+        async def work(w: Work) -> None:
+            customer = await self._units.customer(w, user)
+            await w.tx.insert_share_event(customer.telegram_id, "qr", None, w.now)
+            await w.send(self._screens.qr(customer))
+
+        return await self._units.apply(inbound_id, work)
+
+    async def my_referrals(self, inbound_id: str, user: ChatUser) -> bool:
+        async def work(w: Work) -> None:
+            customer = await self._units.customer(w, user)
+            referrals = await w.tx.referrals_by(customer.telegram_id)
+            rewards = await w.tx.rewards_for(customer.telegram_id)
+            await w.send(self._screens.my_referrals(customer, referrals, rewards))
+
+        return await self._units.apply(inbound_id, work)
+
+    async def invite_card(self, user: ChatUser) -> InviteCard | None:
+        """The card for an inline share, or None for someone who has not started the bot yet."""
+        async with self._units.store.reading() as tx:
+            customer = await tx.customer(user.id)
+        return self._screens.invite_card(customer) if customer else None
+
+    def start_prompt(self, user: ChatUser) -> str:
+        """The inline-mode button that invites someone who has not started the bot yet."""
+        locale = normalize_locale(user.language_code, self._program.program.default_locale)
+        return self._screens.label(locale, "inline_start")
+
+    async def shared_inline(self, inbound_id: str, user: ChatUser, result_id: str) -> bool:
+        async def work(w: Work) -> None:
+            if await w.tx.customer(user.id) is not None:
+                await w.tx.insert_share_event(user.id, "inline", result_id[:64], w.now)
+
+        return await self._units.apply(inbound_id, work)
+
+    async def contact_shared(self, inbound_id: str, user: ChatUser, phone: str, owner_id: int | None) -> bool:
+        async def work(w: Work) -> None:
+            customer = await self._units.customer(w, user)
+            if owner_id != user.id:
+                await w.send(self._screens.to(customer, "contact_not_own"))
+                return
+            await w.tx.update_customer(user.id, phone=phone[:32], contact_consent_at=w.now, updated_at=w.now)
+            referral = await w.tx.referral_for_friend(user.id)
+            if referral is not None:
+                await w.tx.update_referral(
+                    referral.id,
+                    friend_contact=phone[:32],
+                    friend_contact_kind="phone",
+                    friend_consent_at=w.now,
+                    updated_at=w.now,
+                )
+            if referral is not None and self._units.alerts is not None:
+                await self._units.alerts.refresh(w, referral.id)
+                note = self._screens.team("contact_shared", friend=customer.display_name, phone=phone[:32])
+                await self._units.alerts.thread(w, referral.id, note)
+            await w.tx.log_event(
+                "contact.consented", w.now, actor=f"tg:{user.id}", subject=referral.id if referral else None
+            )
+            saved = self._screens.to(customer, "contact_saved")
+            await w.send(self._screens.remove_keyboard(saved))
+
+        return await self._units.apply(inbound_id, work)

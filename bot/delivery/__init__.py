@@ -1,0 +1,1 @@
+"""The outbox dispatcher and the rate limits it sends within."""

@@ -1,0 +1,243 @@
+"""Asking customers to refer: the request itself, who may be asked now, and the answers to it.
+
+Every ask is logged (table `asks`) with an id derived from the event that caused it, so a replayed
+event never asks twice, and cooldowns and caps count from that log.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from bot.core.models import Button, ChatUser, Customer, Outgoing
+from bot.core.unit_of_work import Units, Work
+from bot.program.rules import Program
+from bot.program.sections import SEGMENTS, Asks
+from storage.base import Transaction
+from storage.sql_transaction import new_id
+
+log = logging.getLogger(__name__)
+
+Exclusion = Literal["segment", "opted_out", "unreachable", "cooldown", "cap", "quiet_hours"]
+Verdict = Literal["eligible"] | Exclusion
+EXCLUSIONS: tuple[Exclusion, ...] = ("segment", "opted_out", "unreachable", "cooldown", "cap", "quiet_hours")
+CAP_WINDOW = timedelta(days=90)
+
+
+def eligibility(customer: Customer, asked: Sequence[datetime], rules: Asks, zone: ZoneInfo, now: datetime) -> Verdict:
+    """Whether a customer may be asked now, or the first reason they may not.
+
+    `asked` holds the times of their asks (follow-ups aside) within the last 90 days at least.
+    """
+    if customer.segment not in rules.segments:
+        return "segment"
+    if customer.asks_opted_out:
+        return "opted_out"
+    if customer.unreachable_at is not None:
+        return "unreachable"
+    if any(now - at < timedelta(days=rules.cooldown_days) for at in asked):
+        return "cooldown"
+    if sum(1 for at in asked if now - at < CAP_WINDOW) >= rules.max_per_90_days:
+        return "cap"
+    if quiet_now(rules, zone, now):
+        return "quiet_hours"
+    return "eligible"
+
+
+def quiet_now(rules: Asks, zone: ZoneInfo, now: datetime) -> bool:
+    quiet = rules.quiet_hours
+    return quiet is not None and quiet.covers(now.astimezone(zone).time().replace(tzinfo=None))
+
+
+def program_zone(program: Program) -> ZoneInfo:
+    """Quiet hours are read in the business's own time zone."""
+    return ZoneInfo(program.business_hours.timezone)
+
+
+async def check(tx: Transaction, program: Program, customer: Customer, now: datetime) -> Verdict:
+    """`eligibility` with the customer's ask log read from the store."""
+    asked = await tx.ask_times(customer.telegram_id, now - CAP_WINDOW)
+    return eligibility(customer, asked, program.asks, program_zone(program), now)
+
+
+def describe(reason: Exclusion, rules: Asks) -> str:
+    """How an operator reads an exclusion reason."""
+    return {
+        "segment": "not in a segment the program asks",
+        "opted_out": "opted out of asks",
+        "unreachable": "unreachable in Telegram",
+        "cooldown": f"asked within the last {rules.cooldown_days} days",
+        "cap": f"already asked {rules.max_per_90_days} times in 90 days",
+        "quiet_hours": "quiet hours now",
+    }[reason]
+
+
+def ask_message(units: Units, customer: Customer, template: str = "ask") -> Outgoing:
+    """The referral request (or its reminder): the program's pitch, share buttons, and a way to say no."""
+    screens, locale = units.screens, customer.language
+    variant = next((v for v in units.program.variants if v.name == customer.variant), None)
+    pitch = variant.ask.get(locale) if variant is not None and variant.ask is not None else None
+    body = screens.to(customer, template, pitch=pitch).text
+    # The same share buttons as the welcome screen: the chat picker, the share page and the copy link.
+    share_rows = screens.welcome(customer).buttons[:2]
+    answers = (
+        Button(screens.label(locale, "ask_not_now"), "callback", "ask:later"),
+        Button(screens.label(locale, "ask_stop"), "callback", "ask:stop"),
+    )
+    return Outgoing(customer.telegram_id, body, (*share_rows, answers))
+
+
+async def send_ask(w: Work, units: Units, customer: Customer, reason: str) -> None:
+    """Queue a referral request to a customer and log it; `reason` is e.g. "campaign:<id>" or "promoter".
+
+    Whoever calls, nobody is asked against their wish or too often: opted out, unreachable, within the
+    cooldown or over the cap means no ask. Segments and quiet hours are for campaigns (see `check`): a
+    promoter who just answered is awake and has shown they are willing.
+    """
+    anyone_any_time = units.program.asks.model_copy(update={"segments": SEGMENTS, "quiet_hours": None})
+    asked = await w.tx.ask_times(customer.telegram_id, w.now - CAP_WINDOW)
+    verdict = eligibility(customer, asked, anyone_any_time, program_zone(units.program), w.now)
+    if verdict != "eligible":
+        log.info("ask to tg:%s (%s) skipped: %s", customer.telegram_id, reason, verdict)
+        return
+    ask_id = f"ask:{w.inbound_id}:{customer.telegram_id}"
+    if not await w.tx.insert_ask(ask_id, customer.telegram_id, "ask", reason[:100], customer.variant, w.now):
+        return
+    await w.post("telegram", str(customer.telegram_id), ask_message(units, customer).to_payload(), key=ask_id)
+    await w.tx.log_event("ask.sent", w.now, actor="bot", subject=str(customer.telegram_id), reason=reason[:100])
+
+
+async def send_follow_up(w: Work, units: Units, customer: Customer, ask_id: str) -> bool:
+    """The one reminder for an ask; False when it was sent already."""
+    follow_up_id = f"follow_up:{ask_id}"
+    inserted = await w.tx.insert_ask(
+        follow_up_id, customer.telegram_id, "follow_up", "follow_up", customer.variant, w.now, follows=ask_id
+    )
+    await w.tx.close_ask(ask_id, w.now)
+    if not inserted:
+        return False
+    message = ask_message(units, customer, "ask_follow_up")
+    await w.post("telegram", str(customer.telegram_id), message.to_payload(), key=follow_up_id)
+    await w.tx.log_event("ask.follow_up", w.now, actor="bot", subject=str(customer.telegram_id), ask=ask_id)
+    return True
+
+
+class AskAnswers:
+    """The customer's answers to an ask: "Not now" is acknowledged, "Stop asking me" opts them out."""
+
+    def __init__(self, units: Units) -> None:
+        self._units = units
+
+    async def later(self, inbound_id: str, user: ChatUser) -> bool:
+        async def work(w: Work) -> None:
+            customer = await self._units.customer(w, user)
+            await w.tx.log_event("ask.later", w.now, actor=f"tg:{user.id}")
+            await w.send(self._units.screens.to(customer, "ask_later"))
+
+        return await self._units.apply(inbound_id, work)
+
+
+class UnknownSegment(ValueError):
+    def __init__(self, segment: str) -> None:
+        super().__init__(f"unknown segment {segment[:40]!r}; valid segments: {', '.join(SEGMENTS)}")
+
+
+@dataclass(frozen=True)
+class CampaignReport:
+    """What a campaign did (or, dry, would do): how many were asked, and why the others were not."""
+
+    segment: str
+    dry_run: bool
+    asked: int
+    excluded: dict[Exclusion, int] = field(default_factory=dict)  # only reasons that occurred, in EXCLUSIONS order
+
+    @property
+    def total(self) -> int:
+        return self.asked + sum(self.excluded.values())
+
+    def reasons(self, rules: Asks) -> list[tuple[str, int]]:
+        return [(describe(reason, rules), count) for reason, count in self.excluded.items()]
+
+    def lines(self, rules: Asks) -> list[str]:
+        """The report an operator reads in the terminal."""
+        if self.dry_run:
+            head = (
+                f"Dry run: nothing was sent or recorded. {self.asked} of {self.total} in {self.segment} would be asked."
+            )
+        else:
+            head = f"Asked {self.asked} of {self.total} in {self.segment}."
+        if not self.excluded:
+            return [head]
+        return [head, f"Not asked: {self.total - self.asked}", *(f"  {why}: {n}" for why, n in self.reasons(rules))]
+
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+class AskCampaigns:
+    """Ask a segment to refer: only those eligible now, each through the outbox in its own unit of work."""
+
+    def __init__(self, units: Units) -> None:
+        self._units = units
+
+    @property
+    def rules(self) -> Asks:
+        return self._units.program.asks
+
+    async def run(
+        self, segment: str, dry_run: bool = False, actor: str = "cli", progress: Progress | None = None
+    ) -> CampaignReport:
+        if segment not in SEGMENTS:
+            raise UnknownSegment(segment)
+        async with self._units.store.reading() as tx:
+            people = [c.telegram_id for c in await tx.customers_in_segments([segment])]
+        campaign, verdicts = new_id(), Counter[Verdict]()
+        for done, customer_id in enumerate(people, start=1):
+            verdicts[await (self._judge(customer_id) if dry_run else self._ask(campaign, customer_id))] += 1
+            if progress is not None:
+                progress(done, len(people))
+        excluded = {reason: verdicts[reason] for reason in EXCLUSIONS if verdicts[reason]}
+        report = CampaignReport(segment, dry_run, verdicts["eligible"], excluded)
+        if not dry_run:
+            await self._record(campaign, report, actor)
+        return report
+
+    async def _judge(self, customer_id: int) -> Verdict:
+        async with self._units.store.reading() as tx:
+            customer = await tx.customer(customer_id)
+            assert customer is not None  # customers are never deleted while a campaign reads them
+            return await check(tx, self._units.program, customer, self._units.clock.now())
+
+    async def _ask(self, campaign: str, customer_id: int) -> Verdict:
+        verdicts: list[Verdict] = []
+
+        async def work(w: Work) -> None:
+            # Judged again inside the transaction: an ask from elsewhere may have just landed.
+            customer = await w.tx.customer(customer_id)
+            assert customer is not None
+            verdict = await check(w.tx, self._units.program, customer, w.now)
+            if verdict == "eligible":
+                await send_ask(w, self._units, customer, f"campaign:{campaign}")
+            verdicts.append(verdict)
+
+        await self._units.apply(f"campaign:{campaign}:{customer_id}", work)
+        return verdicts[0] if verdicts else "eligible"  # no verdict: a replay, asked the first time
+
+    async def _record(self, campaign: str, report: CampaignReport, actor: str) -> None:
+        async def work(w: Work) -> None:
+            await w.tx.log_event(
+                "ask.campaign",
+                w.now,
+                actor=actor,
+                subject=campaign,
+                segment=report.segment,
+                asked=report.asked,
+                excluded=dict(report.excluded),
+            )
+
+        await self._units.apply(f"campaign:{campaign}", work)

@@ -1,0 +1,87 @@
+"""The periodic part of feedback: the NPS question N days after joining, and support alerts for
+detractors who never finished their comment.
+
+Each question is a unit of work keyed by the customer, and its outbox row and question row carry a
+dedupe key, so two passes (or two processes) never ask the same person twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from functools import partial
+
+from bot.core.periodic import Periodic
+from bot.core.unit_of_work import Units, Work
+from bot.customers.direct_referral import DRAFT_TTL
+from bot.engagement.asks import program_zone, quiet_now
+from bot.engagement.nps import COMMENT_STEP, UNPROMPTED_GAP, NpsQuestion, alert_support, ask_nps, may_ask_unprompted
+from storage.rows import from_row, to_db
+
+log = logging.getLogger(__name__)
+BATCH = 50
+
+
+class FeedbackSweep(Periodic):
+    what = "feedback pass"
+
+    def __init__(self, units: Units, poll_seconds: float = 60.0) -> None:
+        super().__init__(poll_seconds)
+        self._units = units
+
+    async def sweep(self) -> int:
+        """One pass; returns how many questions and alerts it queued."""
+        return await self._ask_after_days() + await self._late_alerts()
+
+    async def _ask_after_days(self) -> int:
+        program, now = self._units.program, self._units.clock.now()
+        feedback = program.feedback
+        if feedback.nps_after != "days" or quiet_now(program.asks, program_zone(program), now):
+            return 0
+        segments = program.asks.segments
+        rows = await self._units.store.fetch_all(
+            "SELECT c.telegram_id FROM customers c WHERE c.created_at <= ? AND c.asks_opted_out = 0"
+            f" AND c.unreachable_at IS NULL AND c.segment IN ({', '.join('?' for _ in segments)})"
+            " AND NOT EXISTS (SELECT 1 FROM nps_answers n WHERE n.customer_id = c.telegram_id"
+            " AND (n.dedupe_key = 'nps:days:' || c.telegram_id OR n.created_at > ?))"
+            " ORDER BY c.created_at LIMIT ?",
+            to_db(now - timedelta(days=feedback.nps_after_days)),
+            *segments,
+            to_db(now - UNPROMPTED_GAP),
+            BATCH,
+        )
+        for row in rows:
+            # Keyed by the pass, not only the customer: the question's own dedupe key keeps it to once.
+            customer_id = int(row["telegram_id"])
+            work = partial(self._ask, customer_id=customer_id)
+            await self._units.apply(f"nps:days:{customer_id}:{to_db(now)}", work)
+        return len(rows)
+
+    async def _ask(self, w: Work, customer_id: int) -> None:
+        customer = await w.tx.customer(customer_id)
+        if customer is not None and await may_ask_unprompted(w, customer):
+            await ask_nps(w, self._units, customer, "days", f"nps:days:{customer_id}")
+
+    async def _late_alerts(self) -> int:
+        """A detractor who left without commenting or skipping still reaches support, once the comment
+        could no longer come."""
+        if self._units.alerts is None:
+            return 0
+        now = self._units.clock.now()
+        rows = await self._units.store.fetch_all(
+            "SELECT * FROM nps_answers WHERE score <= 6 AND alerted_at IS NULL AND answered_at <= ? LIMIT ?",
+            to_db(now - DRAFT_TTL),
+            BATCH,
+        )
+        for row in rows:
+            question = from_row(NpsQuestion, row)
+            await self._units.apply(f"nps:late-alert:{question.id}", partial(self._alert, question=question))
+        return len(rows)
+
+    async def _alert(self, w: Work, question: NpsQuestion) -> None:
+        customer = await w.tx.customer(question.customer_id)
+        draft = await w.tx.draft(question.customer_id)
+        if draft is not None and draft.step == COMMENT_STEP and draft.data.get("question") == question.id:
+            await w.tx.delete_draft(question.customer_id)  # the comment will not come any more
+        if customer is not None:
+            await alert_support(w, self._units, customer, question)

@@ -1,0 +1,156 @@
+"""Importing advocates from a CSV file: the business's own list of who is in which segment.
+
+Every line is checked before anything is stored; a bad line is reported by its number and skipped,
+and the good ones are kept. New people get a referral code and an A/B variant exactly as if they had
+started the bot; people we know keep their code, variant and names, and take the file's segment
+(and language, when the file gives one).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from bot.core.models import ChatUser, Segment
+from bot.core.unit_of_work import Units, Work
+from bot.core.validation import Invalid, check_name
+from bot.program.sections import SEGMENTS
+from messages import LOCALES
+from storage.sql_transaction import new_id
+
+REQUIRED = ("telegram_id", "first_name", "segment")
+OPTIONAL = ("last_name", "language")
+CHUNK = 200  # lines per transaction: one commit each, so a large file does not wait on an fsync per line
+TELEGRAM_ID_MAX = 2**53  # Telegram user ids fit in 52 bits
+_NAME_PROBLEMS = {
+    "bad_name_length": "is empty or longer than 64 characters",
+    "bad_name_chars": "has characters a name cannot have",
+}
+
+
+class CsvError(ValueError):
+    """The file as a whole cannot be read: nothing is imported."""
+
+
+@dataclass(frozen=True)
+class Advocate:
+    line: int
+    telegram_id: int
+    first_name: str
+    last_name: str | None
+    language: str | None
+    segment: str
+
+
+@dataclass(frozen=True)
+class BadLine:
+    line: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    created: int
+    updated: int
+    bad: tuple[BadLine, ...]
+
+    def lines(self) -> list[str]:
+        """The summary an operator reads."""
+        done = self.created + self.updated
+        summary = [f"Imported {done} advocate{'' if done == 1 else 's'}: {self.created} new, {self.updated} updated."]
+        if self.bad:
+            summary.append(f"Skipped {len(self.bad)} bad line{'' if len(self.bad) == 1 else 's'}:")
+            summary += [f"  line {bad.line}: {bad.reason}" for bad in self.bad]
+        return summary
+
+
+def read_csv(data: bytes) -> tuple[list[Advocate], list[BadLine]]:
+    """The good lines and the bad ones (with why); CsvError when the file itself is unusable."""
+    try:
+        text = data.decode("utf-8-sig")  # spreadsheets often start the file with a byte-order mark
+    except UnicodeDecodeError:
+        raise CsvError("the file is not UTF-8 text (save it as CSV UTF-8)") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [(name or "").strip().lower() for name in reader.fieldnames or []]
+    missing = [name for name in REQUIRED if name not in header]
+    if missing:
+        raise CsvError(f"the header needs the columns {', '.join(REQUIRED)} (missing: {', '.join(missing)})")
+    reader.fieldnames = header
+    good: list[Advocate] = []
+    bad: list[BadLine] = []
+    seen: dict[int, int] = {}
+    try:
+        for row in reader:
+            parsed = _advocate(reader.line_num, row, seen)
+            if isinstance(parsed, BadLine):
+                bad.append(parsed)
+            else:
+                seen[parsed.telegram_id] = parsed.line
+                good.append(parsed)
+    except csv.Error as exc:
+        bad.append(BadLine(reader.line_num, f"not valid CSV ({exc}); the rest of the file was not read"))
+    return good, bad
+
+
+def _advocate(line: int, row: dict[str | None, object], seen: dict[int, int]) -> Advocate | BadLine:
+    if None in row:
+        return BadLine(line, "more fields than the header has columns")
+    values = {key: str(value).strip() for key, value in row.items() if key is not None and value is not None}
+    raw_id = values.get("telegram_id", "")
+    if not raw_id.isdigit() or not 0 < int(raw_id) < TELEGRAM_ID_MAX:
+        return BadLine(line, f"telegram_id {raw_id[:30]!r} is not a Telegram user id (a positive whole number)")
+    telegram_id = int(raw_id)
+    if telegram_id in seen:
+        return BadLine(line, f"telegram_id {telegram_id} is already on line {seen[telegram_id]}")
+    first = check_name(values.get("first_name", ""))
+    if isinstance(first, Invalid):
+        return BadLine(line, f"first_name {_NAME_PROBLEMS[first.reason]}")
+    last: str | Invalid | None = check_name(values["last_name"]) if values.get("last_name") else None
+    if isinstance(last, Invalid):
+        return BadLine(line, f"last_name {_NAME_PROBLEMS[last.reason]}")
+    language = values.get("language", "").lower() or None
+    if language is not None and language not in LOCALES:
+        return BadLine(line, f"language {language[:20]!r} is not one we speak ({', '.join(LOCALES)})")
+    segment = values.get("segment", "").lower()
+    if segment not in SEGMENTS:
+        return BadLine(line, f"segment {segment[:30]!r} is unknown (valid: {', '.join(SEGMENTS)})")
+    return Advocate(line, telegram_id, first, last, language, segment)
+
+
+class AdvocateImport:
+    def __init__(self, units: Units) -> None:
+        self._units = units
+
+    async def run(
+        self, advocates: Sequence[Advocate], progress: Callable[[int, int], None] | None = None
+    ) -> tuple[int, int]:
+        """Upsert the advocates in chunks; return (created, updated)."""
+        run, counts = new_id(), {"created": 0, "updated": 0}
+        for start in range(0, len(advocates), CHUNK):
+            chunk = advocates[start : start + CHUNK]
+
+            async def work(w: Work, chunk: Sequence[Advocate] = chunk) -> None:
+                for advocate in chunk:
+                    counts["created" if await self._upsert(w, advocate) else "updated"] += 1
+
+            await self._units.apply(f"import:{run}:{start}", work)
+            if progress is not None:
+                progress(start + len(chunk), len(advocates))
+        return counts["created"], counts["updated"]
+
+    async def _upsert(self, w: Work, advocate: Advocate) -> bool:
+        """True when the advocate is new."""
+        known = await w.tx.customer(advocate.telegram_id)
+        segment = Segment(advocate.segment)
+        if known is None:
+            user = ChatUser(advocate.telegram_id, advocate.first_name, advocate.last_name, None, advocate.language)
+            await self._units.register(w, user, segment, referred_by=None)
+        else:
+            language = advocate.language or known.language
+            await w.tx.update_customer(advocate.telegram_id, segment=segment.value, language=language, updated_at=w.now)
+        await w.tx.log_event(
+            "customer.imported", w.now, actor="cli", subject=str(advocate.telegram_id), segment=segment.value
+        )
+        return known is None

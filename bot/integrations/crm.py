@@ -1,0 +1,106 @@
+"""What a business's CRM may do: mark a referral converted (through the same rules as a rep's click),
+list referrals by status and period, and read one referral's trail."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from bot.core.models import Referral, Status
+from bot.core.unit_of_work import Units
+from bot.team.workflow import TeamService
+from storage import crm_sql
+from storage.sql_transaction import new_id
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """The referral after the request (None for an unknown id), and why it was not converted, if it was not."""
+
+    referral: Referral | None
+    refused: str | None = None
+
+
+@dataclass(frozen=True)
+class ReferralQuery:
+    status: Status | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    cursor: str | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True)
+class Page:
+    referrals: list[Referral]
+    next_cursor: str | None  # None on the last page
+
+
+@dataclass(frozen=True)
+class Trail:
+    referral: Referral
+    events: list[dict[str, Any]] = field(default_factory=list)
+    rewards: list[dict[str, Any]] = field(default_factory=list)
+
+
+class CrmService:
+    def __init__(self, units: Units, team: TeamService | None) -> None:
+        self._units = units
+        self._team = team  # None without a Slack team: nobody claims referrals, so none can be converted
+
+    async def convert(self, request_key: str | None, referral_id: str, deal_value: Decimal, actor: str) -> Conversion:
+        """Converted with a deal value, once per request key: a retried request changes nothing again."""
+        before = await self._referral(referral_id)
+        if before is None:
+            return Conversion(None)
+        if self._team is None:
+            return Conversion(before, "no sales team is set up (SLACK_BOT_TOKEN), so referrals are never claimed")
+        inbound_id = f"crm:{request_key}" if request_key else f"crm:{new_id()}"
+        outcome = await self._team.act(inbound_id, referral_id, "converted", f"crm:{actor}", deal_value=deal_value)
+        after = await self._referral(referral_id)
+        if outcome.refused is not None:
+            return Conversion(after, outcome.refused)
+        if after is None or after.status != Status.CONVERTED:  # a replayed request that was refused the first time
+            return Conversion(after, f"This referral is {after.status if after else 'gone'}, not converted.")
+        return Conversion(after)
+
+    async def page(self, query: ReferralQuery) -> Page:
+        """One page of referrals, oldest first; pass `next_cursor` back for the next one."""
+        after = decode_cursor(query.cursor) if query.cursor else None
+        status = query.status.value if query.status else None
+        found = await crm_sql.list_referrals(
+            self._units.store, status, query.since, query.until, after, query.limit + 1
+        )
+        shown = found[: query.limit]
+        more = len(found) > query.limit
+        return Page(shown, encode_cursor(shown[-1]) if more else None)
+
+    async def trail(self, referral_id: str) -> Trail | None:
+        referral = await self._referral(referral_id)
+        if referral is None:
+            return None
+        events = await crm_sql.referral_trail(self._units.store, referral_id)
+        return Trail(referral, events, await crm_sql.rewards_of(self._units.store, referral_id))
+
+    async def _referral(self, referral_id: str) -> Referral | None:
+        async with self._units.store.reading() as tx:
+            return await tx.referral(referral_id)
+
+
+def encode_cursor(last: Referral) -> str:
+    raw = f"{last.created_at.isoformat()}|{last.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """Raises ValueError for a cursor this API did not hand out."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        moment, _, referral_id = raw.partition("|")
+        return datetime.fromisoformat(moment), referral_id
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise ValueError("not a cursor from a previous page") from None

@@ -1,0 +1,228 @@
+"""Settings from the environment and `.env`, validated once at start-up."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+import jinja2
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.core.errors import ConfigError
+from bot.delivery.outbox import DispatchPolicy
+from bot.delivery.rate_limits import ChatRate
+
+
+class Settings(BaseSettings):
+    """Every setting a deployment can change; `.env.example` documents each one."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: str = Field(default="", description="Token from @BotFather")
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    telegram_file_url: str = ""
+    telegram_poll_timeout: int = Field(default=30, ge=0, le=50)
+    telegram_user_updates_per_minute: int = Field(default=30, ge=1, le=10_000)
+    telegram_webhook_url: str = ""
+    telegram_webhook_secret: str = Field(default="", pattern=r"^[A-Za-z0-9_-]{0,256}$")
+    telegram_webhook_host: str = "0.0.0.0"
+    telegram_webhook_port: int = Field(default=8443, ge=0, le=65535)
+
+    slack_bot_token: str = ""
+    slack_api_url: str = "https://slack.com/api/"
+    slack_app_token: str = ""
+    slack_signing_secret: str = ""
+    slack_http_host: str = "0.0.0.0"
+    slack_http_port: int = Field(default=3000, ge=0, le=65535)
+    slack_alert_channel: str = ""
+    slack_support_channel: str = ""  # detractors' NPS answers; SLACK_ALERT_CHANNEL when empty
+    slack_manager_ids: str = ""
+
+    # The engine's own HTTP server (CRM API, metrics, health); port 0 picks a free port.
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8081, ge=0, le=65535)
+    crm_api_token: str = ""  # bearer token for the CRM API; the API is off when empty
+    webhook_urls: str = ""  # comma-separated receivers of referral events
+    webhook_secret: str = ""  # signs each webhook (HMAC-SHA256 over timestamp and body)
+    webhook_rate_per_second: float = Field(default=5.0, gt=0, le=10_000)
+
+    # Delivery: how fast and how wide the outbox sends. Defaults follow the platforms' published limits.
+    telegram_rate_per_second: float = Field(default=30.0, gt=0, le=10_000)
+    telegram_chat_rate_per_second: float = Field(default=1.0, gt=0, le=10_000)
+    telegram_chat_burst: int = Field(default=3, ge=1, le=100)
+    telegram_group_rate_per_minute: float = Field(default=20.0, gt=0, le=100_000)
+    slack_channel_rate_per_second: float = Field(default=1.0, gt=0, le=10_000)
+    slack_digest_threshold: int = Field(default=60, ge=2, le=100_000)
+    outbox_concurrency: int = Field(default=1, ge=1, le=1000)  # sends in flight per platform
+    outbox_lease_seconds: int = Field(default=60, ge=5, le=3600)
+
+    database_url: str = "sqlite:///referrals.db"
+    sqlite_synchronous: Literal["FULL", "EXTRA", "NORMAL"] = "FULL"
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0, le=600_000)
+    program_file: Path = Path("program.toml")
+    templates_dir: Path | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token_shape(cls, value: str) -> str:
+        # Telegram tokens are "<bot id>:<secret>"; catching a pasted typo here beats a 401 later.
+        if value and (":" not in value or not value.split(":", 1)[0].isdigit()):
+            raise ValueError("expected the form 123456:ABC-DEF from @BotFather")
+        return value
+
+    @field_validator("templates_dir", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("templates_dir")
+    @classmethod
+    def _templates_usable(cls, value: Path | None) -> Path | None:
+        problem = template_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ValueError("use sqlite:///path/to/file.db or postgresql://user@host:5432/database")
+        return value
+
+    @field_validator("webhook_urls")
+    @classmethod
+    def _webhook_urls(cls, value: str) -> str:
+        for url in (part.strip() for part in value.split(",")):
+            if url and not url.startswith(("https://", "http://")):
+                raise ValueError(f"{url!r} is not an http(s) URL (separate several with commas)")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.webhook_urls.strip() and len(self.webhook_secret) < 16:
+            raise ValueError("WEBHOOK_SECRET: set 16 or more characters to sign webhooks with WEBHOOK_URLS")
+        if self.telegram_webhook_url and len(self.telegram_webhook_secret) < 16:
+            raise ValueError("TELEGRAM_WEBHOOK_SECRET: set 16 or more letters, digits, _ or - with a webhook URL")
+        if self.telegram_webhook_url and not self.telegram_webhook_url.startswith("https://"):
+            raise ValueError("TELEGRAM_WEBHOOK_URL: Telegram only calls https:// URLs")
+        return self
+
+    @property
+    def managers(self) -> frozenset[str]:
+        return frozenset(part for part in self.slack_manager_ids.replace(",", " ").split() if part)
+
+    @property
+    def webhook_targets(self) -> tuple[str, ...]:
+        return tuple(url.strip() for url in self.webhook_urls.split(",") if url.strip())
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token)
+
+    @property
+    def telegram_file_base_url(self) -> str:
+        return self.telegram_file_url or self.telegram_api_url.replace("/bot", "/file/bot", 1)
+
+    @property
+    def sqlite_path(self) -> str:
+        return self.database_url.removeprefix("sqlite:///")
+
+
+def template_problem(directory: Path) -> str | None:
+    """The first override template or labels file that cannot be used, with its line; None when all can.
+    Checked at start-up, so a typo in a business's template stops the bot instead of one message."""
+    if not directory.is_dir():
+        return f"{directory} is not a folder"
+    compiler = jinja2.Environment()
+    for path in sorted(directory.rglob("*")):
+        try:
+            if path.suffix in (".html", ".mrkdwn"):
+                compiler.compile(path.read_text(encoding="utf-8"), path.name, str(path))
+            elif path.name == "labels.toml":
+                tomllib.loads(path.read_text(encoding="utf-8"))
+        except jinja2.TemplateSyntaxError as exc:
+            return f"{path}: line {exc.lineno}: {exc.message}"
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+            return f"{path}: {exc}"
+    return None
+
+
+# A Slack conversation id: C (public), G (private) or D (direct), then capitals and digits. Channel names are
+# lower case, so "#referrals" or "referrals" never passes for one.
+_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,}")
+
+
+def run_problems(settings: Settings) -> list[str]:
+    """Everything `run` refuses that is found without contacting anyone (Telegram, Slack, the database), one line
+    each: `run` stops at the first, `check` lists them all."""
+    problems = []
+    if not settings.telegram_bot_token:
+        problems.append("setting TELEGRAM_BOT_TOKEN: required to run the bot (the token @BotFather gave you)")
+    problems += slack_problems(settings)
+    folder = Path(settings.sqlite_path).parent
+    if settings.database_url.startswith("sqlite:///") and not folder.is_dir():
+        problems.append(f"setting DATABASE_URL: the folder {folder} does not exist")
+    return problems
+
+
+def slack_problems(settings: Settings) -> list[str]:
+    """What keeps the Slack side from starting, when SLACK_BOT_TOKEN turns it on."""
+    if not settings.slack_enabled:
+        return []
+    problems = []
+    if not settings.slack_alert_channel:
+        problems.append("setting SLACK_ALERT_CHANNEL: required with SLACK_BOT_TOKEN (the channel id for alerts)")
+    for setting, channel in (
+        ("SLACK_ALERT_CHANNEL", settings.slack_alert_channel),
+        ("SLACK_SUPPORT_CHANNEL", settings.slack_support_channel),
+    ):
+        if channel and not _CHANNEL_ID.fullmatch(channel):
+            problems.append(
+                f"setting {setting}: {channel!r} is not a channel id: use the id, such as C0123ABCD, not the name"
+                " (in Slack, click the channel's name at the top: the id is at the bottom of the About tab)"
+            )
+    if not (settings.slack_app_token or settings.slack_signing_secret):
+        problems.append("setting SLACK_APP_TOKEN or SLACK_SIGNING_SECRET: one is needed (Socket Mode or HTTP mode)")
+    return problems
+
+
+def hide_password(url: str) -> str:
+    """A database URL fit to show in a log or a message: its password, in the address or the query, as ***."""
+    scheme, separator, rest = url.partition("://")
+    address, question, query = rest.partition("?")
+    netloc, slash, path = address.partition("/")
+    user, at, host = netloc.rpartition("@")
+    if at and ":" in user:
+        netloc = f"{user.split(':', 1)[0]}:***@{host}"
+    query = re.sub(r"(?i)(^|&)(password=)[^&]*", r"\1\2***", query)
+    return f"{scheme}{separator}{netloc}{slash}{path}{question}{query}" if separator else url
+
+
+def dispatch_policy(settings: Settings) -> DispatchPolicy:
+    return DispatchPolicy(
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
+        concurrency=settings.outbox_concurrency,
+        rates=(
+            ("telegram", ChatRate(settings.telegram_chat_rate_per_second, settings.telegram_chat_burst)),
+            ("slack", ChatRate(settings.slack_channel_rate_per_second, 1)),
+            ("webhook", ChatRate(settings.webhook_rate_per_second, 1)),
+        ),
+    )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning pydantic's report into one line that names the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        if not first["loc"]:  # a rule across settings names its variable in the message itself
+            raise ConfigError(f"setting {first['msg'].removeprefix('Value error, ')}") from None
+        raise ConfigError(f"setting {str(first['loc'][0]).upper()}: {first['msg']}") from None

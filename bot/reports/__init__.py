@@ -1,0 +1,1 @@
+"""The figures: stats, the leaderboard, tallies, exports, and Prometheus metrics."""

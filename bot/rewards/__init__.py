@@ -1,0 +1,1 @@
+"""Two-sided rewards: granted, held, issued or revoked, tiers, and coupon pools."""

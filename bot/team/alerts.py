@@ -1,0 +1,94 @@
+"""Alerts to the sales team: what a referral looks like to a rep, and the Slack rows that show it.
+
+Rows carry references, not rendered text, for the alert itself: the Slack sender renders the
+referral as it is at send time, so a refreshed alert always shows the current state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.core.models import Customer, Referral, Status
+from bot.core.unit_of_work import Work
+from storage.base import Store
+
+
+@dataclass(frozen=True)
+class Team:
+    alert_channel: str
+    managers: frozenset[str]
+    support_channel: str = ""  # unhappy customers (NPS detractors); the alert channel when not set
+
+    @property
+    def support_chat(self) -> str:
+        return self.support_channel or self.alert_channel
+
+    def is_manager(self, user_id: str) -> bool:
+        return user_id in self.managers
+
+
+@dataclass(frozen=True)
+class AlertView:
+    """Everything a rep sees about one referral."""
+
+    referral: Referral
+    referrer: Customer
+    referrer_conversions: int
+    friend: Customer | None
+    contact: str | None  # only when the friend agreed to be contacted
+    now: datetime
+
+    @property
+    def friend_name(self) -> str:
+        if self.friend is not None and self.friend.display_name:  # a forgotten friend keeps no name
+            return self.friend.display_name
+        return self.referral.friend_name or "A friend"
+
+    @property
+    def is_open(self) -> bool:
+        return self.referral.status in {Status.NEW, Status.CLAIMED, Status.CONTACTED}
+
+
+def alert_key(referral_id: str) -> str:
+    return f"alert:{referral_id}"
+
+
+class Alerts:
+    """Queues Slack rows about referrals, inside the caller's transaction."""
+
+    def __init__(self, team: Team) -> None:
+        self.team = team
+
+    async def post(self, w: Work, referral_id: str) -> None:
+        payload = {"kind": "alert", "referral_id": referral_id}
+        await w.post("slack", self.team.alert_channel, payload, key=alert_key(referral_id))
+
+    async def refresh(self, w: Work, referral_id: str) -> None:
+        await w.post("slack", self.team.alert_channel, {"kind": "alert_update", "referral_id": referral_id})
+
+    async def thread(self, w: Work, referral_id: str, text: str) -> None:
+        payload = {"kind": "thread", "referral_id": referral_id, "text": text}
+        await w.post("slack", self.team.alert_channel, payload)
+
+    async def direct(self, w: Work, user_id: str, text: str, referral_id: str | None = None) -> None:
+        payload = {"kind": "dm", "user": user_id, "text": text, "referral_id": referral_id}
+        await w.post("slack", f"dm:{user_id}", payload)
+
+    async def support(self, w: Work, text: str, key: str) -> None:
+        """A message to the support channel, such as an unhappy customer's NPS answer."""
+        await w.post("slack", self.team.support_chat, {"kind": "notice", "text": text}, key=key)
+
+
+async def load_alert(store: Store, referral_id: str, now: datetime) -> AlertView | None:
+    async with store.reading() as tx:  # called for every alert the sender renders: keep it off the write lock
+        referral = await tx.referral(referral_id)
+        if referral is None:
+            return None
+        referrer = await tx.customer(referral.referrer_id)
+        friend = await tx.customer(referral.friend_telegram_id) if referral.friend_telegram_id else None
+        others = [r for r in await tx.referrals_by(referral.referrer_id) if r.id != referral.id]
+        conversions = sum(1 for r in others if r.status == Status.CONVERTED)
+    assert referrer is not None  # a referral's referrer is a foreign key
+    contact = referral.friend_contact if referral.friend_consent_at else None
+    return AlertView(referral, referrer, conversions, friend, contact, now)

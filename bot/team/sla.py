@@ -1,0 +1,93 @@
+"""Speed to lead: stored timers that nudge the team, counted in business time.
+
+Timers live in the database, so they survive restarts. Each firing is a unit of work keyed by the
+timer's id, so it happens once even if two schedulers see it; and each checks the referral first,
+so a nudge never fires for a referral that has moved on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+
+from bot.core.models import Referral, Status, Timer
+from bot.core.unit_of_work import Units, Work
+from bot.reports.metrics import Metrics
+
+log = logging.getLogger(__name__)
+# The status a referral must still have for each timer to fire.
+WAITING_FOR = {"claim_nudge": Status.NEW, "escalate": Status.NEW, "contact_nudge": Status.CLAIMED}
+
+
+async def schedule_claim_timers(w: Work, units: Units, referral_id: str) -> None:
+    sla = units.program.sla
+    for kind, minutes in (("claim_nudge", sla.claim_within_minutes), ("escalate", sla.escalate_after_minutes)):
+        await w.tx.add_timer(referral_id, kind, units.hours.add(w.now, timedelta(minutes=minutes)), w.now)
+
+
+async def schedule_contact_timer(w: Work, units: Units, referral_id: str) -> None:
+    due = units.hours.add(w.now, timedelta(minutes=units.program.sla.contact_within_minutes))
+    await w.tx.add_timer(referral_id, "contact_nudge", due, w.now)
+
+
+class SlaScheduler:
+    def __init__(self, units: Units, poll_seconds: float = 1.0, metrics: Metrics | None = None) -> None:
+        self._units = units
+        self._poll = poll_seconds
+        self._stopping = False
+        self.metrics = metrics or Metrics()  # stand-alone when the engine gives none
+
+    def stop(self) -> None:
+        self._stopping = True
+
+    async def run(self) -> None:
+        while not self._stopping:
+            try:
+                await self.fire_due()
+            except Exception:  # a busy database must not end speed-to-lead for good
+                log.exception("SLA pass failed; retrying")
+            await asyncio.sleep(self._poll)
+
+    async def fire_due(self) -> int:
+        now = self._units.clock.now()
+        timers = await self._units.store.claim_due_timers(now, 50, timedelta(seconds=60))
+        for timer in timers:
+            fired: list[str] = []  # counted only once the firing has committed
+            await self._units.apply(f"timer:{timer.id}", lambda w, t=timer, f=fired: self._fire(w, t, f))  # type: ignore[misc]
+            for kind in fired:
+                self.metrics.timer_fired(kind)
+        return len(timers)
+
+    async def _fire(self, w: Work, timer: Timer, fired: list[str]) -> None:
+        referral = await w.tx.referral(timer.referral_id)
+        alerts = self._units.alerts
+        if referral is None or alerts is None or referral.status != WAITING_FOR[timer.kind]:
+            await w.tx.finish_timer(timer.id, "skipped", w.now)
+            return
+        waited = self._units.hours.elapsed(self._since(referral, timer), w.now)
+        minutes = max(1, round(waited.total_seconds() / 60))
+        screens, name = self._units.screens, await self._friend_name(w, referral)
+        if timer.kind == "claim_nudge":
+            await alerts.thread(w, referral.id, screens.team("nudge_claim", friend=name, minutes=minutes))
+        elif timer.kind == "escalate":
+            text = screens.team("escalate", friend=name, minutes=minutes, channel=alerts.team.alert_channel)
+            for manager in sorted(alerts.team.managers):
+                await alerts.direct(w, manager, text, referral.id)
+        elif referral.assignee:
+            await alerts.direct(w, referral.assignee, screens.team("nudge_contact", friend=name, minutes=minutes))
+        await w.tx.finish_timer(timer.id, "fired", w.now)
+        fired.append(timer.kind)
+        await w.tx.log_event(f"sla.{timer.kind}", w.now, subject=referral.id, waited_minutes=minutes)
+
+    @staticmethod
+    def _since(referral: Referral, timer: Timer) -> datetime:
+        return referral.claimed_at if timer.kind == "contact_nudge" and referral.claimed_at else referral.created_at
+
+    @staticmethod
+    async def _friend_name(w: Work, referral: Referral) -> str:
+        if referral.friend_telegram_id is not None:
+            friend = await w.tx.customer(referral.friend_telegram_id)
+            if friend is not None:
+                return friend.display_name
+        return referral.friend_name or "a friend"

@@ -1,0 +1,150 @@
+"""The rep workflow: claim, contacted, converted or lost, flag; and talking to the friend.
+
+Every action is checked against the referral's current status before it is applied, so a
+double click or a redelivered action changes nothing the second time, and says why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
+
+from bot.core.models import Referral, Status
+from bot.core.unit_of_work import Units, Work
+from bot.engagement.nps import after_conversion
+from bot.rewards.ledger import Rewards
+from bot.team.alerts import Alerts
+from bot.team.sla import schedule_contact_timer
+
+OPEN = frozenset({Status.NEW, Status.CLAIMED, Status.CONTACTED})
+# action: (statuses it may start from, status it leads to)
+TRANSITIONS: dict[str, tuple[frozenset[Status], Status]] = {
+    "claim": (frozenset({Status.NEW}), Status.CLAIMED),
+    "contacted": (frozenset({Status.CLAIMED}), Status.CONTACTED),
+    "converted": (frozenset({Status.CLAIMED, Status.CONTACTED}), Status.CONVERTED),
+    "lost": (OPEN, Status.LOST),
+    "flag": (OPEN, Status.REJECTED),
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the rep is told: nothing when it worked (the alert shows it), else why not."""
+
+    refused: str | None = None
+
+
+class TeamService:
+    def __init__(self, units: Units, alerts: Alerts) -> None:
+        self._units = units
+        self._alerts = alerts
+        self._screens = units.screens
+        self._reward_rules = Rewards(units)
+
+    async def act(self, inbound_id: str, referral_id: str, action: str, actor: str, **details: Any) -> Outcome:
+        outcome = Outcome()
+
+        async def work(w: Work) -> None:
+            nonlocal outcome
+            referral = await w.tx.referral(referral_id)
+            if referral is None:
+                outcome = Outcome(self._screens.team("refused_missing"))
+                return
+            allowed, target = TRANSITIONS[action]
+            if referral.status not in allowed:
+                outcome = Outcome(self._refusal(referral, action, actor))
+                return
+            await self._apply(w, referral, target, actor, details)
+
+        await self._units.apply(inbound_id, work)
+        return outcome
+
+    def _refusal(self, referral: Referral, action: str, actor: str) -> str:
+        return self._screens.team(
+            "refused", action=action, status=referral.status, assignee=referral.assignee, actor=actor
+        )
+
+    async def _apply(self, w: Work, referral: Referral, target: Status, actor: str, details: dict[str, Any]) -> None:
+        changes: dict[str, Any] = {"status": target.value, f"{target.value}_at": w.now, "updated_at": w.now}
+        if target == Status.CLAIMED or (target == Status.CONTACTED and not referral.assignee):
+            changes["assignee"] = actor
+        if target == Status.CONVERTED and details.get("deal_value") is not None:
+            changes["deal_value"] = Decimal(details["deal_value"])
+        if target == Status.LOST:
+            changes["lost_reason"] = (details.get("reason") or "")[:500] or None
+        await w.tx.update_referral(referral.id, **changes)
+        await w.tx.cancel_timers(referral.id, w.now)
+        if target == Status.CLAIMED:
+            await schedule_contact_timer(w, self._units, referral.id)
+        await w.tx.log_event(
+            "referral.status",
+            w.now,
+            actor=actor if actor.startswith("crm:") else f"slack:{actor}",
+            subject=referral.id,
+            previous=referral.status,
+            status=target.value,
+            **{k: str(v) for k, v in details.items() if v},
+        )
+        await self._units.webhooks.status_changed(w, replace(referral, **changes), referral.status, actor)
+        await self._rewards(w, referral, target)
+        if target == Status.CONVERTED:
+            await after_conversion(w, self._units, referral)  # NPS to the referrer, when the program says so
+        since = self._units.hours.elapsed(referral.created_at, w.now)
+        audit = self._screens.team(
+            "audit",
+            status=target.value,
+            actor=actor,
+            minutes=round(since.total_seconds() / 60),
+            deal_value=self._screens.money(changes.get("deal_value")),
+            reason=changes.get("lost_reason"),
+        )
+        await self._alerts.refresh(w, referral.id)
+        await self._alerts.thread(w, referral.id, audit)
+
+    async def _rewards(self, w: Work, referral: Referral, target: Status) -> None:
+        """Converted: both sides are thanked, then their earned rewards issued (unless held for review).
+        Flagged: every reward of the referral not yet issued is revoked."""
+        if target == Status.REJECTED:
+            await self._reward_rules.revoke(w, referral.id)
+            return
+        if target != Status.CONVERTED:
+            return
+        held = await self._reward_rules.held(w, referral.id)
+        sides = {r.role: r.description for r in await w.tx.rewards_of(referral.id) if r.tier is None}
+        referrer = await w.tx.customer(referral.referrer_id)
+        friend = await w.tx.customer(referral.friend_telegram_id) if referral.friend_telegram_id else None
+        friend_name = friend.display_name if friend else (referral.friend_name or "")
+        if referrer is not None:
+            reward = sides.get("referrer") or self._units.program.incentives.referrer.get(referrer.language)
+            await w.send(
+                self._screens.to(
+                    referrer, "converted_referrer", friend_name=friend_name, held=held, referrer_reward=reward
+                )
+            )
+        if friend is not None and referrer is not None:
+            gift = sides.get("friend") or self._units.program.incentives.friend.get(friend.language)
+            await w.send(
+                self._screens.to(friend, "converted_friend", referrer=referrer, held=held, friend_incentive=gift)
+            )
+        await self._reward_rules.converted(w, referral)
+
+    async def message_friend(self, inbound_id: str, referral_id: str, actor: str, text: str) -> Outcome:
+        """A rep writes to the friend from Slack; it reaches them in Telegram through the bot."""
+        outcome = Outcome()
+
+        async def work(w: Work) -> None:
+            nonlocal outcome
+            referral = await w.tx.referral(referral_id)
+            friend = (
+                await w.tx.customer(referral.friend_telegram_id) if referral and referral.friend_telegram_id else None
+            )
+            if referral is None or friend is None:
+                outcome = Outcome(self._screens.team("refused_no_telegram"))
+                return
+            await w.send(self._screens.to(friend, "team_message", text=text))
+            await self._alerts.thread(w, referral.id, self._screens.team("team_message", actor=actor, text=text))
+            await w.tx.log_event("referral.message", w.now, actor=f"slack:{actor}", subject=referral.id)
+
+        await self._units.apply(inbound_id, work)
+        return outcome
