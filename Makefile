@@ -28,10 +28,13 @@ crash: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH)
 
+# ruff, then the layer rules of pyproject.toml's [tool.importlinter] (who may import what; no import cycles).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
+# mypy --strict over the five packages, the tests and the benchmarks (pyproject.toml's [tool.mypy] files).
 typecheck: $(STAMP)
 	$(BIN)/mypy
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from storage.base import Store, Transaction
+from storage.instance_lock import AlreadyRunning, only_instance
 from storage.sqlite import SQLiteStore
+from storage.sqlite_files import backup_copy, integrity
+from storage.sqlite_files import write_problem as sqlite_write_problem
 
 
 async def open_store(database_url: str, synchronous: str = "FULL", busy_timeout_ms: int = 5000) -> Store:
@@ -17,4 +20,14 @@ async def open_store(database_url: str, synchronous: str = "FULL", busy_timeout_
     raise ValueError(f"unsupported DATABASE_URL: {database_url.split(':', 1)[0]}")
 
 
-__all__ = ["SQLiteStore", "Store", "Transaction", "open_store"]
+__all__ = [
+    "AlreadyRunning",
+    "SQLiteStore",
+    "Store",
+    "Transaction",
+    "backup_copy",
+    "integrity",
+    "only_instance",
+    "open_store",
+    "sqlite_write_problem",
+]

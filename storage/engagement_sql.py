@@ -1,4 +1,5 @@
-"""Asks, NPS and program-feedback answers in portable SQL: mixed into SqlTransaction."""
+"""Asks, NPS and program-feedback answers in portable SQL: mixed into SqlTransaction (and the sweep's reads into
+the SQL stores)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.core.models import Customer
+from bot.core.ids import new_id
+from bot.core.models import Customer, NpsQuestion
 from storage.rows import from_row, to_db
-from storage.sql_base import SqlBase, new_id
+from storage.sql_base import Scans, SqlBase
 
 
 class EngagementSql(SqlBase):
@@ -70,8 +72,9 @@ class EngagementSql(SqlBase):
         row |= {"variant": variant, "created_at": to_db(at)}
         return await self._insert("nps_answers", row, "ON CONFLICT (dedupe_key) DO NOTHING") == 1
 
-    async def nps_question(self, question_id: str) -> dict[str, Any] | None:
-        return await self._one(f"SELECT * FROM nps_answers WHERE id = ?{self._lock}", question_id)
+    async def nps_question(self, question_id: str) -> NpsQuestion | None:
+        row = await self._one(f"SELECT * FROM nps_answers WHERE id = ?{self._lock}", question_id)
+        return from_row(NpsQuestion, row) if row else None
 
     async def answer_nps(self, question_id: str, customer_id: int, score: int, at: datetime) -> bool:
         changed = await self._db.execute(
@@ -93,3 +96,31 @@ class EngagementSql(SqlBase):
     async def add_feedback_answer(self, customer_id: int, question: str, answer: str, at: datetime) -> None:
         row = {"id": new_id(), "customer_id": customer_id, "question": question, "answer": answer}
         await self._insert("feedback_answers", {**row, "created_at": to_db(at)})
+
+
+class EngagementScans(Scans):
+    """The feedback sweep's reads: whom to ask for NPS now, and detractors whose alert is late."""
+
+    async def due_for_nps(
+        self, joined_before: datetime, segments: Sequence[str], asked_after: datetime, limit: int
+    ) -> list[int]:
+        rows = await self._rows(
+            "SELECT c.telegram_id FROM customers c WHERE c.created_at <= ? AND c.asks_opted_out = 0"
+            f" AND c.unreachable_at IS NULL AND c.segment IN ({', '.join('?' for _ in segments)})"
+            " AND NOT EXISTS (SELECT 1 FROM nps_answers n WHERE n.customer_id = c.telegram_id"
+            " AND (n.dedupe_key = 'nps:days:' || c.telegram_id OR n.created_at > ?))"
+            " ORDER BY c.created_at LIMIT ?",
+            to_db(joined_before),
+            *segments,
+            to_db(asked_after),
+            limit,
+        )
+        return [int(row["telegram_id"]) for row in rows]
+
+    async def unalerted_detractors(self, answered_before: datetime, limit: int) -> list[NpsQuestion]:
+        rows = await self._rows(
+            "SELECT * FROM nps_answers WHERE score <= 6 AND alerted_at IS NULL AND answered_at <= ? LIMIT ?",
+            to_db(answered_before),
+            limit,
+        )
+        return [from_row(NpsQuestion, row) for row in rows]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -89,6 +89,9 @@ class PostgresStore(SqlStoreBase):
         async with self._pool.acquire() as connection:
             yield _PgExecutor(connection)
 
+    def _scan(self) -> AbstractAsyncContextManager[_PgExecutor]:
+        return self._lookup()  # a pooled connection of its own: a scan holds up nobody
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlTransaction]:
         async with self._write() as db:
@@ -125,10 +128,6 @@ class PostgresStore(SqlStoreBase):
                 )
             applied.append(migration.name)
         return applied
-
-    async def fetch_all(self, sql: str, *params: Any) -> list[dict[str, Any]]:
-        async with self._lookup() as db:
-            return await db.fetch_all(sql, params)
 
     async def scrub(self) -> bool:
         # VACUUM removes the dead versions of erased rows from the tables and their indexes. PostgreSQL's WAL

@@ -11,10 +11,10 @@ import html
 import json
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from bot.core.models import Erased
 from storage.rows import json_text, to_db
 
 if TYPE_CHECKING:
@@ -32,18 +32,6 @@ _REPOINTED = (
     ("nps_answers", "customer_id"),
     ("customers", "referred_by"),
 )
-
-
-@dataclass(frozen=True)
-class Erased:
-    """What an erasure changed, for the operator's report: counts only."""
-
-    referrals_as_friend: int
-    referrals_made: int
-    messages_dropped: int
-    messages_blanked: int
-    events_cleaned: int
-    friend_of: tuple[str, ...] = ()  # the referrals that named them as the friend, whose alerts need redrawing
 
 
 def _forms(personal: Sequence[str]) -> list[str]:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import functools
-import secrets
-import threading
-import time
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 
@@ -15,33 +13,6 @@ class Executor(Protocol):
         """Run a statement; return the number of rows it changed."""
 
     async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]: ...
-
-
-class _RandomBytes:
-    """The operating system's random bytes, read 4 KiB at a time: an arrival takes ten ids, and a system call
-    for each cost more than building the rows they name. The lock keeps two threads from sharing bytes."""
-
-    def __init__(self, size: int = 4096) -> None:
-        self._size = size
-        self._pool = b""
-        self._lock = threading.Lock()
-
-    def take(self, count: int) -> bytes:
-        with self._lock:
-            if len(self._pool) < count:
-                self._pool = secrets.token_bytes(self._size)
-            taken, self._pool = self._pool[:count], self._pool[count:]
-        return taken
-
-
-_random = _RandomBytes()
-
-
-def new_id() -> str:
-    """The millisecond it was made, then 64 random bits: ids made together sort together, so each new row lands
-    on the last pages of its table's id index instead of on a random page (a random key dirtied a page per row,
-    and every commit wrote and synced them all)."""
-    return f"{time.time_ns() // 1_000_000:012x}{_random.take(8).hex()}"
 
 
 @functools.cache
@@ -68,3 +39,15 @@ class SqlBase:
     async def _update(self, table: str, where: str, key: Any, changes: dict[str, Any]) -> None:
         assignments = ", ".join(f"{name} = ?" for name in changes)
         await self._db.execute(f"UPDATE {table} SET {assignments} WHERE {where} = ?", (*changes.values(), key))
+
+
+class Scans:
+    """Store-level reads that may scan tables (reports, sweeps, operator tools): a backend runs them where they
+    hold up no writer (SQLite: its reader connection, off the event loop)."""
+
+    def _scan(self) -> AbstractAsyncContextManager[Executor]:
+        raise NotImplementedError
+
+    async def _rows(self, sql: str, *params: Any) -> list[dict[str, Any]]:
+        async with self._scan() as db:
+            return await db.fetch_all(sql, params)

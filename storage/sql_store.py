@@ -7,7 +7,11 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any
 
+from storage.crm_sql import CrmSql
+from storage.engagement_sql import EngagementScans
 from storage.migrations import Dialect
+from storage.operations_sql import OperationsSql
+from storage.report_sql import ReportSql
 from storage.rows import to_db
 from storage.sql_base import Executor
 from storage.sql_transaction import SqlTransaction
@@ -22,7 +26,7 @@ _REMEMBER_ALERT = (
 )
 
 
-class SqlStoreBase:
+class SqlStoreBase(ReportSql, OperationsSql, EngagementScans, CrmSql):
     dialect: Dialect
 
     def __init__(self) -> None:

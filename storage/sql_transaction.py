@@ -6,14 +6,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.core.ids import new_id
 from bot.core.models import Customer, Draft, Referral, Reward, Timer
 from storage.engagement_sql import EngagementSql
 from storage.privacy_sql import PrivacySql
 from storage.rows import checked_columns, from_row, to_db, to_row
-from storage.sql_base import Executor, SqlBase, new_id
+from storage.sql_base import Executor, SqlBase
 from storage.tally_sql import TallySql
 
-__all__ = ["Executor", "SqlBase", "SqlTransaction", "new_id"]
+__all__ = ["Executor", "SqlBase", "SqlTransaction"]
 
 
 class SqlTransaction(EngagementSql, PrivacySql, TallySql):

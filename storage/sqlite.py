@@ -182,6 +182,10 @@ class SQLiteStore(SqlStoreBase):
         yield self._lookups
 
     @asynccontextmanager
+    async def _scan(self) -> AsyncIterator[_Executor]:
+        yield self._reader
+
+    @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlTransaction]:
         async with self._groups.write():
             yield SqlTransaction(self._writer)
@@ -207,9 +211,6 @@ class SQLiteStore(SqlStoreBase):
                 )
             applied.append(migration.name)
         return applied
-
-    async def fetch_all(self, sql: str, *params: Any) -> list[dict[str, Any]]:
-        return await self._reader.fetch_all(sql, params)
 
     async def scrub(self) -> bool:
         # Earlier versions of changed pages live on in the WAL until a checkpoint; TRUNCATE also empties the file.

@@ -1,12 +1,15 @@
-"""Fixtures: the Telegram emulator, the program, and the bot running against both in-process."""
+"""Fixtures: the Telegram emulator, the program, and the bot running against both in-process; and the domain
+alone, on a real store, for the fast unit tests."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +19,17 @@ from bot.app.demo import TOKEN, emulator_settings
 from bot.app.wiring import build_engine
 from bot.core.clock import FakeClock
 from bot.core.engine import Engine
+from bot.core.models import ChatUser
+from bot.customers.services import CustomerServices
 from bot.program.rules import Program, load_program
 from bot.program.settings import Settings
+from bot.team.alerts import Alerts, Team
+from bot.team.workflow import TeamService
 from handlers.slack.channel import SlackChannel
+from messages import Renderer
 from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
+from storage import open_store
 
 from postgres import Schema, fresh_schema
 
@@ -181,3 +190,44 @@ async def team(
 ) -> AsyncIterator[Engine]:
     async with team_bot(telegram, slack, program, clock, operator.database) as running:
         yield running
+
+
+# --- The domain alone -----------------------------------------------------------------------------
+
+
+@dataclass
+class Domain:
+    """The domain services on a real SQLite store and a fake clock, with no chat platform: what they queue for a
+    person is read from the outbox, the rows the dispatcher would send."""
+
+    services: CustomerServices
+    team: TeamService
+    clock: FakeClock
+    operator: Operator
+    _events: Iterator[int] = field(default_factory=itertools.count)
+
+    def inbound(self) -> str:
+        """A fresh inbound id, as each Telegram update or Slack action has its own."""
+        return f"test:{next(self._events)}"
+
+    async def start(self, user_id: int, name: str, payload: str | None = None) -> None:
+        """A person sends /start (with a deep-link payload when they came through a link)."""
+        await self.services.referrals.start(self.inbound(), ChatUser(user_id, name, language_code="en"), payload)
+
+    def outbox(self, platform: str, chat_id: int | str) -> list[dict[str, Any]]:
+        """The payloads queued for one chat, oldest first."""
+        sql = "SELECT payload FROM outbox WHERE platform = ? AND chat_id = ? ORDER BY rowid"
+        return [json.loads(row["payload"]) for row in self.operator.rows(sql, platform, str(chat_id))]
+
+
+@pytest.fixture
+async def domain(program: Program, clock: FakeClock, tmp_path: Path) -> AsyncIterator[Domain]:
+    operator = Operator(tmp_path / "referrals.db")
+    store = await open_store(operator.url)
+    await store.migrate()
+    alerts = Alerts(Team(ALERTS, frozenset({MAYA})))
+    services = CustomerServices.build(store, program, Renderer(), BOT_USERNAME, clock, lambda: None, alerts)
+    try:
+        yield Domain(services, TeamService(services.units, alerts), clock, operator)
+    finally:
+        await store.close()

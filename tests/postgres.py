@@ -33,12 +33,12 @@ class Schema:
     def execute(self, sql: str, *params: Any) -> None:
         """A change an operator makes by hand (in the tests: time passing for the SLA timers)."""
         with psycopg.connect(SERVER, options=f"-csearch_path={self.name}") as db:
-            db.execute(sql.replace("?", "%s"), params)  # type: ignore[arg-type]
+            db.execute(sql.replace("?", "%s"), params)
 
     def rows(self, sql: str, *params: Any) -> list[dict[str, Any]]:
         with psycopg.connect(SERVER, options=f"-csearch_path={self.name}", row_factory=dict_row) as db:
             query = sql.replace("%", "%%").replace("?", "%s")  # the tests write SQLite's placeholders
-            return list(db.execute(query, params).fetchall())  # type: ignore[arg-type]
+            return list(db.execute(query, params).fetchall())
 
 
 def _unavailable(error: Exception) -> None:

@@ -6,7 +6,7 @@ from bot.core.engine import Engine
 from sandbox.telegram_api import TelegramEmulator
 
 from conftest import Operator, eventually
-from test_customer_start import start
+from helpers import start
 
 
 async def test_one_account_flooding_the_bot_is_slowed_down_once_and_then_ignored(

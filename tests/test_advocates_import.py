@@ -9,8 +9,7 @@ from bot.core.engine import Engine
 from sandbox.telegram_api import TelegramEmulator
 
 from conftest import ROOT, Operator
-from test_cli import environment, referral_bot
-from test_customer_start import start
+from helpers import environment, referral_bot, start
 
 GOOD_AND_BAD = """telegram_id,first_name,last_name,language,segment
 1001,Ana,García,es,inner_circle

@@ -21,7 +21,7 @@ from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 
 from conftest import ALERTS
-from test_customer_start import start
+from helpers import start
 
 
 async def test_the_bot_api_is_called_over_kept_alive_connections(telegram: TelegramEmulator) -> None:

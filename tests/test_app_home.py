@@ -4,35 +4,15 @@ short explanation of what the app does."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from bot.core.clock import FakeClock
 from bot.core.engine import Engine
 from bot.delivery.outbox import Dispatcher
 from sandbox.slack_api import SlackEmulator
-from sandbox.slack_models import SlackMessage
 from sandbox.telegram_api import TelegramEmulator
 
 from conftest import ALERTS, MAYA, RITA, Operator
-from test_customer_start import start
-from test_slack_workflow import refer_ben
-
-
-def home_text(slack: SlackEmulator, user: str) -> str:
-    view = slack.home(user)
-    assert view is not None, f"{user} has no Home view"
-    return SlackMessage("", "", "", "", view["blocks"]).plain()
-
-
-def publishes(slack: SlackEmulator, user: str) -> list[dict[str, Any]]:
-    return [call.params for call in slack.calls if call.method == "views.publish" and call.params["user_id"] == user]
-
-
-async def open_home(slack: SlackEmulator, user: str) -> None:
-    before = len(publishes(slack, user))
-    response = await slack.send_event(user, {"type": "app_home_opened"})
-    assert response.status == 200
-    await slack.wait_for(lambda: len(publishes(slack, user)) > before, what=f"{user}'s Home published")
+from helpers import home_text, open_home, publishes, refer_ben, start
 
 
 async def test_a_manager_opening_home_sees_the_dashboard(

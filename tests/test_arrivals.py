@@ -14,7 +14,7 @@ from bot.program.rules import Program
 from sandbox.telegram_api import TelegramEmulator
 
 from conftest import Operator, eventually, settings_for
-from test_customer_start import start
+from helpers import start
 
 BACKENDS = ("sqlite", "postgresql")  # the whole story runs on each
 
@@ -27,6 +27,7 @@ async def test_a_friend_arrives_is_welcomed_and_the_referrer_thanked(
     (welcome,) = await telegram.wait_for_messages(2001, 1)
     assert "Welcome to Acme Coffee, Ben! Ana invited you." in welcome.text
     assert "15% off your first three deliveries" in welcome.text
+    assert welcome.reply_markup is not None
     (row,) = welcome.reply_markup["keyboard"]
     assert row[0]["request_contact"] is True
     thanks = (await telegram.wait_for_messages(1001, 2))[1]

@@ -15,7 +15,7 @@ from sandbox.telegram_api import TelegramEmulator
 from sandbox.telegram_people import SentMessage
 
 from conftest import ALERTS, MAYA, RITA, ROOT, Operator, team_bot
-from test_customer_start import start
+from helpers import start
 
 BACKENDS = ("sqlite", "postgresql")  # the whole story runs on each
 

@@ -3,42 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from pathlib import Path
 
 from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 
-from conftest import ALERTS, MAYA, ROOT, TOKEN, Operator, slack_settings
-
-
-def environment(telegram: TelegramEmulator | None, tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("TELEGRAM_", "SLACK_"))}
-    env.update(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'referrals.db'}",
-        PROGRAM_FILE=str(ROOT / "program.example.toml"),
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_POLL_TIMEOUT="1",
-        HTTP_PORT="0",  # a free port: bots in parallel test runs never collide on the default 8081
-    )
-    if telegram is not None:
-        env.update(TELEGRAM_API_URL=telegram.base_url, TELEGRAM_FILE_URL=telegram.base_file_url)
-    return {**env, **extra}
-
-
-async def referral_bot(tmp_path: Path, env: dict[str, str], *args: str) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+from conftest import ALERTS, MAYA, ROOT, Operator, slack_settings
+from helpers import environment, referral_bot
 
 
 async def test_run_serves_customers_and_stops_cleanly_on_sigterm(telegram: TelegramEmulator, tmp_path: Path) -> None:

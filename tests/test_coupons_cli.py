@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from test_rewards import said, with_incentives
-
 from bot.core.clock import FakeClock
 from bot.program.rules import Program
 from bot.program.sections import RewardRule
@@ -14,8 +12,7 @@ from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 
 from conftest import Operator, team_bot
-from test_cli import environment, referral_bot
-from test_customer_start import start
+from helpers import environment, referral_bot, said, start, with_incentives
 
 
 async def import_coupons(tmp_path: Path, pool: str, text: str) -> tuple[int, list[str], str]:

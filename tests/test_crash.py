@@ -108,7 +108,8 @@ def write_lock_held(database: Path) -> bool:
     try:
         with open(f"{database}-shm", "rb") as shm:
             probe = struct.pack("hhqqi", fcntl.F_WRLCK, os.SEEK_SET, WAL_WRITE_LOCK, 1, 0)
-            return struct.unpack("hhqqi", fcntl.fcntl(shm.fileno(), fcntl.F_GETLK, probe))[0] != fcntl.F_UNLCK
+            lock_type: int = struct.unpack("hhqqi", fcntl.fcntl(shm.fileno(), fcntl.F_GETLK, probe))[0]
+            return lock_type != fcntl.F_UNLCK
     except FileNotFoundError:
         return False
 

@@ -21,8 +21,7 @@ from sandbox.slack_models import SlackMessage
 from sandbox.telegram_api import TelegramEmulator
 
 from conftest import ALERTS, RITA, Operator, eventually, settings_for, slack_settings
-from test_customer_start import LINK, start
-from test_slack_workflow import current
+from helpers import LINK, current, start
 
 BACKENDS = ("sqlite", "postgresql")  # the whole story runs on each
 

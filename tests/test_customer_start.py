@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from urllib.parse import parse_qs, urlparse
 
 from bot.core.engine import Engine
@@ -10,24 +9,14 @@ from handlers.telegram.sender import qr_png
 from sandbox.telegram_api import TelegramEmulator
 
 from conftest import BOT_USERNAME, Operator, eventually
+from helpers import start
 
 BACKENDS = ("sqlite", "postgresql")  # the whole story runs on each
-
-LINK = re.compile(rf"https://t\.me/{BOT_USERNAME}\?start=([A-Za-z0-9]+)")
-
-
-async def start(telegram: TelegramEmulator, user_id: int, name: str, language: str = "en") -> tuple[str, object]:
-    person = telegram.user(user_id, name, language_code=language)
-    await telegram.send_command(person, "start")
-    (welcome,) = await telegram.wait_for_messages(user_id, 1)
-    match = LINK.search(welcome.text)
-    assert match, welcome.text
-    return match.group(1), welcome
 
 
 async def test_welcome_shows_who_is_a_fit_before_the_personal_link(engine: Engine, telegram: TelegramEmulator) -> None:
     code, welcome = await start(telegram, 1001, "Ana")
-    text = welcome.text  # type: ignore[attr-defined]
+    text = welcome.text
     assert text.startswith("Hi Ana, welcome to the Acme Coffee referral program!")
     assert text.index("Who is a great fit") < text.index("Offices of 5 to 50 people") < text.index(code)
     assert "15% off your first three deliveries" in text
@@ -37,15 +26,15 @@ async def test_welcome_shows_who_is_a_fit_before_the_personal_link(engine: Engin
 async def test_every_share_button_carries_the_personal_link(engine: Engine, telegram: TelegramEmulator) -> None:
     code, welcome = await start(telegram, 1001, "Ana")
     link = f"https://t.me/{BOT_USERNAME}?start={code}"
-    share_in_chat = welcome.button("Share in a chat")  # type: ignore[attr-defined]
+    share_in_chat = welcome.button("Share in a chat")
     chosen = share_in_chat["switch_inline_query_chosen_chat"]
     assert chosen["allow_user_chats"] and chosen["allow_group_chats"]
-    page = urlparse(welcome.button("✉️")["url"])  # type: ignore[attr-defined]
+    page = urlparse(welcome.button("✉️")["url"])
     assert (page.netloc, page.path) == ("t.me", "/share/url")
     assert parse_qs(page.query)["url"] == [f"{link}_s"]
     assert "Acme Coffee" in parse_qs(page.query)["text"][0]
-    assert welcome.button("Copy link")["copy_text"] == {"text": f"{link}_c"}  # type: ignore[attr-defined]
-    assert {b["text"] for b in welcome.buttons()} >= {"🔳 QR code", "🤝 Refer a friend", "📊 My referrals"}  # type: ignore[attr-defined]
+    assert welcome.button("Copy link")["copy_text"] == {"text": f"{link}_c"}
+    assert {b["text"] for b in welcome.buttons()} >= {"🔳 QR code", "🤝 Refer a friend", "📊 My referrals"}
 
 
 async def test_codes_differ_per_customer_and_survive_a_second_start(engine: Engine, telegram: TelegramEmulator) -> None:

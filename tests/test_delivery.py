@@ -12,7 +12,7 @@ from bot.program.rules import Program
 from sandbox.telegram_api import TelegramEmulator
 
 from conftest import Operator, eventually, settings_for
-from test_customer_start import start
+from helpers import start
 
 BACKENDS = ("sqlite", "postgresql")  # the whole story runs on each
 

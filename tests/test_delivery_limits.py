@@ -15,7 +15,7 @@ from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 
 from conftest import ALERTS, RITA, Operator, eventually, settings_for, slack_settings
-from test_customer_start import start
+from helpers import start
 
 TELEGRAM_SENDS = {"sendmessage", "sendphoto"}
 SLACK_SENDS = {"chat.postMessage", "chat.update"}

@@ -14,7 +14,7 @@ from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 
 from conftest import ALERTS, RITA, Operator, eventually, team_bot
-from test_customer_start import start
+from helpers import start
 
 
 def die_after_posting(operator: Operator, lease_until: str) -> None:

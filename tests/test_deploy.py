@@ -51,9 +51,9 @@ def test_the_manifest_declares_a_scope_for_every_web_api_method_the_code_calls()
 def test_the_manifest_declares_the_command_the_events_and_socket_mode() -> None:
     app = manifest()
     commands = {entry["command"] for entry in app["features"]["slash_commands"]}
-    assert set(re.findall(r'app\.command\("([^"]+)"\)', source("handlers/slack"))) == commands == {"/referrals"}
+    assert set(re.findall(r'app\.command\("([^"]+)"[,)]', source("handlers/slack"))) == commands == {"/referrals"}
     events = set(app["settings"]["event_subscriptions"]["bot_events"])
-    assert set(re.findall(r'app\.event\("([^"]+)"\)', source("handlers/slack"))) == events == {"app_home_opened"}
+    assert set(re.findall(r'app\.event\("([^"]+)"[,)]', source("handlers/slack"))) == events == {"app_home_opened"}
     assert app["features"]["app_home"]["home_tab_enabled"] is True
     assert app["settings"]["interactivity"]["is_enabled"] is True
     assert app["settings"]["socket_mode_enabled"] is True

@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 from bot.core.engine import Engine
-from sandbox.telegram_api import SentMessage, TelegramEmulator
+from sandbox.telegram_api import TelegramEmulator
+from sandbox.telegram_people import SentMessage
 
 from conftest import Operator
-from test_customer_start import start
+from helpers import converse, start
 
 BACKENDS = ("sqlite", "postgresql")  # the whole story runs on each
 
 
-async def converse(telegram: TelegramEmulator, user_id: int, *texts: str) -> list[SentMessage]:
-    """Send each text and return the bot's reply to each."""
-    person = telegram.user(user_id, "Ana")
-    replies = []
-    for text in texts:
-        before = len(telegram.messages(user_id))
-        await telegram.send_text(person, text)
-        replies.append((await telegram.wait_for_messages(user_id, before + 1))[before])
-    return replies
-
-
 async def begin(telegram: TelegramEmulator) -> SentMessage:
     _, welcome = await start(telegram, 1001, "Ana")
-    await telegram.press_button(telegram.user(1001, "Ana"), welcome, "refer")  # type: ignore[arg-type]
+    await telegram.press_button(telegram.user(1001, "Ana"), welcome, "refer")
     return (await telegram.wait_for_messages(1001, 2))[1]
 
 

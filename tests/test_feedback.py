@@ -8,8 +8,6 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
-from test_slack_commands import ask, converted_referral
-
 from bot.app.wiring import build_engine
 from bot.core.clock import FakeClock
 from bot.core.engine import Engine
@@ -18,42 +16,13 @@ from bot.program.rules import Program
 from bot.program.sections import Feedback
 from handlers.slack.channel import SlackChannel
 from sandbox.slack_api import SlackEmulator
-from sandbox.telegram_api import SentMessage, TelegramEmulator
+from sandbox.telegram_api import TelegramEmulator
+from sandbox.telegram_people import SentMessage
 
 from conftest import ALERTS, MAYA, RITA, Operator, settings_for, slack_settings
-from test_customer_start import start
+from helpers import answer, ask, callback_data, converted_referral, feedback_question, next_message, say, start
 
 SUPPORT = "C0SUPPORT"
-
-
-async def next_message(telegram: TelegramEmulator, user_id: int, before: int) -> SentMessage:
-    return (await telegram.wait_for_messages(user_id, before + 1))[before]
-
-
-async def feedback_question(telegram: TelegramEmulator, user_id: int, name: str) -> SentMessage:
-    """The customer sends /feedback and gets the question."""
-    before = len(telegram.messages(user_id))
-    await telegram.send_command(telegram.user(user_id, name), "feedback")
-    return await next_message(telegram, user_id, before)
-
-
-async def answer(telegram: TelegramEmulator, user_id: int, name: str, score: int) -> list[SentMessage]:
-    """/feedback, then a tap on `score`; returns everything the bot said after the tap."""
-    question = await feedback_question(telegram, user_id, name)
-    before = len(telegram.messages(user_id))
-    await telegram.press_button(telegram.user(user_id, name), question, callback_data(question, score))
-    expected = 2 if score >= 9 else 1  # promoters are asked to refer as well
-    return (await telegram.wait_for_messages(user_id, before + expected))[before:]
-
-
-def callback_data(question: SentMessage, score: int) -> str:
-    return next(str(b["callback_data"]) for b in question.buttons() if b["text"] == str(score))
-
-
-async def say(telegram: TelegramEmulator, user_id: int, name: str, text: str) -> SentMessage:
-    before = len(telegram.messages(user_id))
-    await telegram.send_text(telegram.user(user_id, name), text)
-    return await next_message(telegram, user_id, before)
 
 
 @asynccontextmanager

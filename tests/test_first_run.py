@@ -14,19 +14,16 @@ from typing import Any
 
 import aiohttp
 import pytest
-from test_app_home import home_text, open_home
-from test_operator_cli import run
-from test_slack_commands import ask
-from test_variants import with_variants
 
+from bot.app.demo import TOKEN
 from bot.core.clock import FakeClock
 from bot.program.rules import Program
 from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 
-from conftest import ALERTS, MAYA, TOKEN, Operator, eventually, slack_settings, team_bot
+from conftest import ALERTS, MAYA, Operator, eventually, slack_settings, team_bot
+from helpers import ask, environment, home_text, open_home, referral_bot, run, with_variants
 from postgres import fresh_schema
-from test_cli import environment, referral_bot
 
 NAME_NOT_ID = (
     "is not a channel id: use the id, such as C0123ABCD, not the name"

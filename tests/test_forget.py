@@ -6,16 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_direct_referral import converse
-from test_feedback import answer, say
-from test_operator_cli import run
 
 from bot.core.engine import Engine
 from sandbox.slack_api import SlackEmulator
-from sandbox.telegram_api import SentMessage, TelegramEmulator
+from sandbox.slack_models import SlackMessage
+from sandbox.telegram_api import TelegramEmulator
+from sandbox.telegram_people import SentMessage
 
 from conftest import ALERTS, Operator, eventually
-from test_customer_start import start
+from helpers import answer, converse, run, say, start
 
 # What identifies Ben: his surname, username, phone, the note Ana wrote about him and his own words.
 TRACES = ("Blackwood", "benbw", "5550001111", "roastery expo", "beans were stale", "call me at noon")
@@ -28,7 +27,7 @@ def ben(telegram: TelegramEmulator) -> object:
 async def ben_leaves_traces(telegram: TelegramEmulator, slack: SlackEmulator) -> None:
     """Ana refers Ben directly and by link; Ben shares his phone, rates us badly with a comment, writes to the team."""
     code, welcome = await start(telegram, 1001, "Ana")
-    await telegram.press_button(telegram.user(1001, "Ana"), welcome, "refer")  # type: ignore[arg-type]
+    await telegram.press_button(telegram.user(1001, "Ana"), welcome, "refer")
     await telegram.wait_for_messages(1001, 2)
     (confirm,) = (await converse(telegram, 1001, "Ben Blackwood", "+1 555 000 1111", "met at the roastery expo"))[2:]
     await telegram.press_button(telegram.user(1001, "Ana"), confirm, "d:yes")
@@ -122,10 +121,16 @@ async def test_forget_in_telegram_asks_erases_and_starts_afresh(
     update_id, done = await press(telegram, prompt, "forget:yes")
     assert done.text.startswith("Done: we erased what we stored about you.")
     assert traces_left(operator) == []
-    cards = lambda: [m.text for m in slack.messages(ALERTS) if m.text.startswith("New referral")]  # noqa: E731
+
+    def cards() -> list[str]:
+        return [m.text for m in slack.messages(ALERTS) if m.text.startswith("New referral")]
+
     await eventually(lambda: cards() == ["New referral: A friend (from Ana) · new"] * 2)  # redrawn without Ben
     # The team's other messages that quoted him (the support notice, his reply in the thread) are replaced in Slack.
-    quoting = lambda: [m for m in slack.all_messages() if any(t in m.text for t in TRACES)]  # noqa: E731
+
+    def quoting() -> list[SlackMessage]:
+        return [m for m in slack.all_messages() if any(t in m.text for t in TRACES)]
+
     await eventually(lambda: quoting() == [])
     assert sum("asked us to erase their data" in m.text for m in slack.all_messages()) >= 2
     count = len(telegram.messages(2001))

@@ -31,8 +31,7 @@ from sandbox.telegram_api import TelegramEmulator
 from sandbox.telegram_people import FakeUser, SentMessage
 
 from conftest import ALERTS, RITA, Operator, eventually
-from test_customer_start import LINK
-from test_slack_workflow import current
+from helpers import LINK, current
 
 # --- What hostile input is made of ---------------------------------------------------------------
 

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from test_metrics import scrape, value
 
 from bot.app.wiring import build_engine
 from bot.core.clock import FakeClock
@@ -20,7 +19,7 @@ from sandbox.telegram_api import TelegramEmulator
 from storage import SQLiteStore
 
 from conftest import Operator, eventually, settings_for, team_bot
-from test_customer_start import start
+from helpers import scrape, start, value
 
 FRIENDS = 40
 
@@ -98,12 +97,13 @@ async def write(store: SQLiteStore, n: int, fail: bool = False) -> None:
 
 
 async def test_a_failing_write_is_rolled_back_alone_and_the_rest_of_its_commit_is_stored(tmp_path: Path) -> None:
-    store = await SQLiteStore.open(str(tmp_path / "group.db"))
+    operator = Operator(tmp_path / "group.db")  # reads what was committed, as an operator's sqlite3 would
+    store = await SQLiteStore.open(str(operator.path))
     await store.migrate()
     try:
         outcomes = await asyncio.gather(*(write(store, n, fail=n == 7) for n in range(20)), return_exceptions=True)
         assert [type(o).__name__ for o in outcomes].count("ValueError") == 1
-        stored = [r["telegram_id"] for r in await store.fetch_all("SELECT telegram_id FROM customers ORDER BY 1")]
+        stored = [r["telegram_id"] for r in operator.rows("SELECT telegram_id FROM customers ORDER BY 1")]
         assert stored == [n for n in range(20) if n != 7]
         assert store.commit_counts.commits < 20 <= store.commit_counts.writes + 7  # shared, and counted once each
     finally:
@@ -111,7 +111,8 @@ async def test_a_failing_write_is_rolled_back_alone_and_the_rest_of_its_commit_i
 
 
 async def test_a_write_whose_successor_is_cancelled_in_line_is_still_committed(tmp_path: Path) -> None:
-    store = await SQLiteStore.open(str(tmp_path / "group.db"))
+    operator = Operator(tmp_path / "group.db")  # reads what was committed, as an operator's sqlite3 would
+    store = await SQLiteStore.open(str(operator.path))
     await store.migrate()
     try:
         queued = asyncio.Event()
@@ -132,7 +133,7 @@ async def test_a_write_whose_successor_is_cancelled_in_line_is_still_committed(t
         await asyncio.wait_for(first_task, 5)
         with pytest.raises(asyncio.CancelledError):
             await second_task
-        assert [r["telegram_id"] for r in await store.fetch_all("SELECT telegram_id FROM customers")] == [1]
+        assert [r["telegram_id"] for r in operator.rows("SELECT telegram_id FROM customers")] == [1]
     finally:
         await store.close()
 
@@ -162,20 +163,21 @@ async def test_a_batch_that_could_not_be_stored_is_retried_and_each_friend_welco
 async def test_a_send_being_recorded_commits_at_once_rather_than_after_the_queue_of_arrivals(
     tmp_path: Path,
 ) -> None:
-    store = await SQLiteStore.open(str(tmp_path / "group.db"))
+    operator = Operator(tmp_path / "group.db")  # reads what was committed, as an operator's sqlite3 would
+    store = await SQLiteStore.open(str(operator.path))
     await store.migrate()
     try:
         async with store.transaction() as tx:
             await tx.enqueue("telegram", "1001", {"text": "Welcome"}, "welcome-1001", datetime(2026, 12, 1, tzinfo=UTC))
-        (row,) = await store.fetch_all("SELECT id FROM outbox")
+        (row,) = operator.rows("SELECT id FROM outbox")
         arrivals = [asyncio.create_task(write(store, n)) for n in range(FRIENDS)]
         await asyncio.sleep(0)  # the first arrival holds the writer, the rest queue behind it
         # The welcome went out: until this is durable, a crash would send it a second time.
         await store.mark_sent({row["id"]: "m1"}, datetime(2026, 12, 1, tzinfo=UTC))
-        stored_by_then = len(await store.fetch_all("SELECT telegram_id FROM customers"))
+        stored_by_then = len(operator.rows("SELECT telegram_id FROM customers"))
         await asyncio.gather(*arrivals)
-        assert await store.fetch_all("SELECT status FROM outbox") == [{"status": "sent"}]
+        assert operator.rows("SELECT status FROM outbox") == [{"status": "sent"}]
         assert stored_by_then < FRIENDS / 4, stored_by_then  # it did not wait for the queue to drain
-        assert len(await store.fetch_all("SELECT telegram_id FROM customers")) == FRIENDS
+        assert len(operator.rows("SELECT telegram_id FROM customers")) == FRIENDS
     finally:
         await store.close()

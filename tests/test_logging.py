@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sandbox.telegram_api import TelegramEmulator
 
-from test_cli import environment, referral_bot
+from helpers import environment, referral_bot
 
 
 async def test_json_logs_are_one_object_a_line_with_time_level_logger_and_message(

@@ -5,42 +5,15 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Any
-
-import aiohttp
-from prometheus_client.parser import text_string_to_metric_families
 
 from bot.core.clock import FakeClock
 from bot.core.engine import Engine
 from bot.engagement.ask_sweep import FollowUpSweep
-from handlers.http.server import HttpServer
 from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 
 from conftest import ALERTS, eventually
-from test_customer_start import start
-from test_slack_workflow import refer_ben
-
-
-async def get(engine: Engine, path: str) -> tuple[int, str, str]:
-    url = f"http://127.0.0.1:{engine.part(HttpServer).port}{path}"
-    async with aiohttp.ClientSession() as session, session.get(url) as response:
-        return response.status, response.headers["Content-Type"], await response.text()
-
-
-async def scrape(engine: Engine) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Every sample as Prometheus reads it: (name, sorted labels) → value."""
-    status, _, text = await get(engine, "/metrics")
-    assert status == 200
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def value(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: Any) -> float:
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+from helpers import get, refer_ben, scrape, start, value
 
 
 async def test_metrics_move_when_referrals_arrive_and_messages_are_sent(

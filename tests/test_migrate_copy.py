@@ -12,10 +12,8 @@ from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 
 from conftest import ALERTS, RITA, Operator, eventually, team_bot
+from helpers import current, environment, referral_bot, start
 from postgres import Schema, fresh_schema
-from test_cli import environment, referral_bot
-from test_customer_start import start
-from test_slack_workflow import current
 
 
 async def copy(tmp_path: Path, source: str, target: str) -> tuple[int, str, str]:

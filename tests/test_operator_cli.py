@@ -6,10 +6,7 @@ import asyncio
 import csv
 import io
 import sqlite3
-import sys
 from pathlib import Path
-
-from test_slack_commands import ask, converted_referral
 
 from bot.app.wiring import build_engine
 from bot.core.clock import FakeClock
@@ -19,26 +16,7 @@ from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 
 from conftest import MAYA, ROOT, Operator, settings_for
-from test_cli import environment, referral_bot
-from test_customer_start import start
-
-
-async def run(tmp_path: Path, *args: str, stdin: bytes | None = None, **extra: str) -> tuple[int, str, str]:
-    """One `referral-bot` command to its end: exit code, stdout and stderr."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        cwd=tmp_path,
-        env=environment(None, tmp_path, **extra),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(stdin or b""), timeout=60)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+from helpers import ask, converted_referral, environment, referral_bot, run, start
 
 
 async def test_stats_prints_the_figures_of_the_slash_command(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.app.demo import TOKEN
 from bot.core.engine import Engine
 from sandbox.telegram_api import TelegramEmulator
 
 from conftest import Operator
-from test_customer_start import start
+from helpers import start
 
 RLM = "\u200f"
 
@@ -37,11 +40,11 @@ async def test_language_switches_every_later_message(
 
 async def test_a_persian_customer_reads_right_to_left(engine: Engine, telegram: TelegramEmulator) -> None:
     _, welcome = await start(telegram, 1005, "Sara", language="fa")
-    lines = [line for line in welcome.text.split("\n") if line.strip()]  # type: ignore[attr-defined]
+    lines = [line for line in welcome.text.split("\n") if line.strip()]
     assert all(line.startswith(RLM) for line in lines)
     assert any("https://t.me/" in line for line in lines)  # a line that holds a Latin link is still marked
-    assert "دفترهای ۵ تا ۵۰ نفره" in welcome.text  # type: ignore[attr-defined]
-    assert [b["text"] for b in welcome.buttons()] != []  # type: ignore[attr-defined]
+    assert "دفترهای ۵ تا ۵۰ نفره" in welcome.text
+    assert [b["text"] for b in welcome.buttons()] != []
 
 
 async def test_stop_opts_out_of_asks_and_resume_undoes_it(
@@ -77,7 +80,7 @@ async def test_my_referrals_lists_status_and_rewards(engine: Engine, telegram: T
     await telegram.open_deep_link(telegram.user(2001, "<b>Ben</b> & <script>"), code)
     thanks = (await telegram.wait_for_messages(1001, 2))[1]
     assert thanks.text.startswith("Thank you, Ana! <b>Ben</b> & <script> just joined")
-    await telegram.press_button(telegram.user(1001, "Ana"), welcome, "mine")  # type: ignore[arg-type]
+    await telegram.press_button(telegram.user(1001, "Ana"), welcome, "mine")
     mine = (await telegram.wait_for_messages(1001, 3))[2]
     assert "• <b>Ben</b> & <script>: waiting for our team" in mine.text
     assert "• a free 1 kg bag of beans when your friend becomes a customer: on its way" in mine.text
@@ -93,3 +96,17 @@ async def test_the_command_menu_is_published_in_each_language(engine: Engine, te
     assert set(menus) == {(None, names), ("es", names), ("fa", names)}
     assert menus[(None, names)][0]["description"] == "Your personal link and share buttons"
     assert menus[("es", names)][1]["description"] == "Recomienda directamente a alguien"
+
+
+async def test_a_button_this_version_does_not_know_gets_a_clear_answer(
+    engine: Engine, telegram: TelegramEmulator
+) -> None:
+    await start(telegram, 1001, "Ana")
+    # A message still in Ana's chat from some other version of the bot, with a button this one never sends.
+    async with Bot(TOKEN, base_url=telegram.base_url) as old_bot:
+        keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Claim", callback_data="claim:7")]])
+        await old_bot.send_message(1001, "Claim your gift", reply_markup=keyboard)
+    old = (await telegram.wait_for_messages(1001, 2))[1]
+    await telegram.press_button(telegram.user(1001, "Ana"), old, "claim:7")
+    answer = (await telegram.wait_for_messages(1001, 3))[2]
+    assert answer.text == "That button no longer works. Send /start for the menu."

@@ -9,8 +9,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from test_slack_commands import ask
-
 from bot.core.clock import FakeClock
 from bot.core.models import Customer, Referral
 from bot.program.rules import Program
@@ -20,24 +18,22 @@ from sandbox.telegram_api import TelegramEmulator
 from storage import open_store
 
 from conftest import ALERTS, MAYA, RITA, Operator, eventually, team_bot
-from test_customer_start import start
+from helpers import ask, start
 
 BACKENDS = ("sqlite", "postgresql")
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 VARIANTS = ("control", "bigger_reward", "")  # '' stands for a referral made before variants existed
 
 
-async def _history(url: str, seed: int) -> None:
+async def _history(operator: Operator, seed: int) -> None:
     """Forty referrals over ten days, moved on one transaction at a time the way the team moves them: some claimed
     days after they arrived, some contacted, converted or lost; timers firing (twice for some); shares."""
     rng = random.Random(seed)
-    store = await open_store(url)
+    store = await open_store(operator.url)
     await store.migrate()
     async with store.transaction() as tx:
-        for n, variant in enumerate(("control", "bigger_reward")):
-            await tx.insert_customer(
-                Customer(500 + n, "R", None, None, "en", "customer", f"c{n:07d}", variant, NOW, NOW)
-            )
+        for n, group in enumerate(("control", "bigger_reward")):
+            await tx.insert_customer(Customer(500 + n, "R", None, None, "en", "customer", f"c{n:07d}", group, NOW, NOW))
     for n in range(40):
         arrived = NOW - timedelta(days=10) + timedelta(minutes=rng.randrange(10 * 24 * 60))
         variant = rng.choice(VARIANTS) or None
@@ -48,14 +44,14 @@ async def _history(url: str, seed: int) -> None:
             await tx.insert_referral(referral)
             await tx.add_timer(referral.id, "claim_nudge", arrived, arrived)
             await tx.add_timer(referral.id, "escalate", arrived, arrived)
-        await _move_on(store, referral, rng)
+        await _move_on(store, operator, referral, rng)
     for n in range(30):
         async with store.transaction() as tx:
             await tx.insert_share_event(500 + n % 2, "inline", None, NOW - timedelta(hours=rng.randrange(240)))
     await store.close()
 
 
-async def _move_on(store: Any, referral: Referral, rng: random.Random) -> None:
+async def _move_on(store: Any, operator: Operator, referral: Referral, rng: random.Random) -> None:
     at = referral.claimed_at or referral.created_at
     steps: list[dict[str, Any]] = [] if referral.claimed_at else [{"status": "claimed", "claimed_at": None}]
     steps += [{"status": "contacted", "contacted_at": None}, {"status": rng.choice(("converted", "lost", "rejected"))}]
@@ -70,9 +66,7 @@ async def _move_on(store: Any, referral: Referral, rng: random.Random) -> None:
             await tx.update_referral(referral.id, **changes, updated_at=at)
     for kind in ("claim_nudge", "escalate"):
         if rng.random() < 0.4:
-            (timer,) = await store.fetch_all(
-                "SELECT id FROM sla_timers WHERE referral_id = ? AND kind = ?", referral.id, kind
-            )
+            (timer,) = operator.rows("SELECT id FROM sla_timers WHERE referral_id = ? AND kind = ?", referral.id, kind)
             async with store.transaction() as tx:
                 await tx.finish_timer(timer["id"], "fired", at)
 
@@ -91,7 +85,7 @@ def _kept(operator: Operator) -> tuple[list[dict[str, Any]], ...]:
 
 
 async def test_the_tallies_kept_change_by_change_agree_with_a_recount_from_the_rows(operator: Operator) -> None:
-    await _history(operator.url, seed=7)
+    await _history(operator, seed=7)
     kept = _kept(operator)
     tallies, durations, _, advocates = kept
     # the leaderboard's counts leave out rejected referrals and follow a referral moved to another referrer
@@ -238,11 +232,9 @@ async def test_the_leaderboard_ranks_advocates_as_their_referrals_say_ties_inclu
                 async with store.transaction() as tx:
                     await tx.update_referral(f"{name}{k}", status=status, updated_at=NOW)
         for limit in (1, 3, 4, 10):
-            shown = [
-                (row["first_name"], row["converted"], row["referrals"]) for row in await stats.leaderboard(store, limit)
-            ]
+            shown = [(row.first_name, row.converted, row.referrals) for row in await stats.leaderboard(store, limit)]
             ranked = sorted((a for a in advocates if a[2]), key=lambda a: (-a[1], -a[2], a[0]))
             assert shown == ranked[:limit]
-        assert [row["first_name"] for row in await stats.leaderboard(store, 3)] == ["Ana", "Dee", "Bo"]
+        assert [row.first_name for row in await stats.leaderboard(store, 3)] == ["Ana", "Dee", "Bo"]
     finally:
         await store.close()

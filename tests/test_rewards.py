@@ -15,7 +15,7 @@ import pytest
 from bot.core.clock import FakeClock
 from bot.core.engine import Engine
 from bot.program.rules import Program
-from bot.program.sections import Incentives, RewardRule, SidesOverride, Tier
+from bot.program.sections import LocalizedText, RewardRule, SidesOverride, Tier
 from bot.rewards.coupons import import_codes, read_codes
 from sandbox.slack_api import SlackEmulator
 from sandbox.slack_models import SlackMessage
@@ -23,17 +23,9 @@ from sandbox.telegram_api import TelegramEmulator
 from storage import open_store
 
 from conftest import ALERTS, MAYA, RITA, ROOT, SAM, Operator, eventually, team_bot
-from test_customer_start import start
+from helpers import current, said, start, with_incentives
 
 BACKENDS = ("sqlite", "postgresql")  # the whole story runs on each
-
-BEANS = RewardRule(en="a free bag of beans", kind="manual")
-GIFT = RewardRule(en="15% off", es="15 % de descuento")
-
-
-def with_incentives(program: Program, **changes: Any) -> Program:
-    incentives = Incentives(**{"friend": GIFT, "referrer": BEANS, **changes})
-    return program.model_copy(update={"incentives": incentives})
 
 
 @pytest.fixture
@@ -50,7 +42,7 @@ async def rewards_bot(
         yield running
 
 
-def incentives(**changes: Any) -> Any:
+def incentives(**changes: Any) -> pytest.MarkDecorator:
     return pytest.mark.parametrize("rewards_bot", [changes], indirect=True)
 
 
@@ -72,16 +64,6 @@ async def set_segment(operator: Operator, telegram_id: int, segment: str) -> Non
         await store.close()
 
 
-async def said(telegram: TelegramEmulator, chat_id: int, fragment: str) -> str:
-    """The message in the chat containing `fragment`, once it arrives (other features may talk in between)."""
-
-    def found() -> list[str]:
-        return [m.text for m in telegram.messages(chat_id) if m.text and fragment in m.text]
-
-    await eventually(lambda: bool(found()))
-    return found()[0]
-
-
 async def arrive(telegram: TelegramEmulator, code: str, friend_id: int, name: str) -> int:
     return await telegram.open_deep_link(telegram.user(friend_id, name), code)
 
@@ -101,10 +83,6 @@ def referral_of(operator: Operator, friend_id: int) -> str:
 
 def alert_for(slack: SlackEmulator, name: str) -> SlackMessage:
     return next(m for m in slack.messages(ALERTS) if f"{name} was referred" in m.plain())
-
-
-def current(slack: SlackEmulator, message: SlackMessage) -> SlackMessage:
-    return next(m for m in slack.messages(ALERTS) if m.ts == message.ts)
 
 
 @incentives(
@@ -288,8 +266,12 @@ async def test_a_manager_rejects_held_rewards(
 @incentives(
     referrer=RewardRule(en="a thank-you note"),
     tiers=(
-        Tier(conversions=2, name={"en": "Gold"}, bonus=RewardRule(en="5 EUR credit", kind="credit", amount=5)),
-        Tier(conversions=3, name={"en": "Platinum"}, bonus=RewardRule(en="a grinder")),
+        Tier(
+            conversions=2,
+            name=LocalizedText(en="Gold"),
+            bonus=RewardRule(en="5 EUR credit", kind="credit", amount=Decimal("5")),
+        ),
+        Tier(conversions=3, name=LocalizedText(en="Platinum"), bonus=RewardRule(en="a grinder")),
     ),
 )
 async def test_crossing_a_tier_grants_its_bonus_once_and_progress_is_shown(
@@ -302,13 +284,13 @@ async def test_crossing_a_tier_grants_its_bonus_once_and_progress_is_shown(
         await slack.wait_for_messages(ALERTS, n + 1)
         await convert(slack, alert_for(slack, name), operator, referral_of(operator, 2001 + n))
         if n == 0:
-            await telegram.press_button(ana, welcome, "mine")  # type: ignore[arg-type]
+            await telegram.press_button(ana, welcome, "mine")
             assert "🏆 1 of 2 conversions to Gold" in await said(telegram, 1001, "Your referrals")
     gold = await said(telegram, 1001, "you reached")
     assert gold == "🏆 Ana, you reached Gold: 2 friends have become customers thanks to you!\nYour bonus: 5 EUR credit."
     assert await said(telegram, 1001, "in credit") == "🎁 Ana, 5.00 EUR in credit is now on your account: 5 EUR credit"
     shown = len(telegram.messages(1001))
-    await telegram.press_button(ana, welcome, "mine")  # type: ignore[arg-type]
+    await telegram.press_button(ana, welcome, "mine")
     screen = (await telegram.wait_for_messages(1001, shown + 1))[shown]
     assert "🏆 2 of 3 conversions to Platinum" in screen.text
     assert "5 EUR credit: issued · credit 5.00 EUR" in screen.text

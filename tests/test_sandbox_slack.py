@@ -285,7 +285,7 @@ async def test_socket_mode_looks_like_slack(emu: SlackEmulator, client: AsyncWeb
         await respond("Done: 12 referrals this week")
 
     handler = AsyncSocketModeHandler(app, APP_TOKEN)
-    await handler.connect_async()
+    await handler.connect_async()  # type: ignore[no-untyped-call]  # slack-bolt leaves it unannotated
     try:
         await emu.wait_for_socket()
         emu.mode = "socket"
@@ -296,5 +296,5 @@ async def test_socket_mode_looks_like_slack(emu: SlackEmulator, client: AsyncWeb
         emu.ack_timeout = 0.3
         assert (await emu.slash_command("U2", "/unknown")).status == 504  # bolt acks nothing without a listener
     finally:
-        await handler.close_async()
+        await handler.close_async()  # type: ignore[no-untyped-call]
     await emu.wait_for(lambda: emu.socket_clients == 0, what="the socket to close")

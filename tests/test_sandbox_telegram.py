@@ -16,7 +16,9 @@ from telegram import (
     InlineQueryResultArticle,
     InputTextMessageContent,
     KeyboardButton,
+    Message,
     ReplyKeyboardMarkup,
+    Update,
 )
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryAfter
 
@@ -46,6 +48,12 @@ async def bot(emu: TelegramEmulator) -> AsyncIterator[Bot]:
 
 def keyboard(*buttons: InlineKeyboardButton) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([list(buttons)])
+
+
+def message_of(update: Update) -> Message:
+    """The update's message, which the update in hand must carry."""
+    assert update.message is not None, update
+    return update.message
 
 
 async def test_the_bot_knows_who_it_is(bot: Bot) -> None:
@@ -153,7 +161,7 @@ async def test_get_updates_offset_confirms_for_good_and_replay_redelivers(emu: T
 
     await emu.replay(first)
     (replayed,) = await bot.get_updates(offset=third + 1)
-    assert replayed.update_id == first and replayed.message.text == "/start abc"
+    assert replayed.update_id == first and message_of(replayed).text == "/start abc"
     assert await bot.get_updates(offset=third + 1) == ()
 
 
@@ -165,9 +173,10 @@ async def test_commands_and_deep_links_look_like_telegram(emu: TelegramEmulator,
     assert emu.deep_link_payload("https://t.me/OtherBot?start=ref_AbC-123") is None
     await emu.open_deep_link(ben, payload)
     (update,) = await bot.get_updates()
-    assert update.message.text == "/start ref_AbC-123"
-    assert update.message.parse_entities() == {update.message.entities[0]: "/start"}
-    assert update.message.chat.id == update.message.from_user.id == 2001
+    message = message_of(update)
+    assert message.text == "/start ref_AbC-123"
+    assert message.parse_entities() == {message.entities[0]: "/start"}
+    assert message.from_user is not None and message.chat.id == message.from_user.id == 2001
 
 
 async def test_long_poll_returns_as_soon_as_an_update_arrives() -> None:
@@ -181,7 +190,7 @@ async def test_long_poll_returns_as_soon_as_an_update_arrives() -> None:
         await asyncio.sleep(0.2)
         await emu.send_text(ana, "hi")
         (update,) = await asyncio.wait_for(poll, 2)
-        assert update.message.text == "hi"
+        assert message_of(update).text == "hi"
         assert time.monotonic() - started < 1.5
 
 
@@ -201,7 +210,9 @@ async def test_allowed_updates_filters_what_is_delivered(emu: TelegramEmulator, 
     pressed = await emu.press_button(ana, emu.messages(1001)[0], "yes")
     (update,) = await bot.get_updates(allowed_updates=["callback_query"])
     assert update.update_id == pressed
-    assert (update.callback_query.data, update.callback_query.message.text) == ("yes", "Pick")
+    query = update.callback_query
+    assert query is not None and isinstance(query.message, Message)
+    assert (query.data, query.message.text) == ("yes", "Pick")
 
 
 async def test_photo_upload_keeps_the_png(emu: TelegramEmulator, bot: Bot) -> None:
@@ -255,6 +266,7 @@ async def test_inline_answers_are_recorded(emu: TelegramEmulator, bot: Bot) -> N
     _, query_id = await emu.inline_query(emu.user(1001, "Ana"), query="")
     (update,) = await bot.get_updates()
     share = InputTextMessageContent("Join <b>Acme</b>", parse_mode="HTML")
+    assert update.inline_query is not None
     await update.inline_query.answer([InlineQueryResultArticle("share-1", "Share your link", share)])
     (answer,) = await emu.wait_for_inline_answer(query_id)
     assert (answer["id"], answer["title"]) == ("share-1", "Share your link")
@@ -269,7 +281,9 @@ async def test_contact_shared_from_a_reply_keyboard(emu: TelegramEmulator, bot: 
     assert emu.messages(2001)[0].reply_markup == share.to_dict()
     await emu.share_contact(ben, phone_number="+15551234567")
     (update,) = await bot.get_updates()
-    assert (update.message.contact.phone_number, update.message.contact.user_id) == ("+15551234567", 2001)
+    contact = message_of(update).contact
+    assert contact is not None
+    assert (contact.phone_number, contact.user_id) == ("+15551234567", 2001)
 
 
 async def test_json_bodies_query_strings_and_unknown_methods(emu: TelegramEmulator) -> None:

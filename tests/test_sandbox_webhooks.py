@@ -31,8 +31,7 @@ from sandbox.telegram_api import TelegramEmulator
 from sandbox.telegram_webhook import SECRET_HEADER
 
 from conftest import ALERTS, RITA, Operator, eventually, settings_for
-from test_customer_start import start
-from test_slack_workflow import current, refer_ben
+from helpers import current, refer_ben, start
 
 SECRET = "s3cret-token-for-the-webhook"
 SITE = "https://bot.example.com"

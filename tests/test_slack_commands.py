@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
 
 from bot.core.clock import FakeClock
 from bot.core.engine import Engine
@@ -12,32 +11,9 @@ from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 
 from conftest import ALERTS, MAYA, RITA, Operator, eventually
-from test_customer_start import start
-from test_slack_workflow import refer_ben
+from helpers import ask, converted_referral, refer_ben, start
 
 BACKENDS = ("sqlite", "postgresql")  # the whole story runs on each
-
-
-async def ask(slack: SlackEmulator, user: str, text: str) -> str:
-    before = len(slack.responses)
-    response = await slack.slash_command(user, "/referrals", text, channel_id=ALERTS)
-    assert response.status == 200 and response.elapsed < 3.0
-    await slack.wait_for(lambda: len(slack.responses) > before, what=f"answer to /referrals {text}")
-    return str(slack.responses[-1]["text"])
-
-
-async def converted_referral(
-    telegram: TelegramEmulator, slack: SlackEmulator, clock: FakeClock, operator: Operator
-) -> None:
-    alert = await refer_ben(telegram, slack)
-    clock.advance(timedelta(minutes=3))
-    await slack.click(RITA, alert, "referral_claim")
-    clock.advance(timedelta(minutes=7))
-    await slack.click(RITA, alert, "referral_contacted")
-    await slack.click(RITA, alert, "referral_converted")
-    (modal,) = slack.views(RITA)
-    await slack.submit_view(RITA, modal["id"], {"answer": {"value": "950"}})
-    await eventually(lambda: operator.count("referrals WHERE status = 'converted'") == 1)
 
 
 async def test_a_rep_may_see_pending_and_help_but_not_the_managers_figures(

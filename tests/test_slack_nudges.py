@@ -13,7 +13,7 @@ from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 
 from conftest import ALERTS, MAYA, RITA, Operator, team_bot
-from test_slack_workflow import refer_ben
+from helpers import refer_ben
 
 BACKENDS = ("sqlite", "postgresql")  # the whole story runs on each
 

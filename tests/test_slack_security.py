@@ -9,7 +9,7 @@ from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 
 from conftest import ALERTS, RITA, Operator
-from test_slack_workflow import current, refer_ben
+from helpers import current, refer_ben
 
 
 @pytest.mark.parametrize(

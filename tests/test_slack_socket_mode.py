@@ -8,7 +8,7 @@ from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 
 from conftest import ALERTS, MAYA, RITA, Operator, eventually, team_bot
-from test_slack_workflow import current, refer_ben
+from helpers import current, refer_ben
 
 
 async def test_clicks_and_commands_arrive_over_socket_mode(

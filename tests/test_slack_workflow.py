@@ -7,25 +7,12 @@ from datetime import timedelta
 from bot.core.clock import FakeClock
 from bot.core.engine import Engine
 from sandbox.slack_api import SlackEmulator
-from sandbox.slack_models import SlackMessage
 from sandbox.telegram_api import TelegramEmulator
 
 from conftest import ALERTS, MAYA, RITA, SAM, Operator, eventually
-from test_customer_start import start
+from helpers import current, refer_ben, start
 
 BACKENDS = ("sqlite", "postgresql")  # the whole story runs on each
-
-
-async def refer_ben(telegram: TelegramEmulator, slack: SlackEmulator) -> SlackMessage:
-    """Ana shares her link, Ben arrives, and the team's alert appears."""
-    code, _ = await start(telegram, 1001, "Ana")
-    await telegram.open_deep_link(telegram.user(2001, "Ben"), code)
-    (alert,) = await slack.wait_for_messages(ALERTS, 1)
-    return alert
-
-
-def current(slack: SlackEmulator, alert: SlackMessage) -> SlackMessage:
-    return next(m for m in slack.messages(ALERTS) if m.ts == alert.ts)
 
 
 async def test_an_arrival_raises_an_alert_with_everything_a_rep_needs(
@@ -154,7 +141,7 @@ async def test_a_direct_referral_alerts_with_the_contact_and_note(
 ) -> None:
     _, welcome = await start(telegram, 1001, "Ana")
     ana = telegram.user(1001, "Ana")
-    await telegram.press_button(ana, welcome, "refer")  # type: ignore[arg-type]
+    await telegram.press_button(ana, welcome, "refer")
     for count, text in ((3, "Bea <Boss>"), (4, "bea@example.com"), (5, "Call after 5 & ask for Bea")):
         await telegram.wait_for_messages(1001, count - 1)
         await telegram.send_text(ana, text)

@@ -21,7 +21,7 @@ from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 
 from conftest import settings_for, slack_settings
-from test_cli import environment, referral_bot
+from helpers import environment, referral_bot
 
 
 async def refusal(telegram: TelegramEmulator, program: Program, database: Path, **overrides: Any) -> str:

@@ -15,7 +15,7 @@ from bot.core.models import Customer, Referral, Reward
 from storage import SQLiteStore, Store, open_store
 from storage.migrations import load_migrations
 
-from postgres import fresh_schema
+from conftest import Operator
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 Opener = Callable[[], Awaitable[Store]]
@@ -23,16 +23,13 @@ BACKENDS = ("sqlite", "postgresql")
 
 
 @pytest.fixture
-async def open_more(backend: str, tmp_path: Path) -> AsyncIterator[Opener]:
-    """Opens stores on one fresh database, as several bot instances would; all closed at the end."""
+async def open_more(operator: Operator) -> AsyncIterator[Opener]:
+    """Opens stores on one fresh database, as several bot instances would; all closed at the end. The tests read
+    what they stored as an operator would, with the database's own client."""
     async with AsyncExitStack() as stack:
-        if backend == "postgresql":
-            url = stack.enter_context(fresh_schema()).url
-        else:
-            url = f"sqlite:///{tmp_path / 'contract.db'}"
 
         async def opener() -> Store:
-            opened = await open_store(url)
+            opened = await open_store(operator.url)
             stack.push_async_callback(opened.close)
             await opened.migrate()
             return opened
@@ -53,8 +50,8 @@ def referral(referral_id: str, referrer: int, friend: int | None) -> Referral:
     return Referral(referral_id, referrer, "link", "link", "new", T0, T0, friend_telegram_id=friend)
 
 
-async def test_migrations_are_recorded_and_applied_once(store: Store, backend: str) -> None:
-    rows = await store.fetch_all("SELECT version, name FROM schema_migrations ORDER BY version")
+async def test_migrations_are_recorded_and_applied_once(store: Store, backend: str, operator: Operator) -> None:
+    rows = operator.rows("SELECT version, name FROM schema_migrations ORDER BY version")
     names = [row["name"] for row in rows]
     assert names == [migration.name for migration in load_migrations(backend)]  # type: ignore[arg-type]
     assert names[:7] == [
@@ -71,17 +68,17 @@ async def test_migrations_are_recorded_and_applied_once(store: Store, backend: s
     assert await store.migrate() == []
 
 
-async def test_a_failed_transaction_leaves_nothing_behind(store: Store) -> None:
+async def test_a_failed_transaction_leaves_nothing_behind(store: Store, operator: Operator) -> None:
     with pytest.raises(RuntimeError):
         async with store.transaction() as tx:
             await tx.insert_customer(customer(1, "AAAAAAAAAAAA"))
             await tx.enqueue("telegram", "1", {"text": "hi"}, "k1", T0)
             raise RuntimeError("crash between writes")
-    assert await store.fetch_all("SELECT * FROM customers") == []
-    assert await store.fetch_all("SELECT * FROM outbox") == []
+    assert operator.rows("SELECT * FROM customers") == []
+    assert operator.rows("SELECT * FROM outbox") == []
 
 
-async def test_a_friend_can_be_referred_only_once(store: Store) -> None:
+async def test_a_friend_can_be_referred_only_once(store: Store, operator: Operator) -> None:
     async with store.transaction() as tx:
         await tx.insert_customer(customer(1, "AAAAAAAAAAAA"))
         await tx.insert_customer(customer(2, "BBBBBBBBBBBB"))
@@ -89,27 +86,27 @@ async def test_a_friend_can_be_referred_only_once(store: Store) -> None:
     with pytest.raises(Exception, match=r"(?i)unique"):
         async with store.transaction() as tx:
             await tx.insert_referral(referral("r2", 2, 99))
-    rows = await store.fetch_all("SELECT id, referrer_id FROM referrals")
+    rows = operator.rows("SELECT id, referrer_id FROM referrals")
     assert rows == [{"id": "r1", "referrer_id": 1}]
 
 
-async def test_inbound_ids_and_outbox_keys_are_taken_once(store: Store) -> None:
+async def test_inbound_ids_and_outbox_keys_are_taken_once(store: Store, operator: Operator) -> None:
     async with store.transaction() as tx:
         assert await tx.claim_inbound("tg:7", T0) is True
         assert await tx.claim_inbound("tg:7", T0) is False
         assert await tx.enqueue("telegram", "1", {"text": "a"}, "same", T0) is True
         assert await tx.enqueue("telegram", "1", {"text": "b"}, "same", T0) is False
-    rows = await store.fetch_all("SELECT payload FROM outbox")
+    rows = operator.rows("SELECT payload FROM outbox")
     assert [row["payload"] for row in rows] == ['{"text":"a"}']
 
 
-async def test_rows_sort_by_id_in_the_order_they_were_written(store: Store) -> None:
+async def test_rows_sort_by_id_in_the_order_they_were_written(store: Store, operator: Operator) -> None:
     """Ids begin with the moment they were made, so an operator's `ORDER BY id` follows the audit trail."""
     for n in range(4):
         async with store.transaction() as tx:
             await tx.log_event("step", T0, actor=f"n{n}")
         await asyncio.sleep(0.002)
-    rows = await store.fetch_all("SELECT actor, id FROM events ORDER BY id")
+    rows = operator.rows("SELECT actor, id FROM events ORDER BY id")
     assert [row["actor"] for row in rows] == ["n0", "n1", "n2", "n3"]
     assert len({row["id"][12:] for row in rows}) == 4  # and the random part differs
 
@@ -126,7 +123,9 @@ async def test_leased_rows_are_not_handed_out_twice_until_the_lease_ends(store: 
     assert [(row.payload["n"], row.attempts) for row in again] == [(1, 2), (2, 2)]
 
 
-async def test_an_alert_posted_with_a_send_is_recorded_in_the_send_s_own_commit(store: Store) -> None:
+async def test_an_alert_posted_with_a_send_is_recorded_in_the_send_s_own_commit(
+    store: Store, operator: Operator
+) -> None:
     """Where an alert was posted is written with the record of the send that posted it: one commit, not two.
     Until then it is not seen."""
     async with store.transaction() as tx:
@@ -144,16 +143,16 @@ async def test_an_alert_posted_with_a_send_is_recorded_in_the_send_s_own_commit(
     await store.mark_sent({row.id: "1700000000.000200"}, T0)
     assert await store.alert_message("r3") == ("1700000000.000200", True)
     assert await store.alert_message("r4") is None
-    sent = await store.fetch_all("SELECT status, platform_message_id FROM outbox")
+    sent = operator.rows("SELECT status, platform_message_id FROM outbox")
     assert sent == [{"status": "sent", "platform_message_id": "1700000000.000200"}]
 
 
-async def test_dead_rows_are_logged_for_operators(store: Store) -> None:
+async def test_dead_rows_are_logged_for_operators(store: Store, operator: Operator) -> None:
     async with store.transaction() as tx:
         await tx.enqueue("telegram", "5", {"text": "x"}, "k", T0)
     (row,) = await store.claim_due(T0, 10, timedelta(seconds=60))
     await store.mark_dead(row.id, T0, "Forbidden: bot was blocked by the user")
-    events = await store.fetch_all("SELECT kind, subject, data FROM events")
+    events = operator.rows("SELECT kind, subject, data FROM events")
     assert events == [
         {"kind": "outbox.dead", "subject": row.id, "data": '{"error":"Forbidden: bot was blocked by the user"}'}
     ]
@@ -168,7 +167,7 @@ async def test_sqlite_is_durable_by_default(tmp_path: Path) -> None:
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     reopened = await SQLiteStore.open(str(tmp_path / "d.db"))
-    rows = await reopened.fetch_all("PRAGMA synchronous")
+    rows = await reopened._writer.fetch_all("PRAGMA synchronous")  # per connection: the one that commits
     await reopened.close()
     assert list(rows[0].values()) == [2]  # FULL
 
@@ -208,7 +207,7 @@ async def test_an_sla_timer_is_claimed_by_one_instance_only(open_more: Opener) -
     assert len(await first.claim_due_timers(T0 + timedelta(seconds=61), 10, lease)) == 10  # the lease ran out
 
 
-async def test_coupon_codes_are_handed_out_once_across_instances(open_more: Opener) -> None:
+async def test_coupon_codes_are_handed_out_once_across_instances(open_more: Opener, operator: Operator) -> None:
     first, second = await open_more(), await open_more()
     async with first.transaction() as tx:
         await tx.insert_customer(customer(1, "AAAAAAAAAAAA"))
@@ -225,11 +224,11 @@ async def test_coupon_codes_are_handed_out_once_across_instances(open_more: Open
     codes = await asyncio.gather(*(take((first, second)[n % 2], n) for n in range(8)))
     handed = [code for code in codes if code is not None]
     assert sorted(handed) == [f"CODE{n}" for n in range(6)]  # six distinct codes, then the pool is empty
-    rows = await first.fetch_all("SELECT COUNT(*) AS n FROM coupon_codes WHERE status = 'available'")
+    rows = operator.rows("SELECT COUNT(*) AS n FROM coupon_codes WHERE status = 'available'")
     assert rows[0]["n"] == 0
 
 
-async def test_two_instances_cannot_both_move_a_referral_on(open_more: Opener) -> None:
+async def test_two_instances_cannot_both_move_a_referral_on(open_more: Opener, operator: Operator) -> None:
     first, second = await open_more(), await open_more()
     async with first.transaction() as tx:
         await tx.insert_customer(customer(1, "AAAAAAAAAAAA"))
@@ -247,5 +246,5 @@ async def test_two_instances_cannot_both_move_a_referral_on(open_more: Opener) -
 
     won = await asyncio.gather(claim(first, "U0RITA"), claim(second, "U0SAM"))
     assert sorted(won) == [False, True]
-    (row,) = await first.fetch_all("SELECT status, assignee FROM referrals")
+    (row,) = operator.rows("SELECT status, assignee FROM referrals")
     assert row["assignee"] == ("U0RITA" if won[0] else "U0SAM")

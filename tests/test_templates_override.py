@@ -7,7 +7,6 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from test_slack_commands import ask
 
 from bot.app.wiring import build_engine
 from bot.core.clock import FakeClock
@@ -19,8 +18,7 @@ from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 
 from conftest import MAYA, RITA, Operator, settings_for, slack_settings
-from test_cli import environment, referral_bot
-from test_customer_start import LINK
+from helpers import LINK, ask, environment, referral_bot
 
 PERSIAN_WELCOME = "{{ customer.first_name }} عزیز، به باشگاه قهوهٔ ما خوش آمدی!\n\nلینک تو: {{ link }}\n"
 SLACK_HELP = "*Acme referrals, our way.* Ask Maya.{% if manager %} You may see the figures.{% endif %}\n"

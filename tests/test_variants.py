@@ -11,31 +11,21 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_slack_commands import ask
 
 from bot.app.wiring import build_engine
 from bot.core.clock import FakeClock
 from bot.core.engine import Engine
 from bot.core.models import Customer, Referral
-from bot.engagement.variants import choose_variant, two_proportion_z_test
+from bot.engagement.variants import two_proportion_z_test
+from bot.program.ab_copy import choose_variant
 from bot.program.rules import Program, load_program
-from bot.program.sections import LocalizedText, Variant
+from bot.program.sections import Variant
 from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 from storage import open_store
 
 from conftest import ALERTS, MAYA, ROOT, Operator, settings_for, team_bot
-from test_customer_start import start
-
-PITCH = "The coffee our office runs on. Try it on me!"
-VARIANTS = (
-    Variant(name="warm", weight=1, invite=LocalizedText(en=PITCH, es="El café que mueve mi oficina.")),
-    Variant(name="plain", weight=1),
-)
-
-
-def with_variants(program: Program, variants: tuple[Variant, ...] = VARIANTS) -> Program:
-    return program.model_copy(update={"variants": variants})
+from helpers import PITCH, VARIANTS, ask, start, with_variants
 
 
 @pytest.fixture
@@ -98,10 +88,9 @@ async def test_the_invite_card_and_share_page_carry_the_variants_copy(
     warm, plain = first_id_in("warm"), first_id_in("plain")
     for user_id, name in ((warm, "Ana"), (plain, "Ben")):
         await start(telegram, user_id, name)
-    assert operator.rows("SELECT telegram_id, variant FROM customers ORDER BY telegram_id") == sorted(
-        [{"telegram_id": warm, "variant": "warm"}, {"telegram_id": plain, "variant": "plain"}],
-        key=lambda row: row["telegram_id"],
-    )
+    assert operator.rows("SELECT telegram_id, variant FROM customers ORDER BY telegram_id") == [
+        {"telegram_id": user_id, "variant": variant} for user_id, variant in sorted([(warm, "warm"), (plain, "plain")])
+    ]
     cards = {}
     for user_id, name in ((warm, "Ana"), (plain, "Ben")):
         _, query_id = await telegram.inline_query(telegram.user(user_id, name), "")

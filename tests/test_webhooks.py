@@ -28,7 +28,7 @@ from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 
 from conftest import RITA, Operator, eventually, settings_for, slack_settings
-from test_slack_workflow import refer_ben
+from helpers import refer_ben
 
 SECRET = "whsec-test-0123456789abcdef"
 TOKEN = "crm-secret-token-1234"

@@ -5,43 +5,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress
 
-from bot.app.logs import configure as configure_logs
+from bot.app import operator_cli  # noqa: F401  (registers stats, backup, check, ... on `app`)
+from bot.app.cli_base import ProgramOption, app, err, progress, setup
 from bot.core.errors import ConfigError, Unreachable, unreachable
-from bot.program.rules import Program, load_program
+from bot.program.rules import Program
 from bot.program.settings import Settings, hide_password, load_settings
 
 if TYPE_CHECKING:
     from bot.rewards.coupons import CodeLine
-
-app = typer.Typer(help="Run a customer referral program in Telegram and Slack.", no_args_is_help=True)
-err = Console(stderr=True, soft_wrap=True)
-ProgramOption = Annotated[Path | None, typer.Option("--program", help="Program file (default: PROGRAM_FILE)")]
-
-
-def _print_version(asked: bool) -> None:
-    if asked:
-        typer.echo(f"referral-bot {version('referral-bot')}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _options(
-    show_version: Annotated[
-        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit")
-    ] = False,
-) -> None:
-    """Run a customer referral program in Telegram and Slack."""
 
 
 @app.command()
@@ -68,19 +45,12 @@ def init(
     typer.echo("then `referral-bot check` and `referral-bot run`")
 
 
-def _setup(program_file: Path | None = None) -> tuple[Settings, Program]:
-    settings = load_settings()
-    program = load_program(program_file or settings.program_file)
-    configure_logs(settings.log_level, settings.log_format)
-    return settings, program
-
-
 @app.command()
 def run(program: ProgramOption = None) -> None:
     """Run the bot until SIGINT or SIGTERM."""
     from bot.app.wiring import build_engine, startup_summary
 
-    settings, rules = _setup(program)
+    settings, rules = setup(program)
 
     async def main() -> None:
         async with await build_engine(settings, rules) as engine:
@@ -127,7 +97,7 @@ def _copy(source: str | None, target: str | None) -> None:
         err.print(f"referral-bot migrate: {path}: no such database file", highlight=False)
         raise typer.Exit(2)
     try:
-        with _progress("Copying") as tick:
+        with progress("Copying") as tick:
             copied = asyncio.run(copy_sqlite_to_postgres(path, target, tick))
     except CopyRefused as exc:
         err.print(f"referral-bot migrate: {exc}", highlight=False)
@@ -157,11 +127,11 @@ def ask(
     from bot.app.wiring import operator_services
     from bot.engagement.asks import UnknownSegment
 
-    settings, rules = _setup(program)
+    settings, rules = setup(program)
 
     async def main() -> list[str]:
         async with operator_services(settings, rules, links=not dry_run) as services:
-            with _progress("Asking") as tick:
+            with progress("Asking") as tick:
                 report = await services.campaigns.run(segment.lower(), dry_run, actor="cli", progress=tick)
         return report.lines(rules.asks)
 
@@ -182,7 +152,7 @@ def import_advocates(
     from bot.app.wiring import operator_services
     from bot.integrations.advocates import AdvocateImport, CsvError, ImportReport, read_csv
 
-    settings, rules = _setup(program)
+    settings, rules = setup(program)
     try:
         good, bad = read_csv(file.read_bytes())
     except (OSError, CsvError) as exc:
@@ -191,7 +161,7 @@ def import_advocates(
 
     async def main() -> tuple[int, int]:
         async with operator_services(settings, rules, links=False) as services:
-            with _progress("Importing") as tick:
+            with progress("Importing") as tick:
                 return await AdvocateImport(services.units).run(good, tick)
 
     created, updated = asyncio.run(main())
@@ -207,7 +177,7 @@ def import_coupons(
     """Add codes to a coupon pool; bad and repeated lines are reported by number and skipped."""
     from bot.rewards.coupons import POOL, pools_of, read_codes
 
-    settings, rules = _setup(program)
+    settings, rules = setup(program)
     if not POOL.match(pool):
         err.print(f"referral-bot import-coupons: {pool!r} is not a pool name (letters, digits, - and _)")
         raise typer.Exit(2)
@@ -236,7 +206,7 @@ async def _import_codes(
     from bot.rewards.ledger import Rewards
 
     async with operator_services(settings, rules, links=False) as services:
-        with _progress("Importing") as tick:
+        with progress("Importing") as tick:
             done = [0]
 
             def advance(count: int) -> None:
@@ -250,14 +220,6 @@ async def _import_codes(
             left = await tx.coupons_left(pool)
     already = [(line.number, f"{line.code!r} is already in the pool") for line in result.already]
     return result.added, already, left, settled
-
-
-@contextmanager
-def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
-    """A rich progress bar on stderr, so the report on stdout stays clean for scripts."""
-    with Progress(console=err, transient=True) as bar:
-        task = bar.add_task(label, total=None)
-        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def main() -> None:
@@ -283,7 +245,3 @@ def _fail(error: Exception, status: int) -> None:
     command = f"referral-bot {words[0]}" if words else "referral-bot"
     err.print(f"[bold red]{escape(command)}:[/] {escape(str(error))}", highlight=False)
     raise SystemExit(status) from None
-
-
-# The operator's commands (stats, recount, export, backup, check, forget) register themselves on `app`.
-from bot.app import operator_cli  # noqa: E402, F401

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 from rich.text import Text
 
-from bot.app.demo import (
+from bot.app.demo_render import NEUTRAL, chat_panel, slack_text, telegram_parts
+from bot.app.demo_transcript import (
     ALERTS,
     CURRENCY,
     MAYA,
@@ -22,7 +23,6 @@ from bot.app.demo import (
     slack_form,
     slack_says,
 )
-from bot.app.demo_render import NEUTRAL, chat_panel, slack_text, telegram_parts
 from bot.core.clock import FakeClock
 from sandbox.slack_api import SlackEmulator
 from sandbox.slack_models import SlackMessage

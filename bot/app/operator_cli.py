@@ -13,13 +13,14 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from bot.app.cli import ProgramOption, _progress, _setup, app, err
+from bot.app.cli_base import ProgramOption, app, err, progress, setup
 from bot.core.clock import SystemClock
 from bot.core.errors import ConfigError
 from bot.customers.forget import Forgetting, Forgotten
 from bot.program.rules import load_program
 from bot.program.settings import Settings, load_settings, run_problems
 from bot.reports.stats import Period, parse_period
+from storage import backup_copy, integrity
 
 PeriodArgument = Annotated[str, typer.Argument(help="7d, 30d, 90d, all, or any number of days such as 14d")]
 _MRKDWN = re.compile(r"[*`]|:warning: ?")
@@ -38,26 +39,26 @@ def stats(period: PeriodArgument = "30d", program: ProgramOption = None) -> None
     """The funnel, response times, NPS and A/B variants: the figures of `/referrals stats`."""
     from bot.app.wiring import open_migrated_store
     from bot.core.links import Links
-    from bot.core.texts import Screens
     from bot.engagement.nps import nps_figures
     from bot.engagement.variants import variant_figures
+    from bot.program.texts import Screens
     from bot.reports.stats import funnel
     from bot.reports.tallies import counts_by_variant
     from messages import Renderer
 
-    settings, rules = _setup(program)
+    settings, rules = setup(program)
     chosen = _period("stats", period)
 
     async def main() -> str:
         store = await open_migrated_store(settings)
         try:
-            dead = await store.fetch_all("SELECT COUNT(*) AS n FROM outbox WHERE status = 'dead'")
+            dead = await store.dead_letters()
             counts = await counts_by_variant(store, chosen.since)
             return Screens(Renderer(settings.templates_dir), rules, Links("")).team(
                 "stats",
                 f=await funnel(store, chosen, counts),
                 minutes=_minutes,
-                dead=dead[0]["n"],
+                dead=dead,
                 nps=await nps_figures(store, chosen),
                 variants=await variant_figures(store, chosen, [variant.name for variant in rules.variants], counts),
             )
@@ -74,7 +75,7 @@ def recount(program: ProgramOption = None) -> None:
     from bot.app.wiring import open_migrated_store
     from bot.reports.tallies import counts_by_variant, total
 
-    settings, _ = _setup(program)
+    settings, _ = setup(program)
 
     async def main() -> tuple[int, int]:
         store = await open_migrated_store(settings)
@@ -118,7 +119,7 @@ def export(
         finally:
             await store.close()
 
-    with _progress("Exporting") as tick:
+    with progress("Exporting") as tick:
         tick(0, 0)
         lines = asyncio.run(main()).splitlines(keepends=True)
         try:
@@ -152,7 +153,7 @@ def backup(file: Annotated[Path, typer.Argument(help="Where to write the copy of
     partial.unlink(missing_ok=True)
     try:
         pages = _copy(source_path, partial)
-        verdict = _integrity(partial)
+        verdict = integrity(partial)
     except sqlite3.Error as exc:
         partial.unlink(missing_ok=True)
         err.print(f"referral-bot backup: {exc}", highlight=False)
@@ -165,22 +166,8 @@ def backup(file: Annotated[Path, typer.Argument(help="Where to write the copy of
 
 
 def _copy(source_path: str, target: Path) -> int:
-    source = sqlite3.connect(source_path, timeout=30)
-    copy = sqlite3.connect(target)
-    try:
-        with _progress("Backing up") as tick:
-            # A few hundred pages a step, so the bot's writers wait only briefly between steps.
-            source.backup(copy, pages=256, progress=lambda _, left, total: tick(total - left, total))
-        copy.execute("PRAGMA journal_mode = DELETE").fetchall()  # one self-contained file
-        return int(copy.execute("PRAGMA page_count").fetchone()[0])
-    finally:
-        copy.close()
-        source.close()
-
-
-def _integrity(path: Path) -> str:
-    with sqlite3.connect(path) as copy:
-        return "; ".join(str(row[0]) for row in copy.execute("PRAGMA integrity_check").fetchall())
+    with progress("Backing up") as tick:
+        return backup_copy(source_path, target, tick)
 
 
 # `check` works without the network; what only Telegram, Slack or the database can answer is left to `run`.
@@ -242,7 +229,7 @@ def forget(
     from bot.app.wiring import operator_services, team_from
     from bot.team.alerts import Alerts
 
-    settings, rules = _setup(program)
+    settings, rules = setup(program)
     team = team_from(settings)
     if not yes and not typer.confirm(f"Erase everything stored about Telegram user {telegram_user_id}?"):
         err.print("referral-bot forget: nothing erased")

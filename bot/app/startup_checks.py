@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 from bot.core.errors import ConfigError
 from bot.team.alerts import Team
+from storage import sqlite_write_problem
 
 ChannelInfo = Callable[[str], Awaitable[dict[str, Any]]]
 
@@ -42,18 +42,7 @@ def _write_problem(path: Path) -> str | None:
         return None
     if not os.access(path, os.W_OK):
         return f"{path} is read-only"
-    try:
-        connection = sqlite3.connect(path, timeout=0)
-        try:
-            connection.execute("BEGIN IMMEDIATE")  # takes the write lock and writes nothing
-            connection.rollback()
-        finally:
-            connection.close()
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc):
-            return None  # a writer holds it (a backup): writable, and the bot waits its turn
-        return f"cannot write to {path}: {exc}"
-    return None
+    return sqlite_write_problem(path)
 
 
 async def check_slack_channels(team: Team, info: ChannelInfo) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from telegram.error import NetworkError
@@ -17,25 +18,27 @@ from bot.core.errors import ConfigError, unreachable
 from bot.core.models import OutboxRow
 from bot.customers.services import CustomerServices
 from bot.delivery.outbox import Dispatcher, DispatchPolicy, Sender
+from bot.delivery.rate_limits import ChatRate
 from bot.engagement.ask_sweep import FollowUpSweep
 from bot.engagement.feedback_sweep import FeedbackSweep
 from bot.integrations.crm import CrmService
 from bot.integrations.webhooks import Webhooks
 from bot.program.rules import Program
-from bot.program.settings import Settings, dispatch_policy, hide_password, run_problems, slack_problems
+from bot.program.settings import Settings, hide_password, run_problems, slack_problems
 from bot.reports.metrics import Health, Metrics
-from bot.reports.metrics import routes as metrics_routes
 from bot.rewards.ledger import Rewards
 from bot.team.alerts import Alerts, Team
 from bot.team.dashboard import HOME_PLATFORM, HomeAlerts
 from bot.team.sla import SlaScheduler
 from bot.team.workflow import TeamService
 from handlers.http.crm_api import CrmApi
+from handlers.http.metrics_routes import routes as metrics_routes
 from handlers.http.server import HttpServer
 from handlers.http.webhook_sender import WebhookSender
 from handlers.slack.channel import SlackChannel, build_slack_app
 from handlers.slack.commands import SlashCommands
 from handlers.slack.home import HomeSender, HomeTab
+from handlers.slack.managers import ManagersOnly
 from handlers.slack.reward_blocks import RewardRoutes, RewardSender
 from handlers.slack.routes import SlackRoutes
 from handlers.slack.sender import SlackSender
@@ -44,8 +47,7 @@ from handlers.telegram.channel import Webhook, close_transports, telegram_unreac
 from handlers.telegram.flood import FloodGuard
 from handlers.telegram.routes import Routes
 from messages import Renderer
-from storage import Store, open_store
-from storage.instance_lock import AlreadyRunning, only_instance
+from storage import AlreadyRunning, Store, only_instance, open_store
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +158,18 @@ def _slack_summary(engine: Engine, settings: Settings) -> str:
     if settings.slack_app_token:
         return f"Socket Mode; {alerts}"
     return f"HTTP on port {engine.part(SlackChannel).port}, events at /slack/events; {alerts}"
+
+
+def dispatch_policy(settings: Settings) -> DispatchPolicy:
+    return DispatchPolicy(
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
+        concurrency=settings.outbox_concurrency,
+        rates=(
+            ("telegram", ChatRate(settings.telegram_chat_rate_per_second, settings.telegram_chat_burst)),
+            ("slack", ChatRate(settings.slack_channel_rate_per_second, 1)),
+            ("webhook", ChatRate(settings.webhook_rate_per_second, 1)),
+        ),
+    )
 
 
 @contextmanager
@@ -271,6 +285,7 @@ def _slack(
     senders[HOME_PLATFORM] = HomeSender(slack_app.client, store, services.screens, team, clock)
     HomeTab(services.units).install(slack_app)
     SlackRoutes(TeamService(services.units, alerts), services.screens).install(slack_app)
-    RewardRoutes(Rewards(services.units)).install(slack_app)
-    SlashCommands(store, services.screens, team, clock, services.campaigns).install(slack_app)
+    managers = ManagersOnly(team, services.screens)  # the one manager check, in front of every manager-only listener
+    RewardRoutes(Rewards(services.units)).install(slack_app, managers)
+    SlashCommands(store, services.screens, clock, services.campaigns).install(slack_app, managers)
     return SlackChannel(slack_app, settings.slack_app_token, settings.slack_http_host, settings.slack_http_port)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
@@ -182,6 +182,10 @@ class Timer:
     fired_at: datetime | None = None
 
 
+# How long a half-typed answer (a direct referral, a comment) waits for its next message.
+DRAFT_TTL = timedelta(days=1)
+
+
 @dataclass(frozen=True)
 class Draft:
     """A direct referral a customer is typing in, one answer at a time."""
@@ -190,3 +194,28 @@ class Draft:
     step: str
     data: dict[str, str]
     updated_at: datetime
+
+
+@dataclass(frozen=True)
+class NpsQuestion:
+    id: str
+    customer_id: int
+    trigger: str  # command | conversion | days
+    created_at: datetime
+    variant: str | None = None
+    score: int | None = None
+    comment: str | None = None
+    answered_at: datetime | None = None
+    alerted_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Erased:
+    """What an erasure changed, for the operator's report: counts only."""
+
+    referrals_as_friend: int
+    referrals_made: int
+    messages_dropped: int
+    messages_blanked: int
+    events_cleaned: int
+    friend_of: tuple[str, ...] = ()  # the referrals that named them as the friend, whose alerts need redrawing

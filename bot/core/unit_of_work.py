@@ -10,18 +10,17 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.core.clock import Clock
-
-if TYPE_CHECKING:
-    from bot.team.alerts import Alerts
 from bot.core.codes import new_code
 from bot.core.models import ChatUser, Customer, Outgoing, Segment
-from bot.core.texts import Screens
 from bot.core.validation import profile_text
-from bot.engagement.variants import choose_variant
-from bot.integrations.webhooks import Webhooks
-from bot.program.rules import Program
 from messages import normalize_locale
 from storage.base import Store, Transaction
+
+if TYPE_CHECKING:  # seams the wiring fills: core stays below the concepts that use it
+    from bot.integrations.webhooks import Webhooks
+    from bot.program.rules import Program
+    from bot.program.texts import Screens
+    from bot.team.alerts import Alerts
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +54,11 @@ class Units:
         screens: Screens,
         clock: Clock,
         wake: Callable[[], None],
+        webhooks: Webhooks,
         alerts: Alerts | None = None,
     ) -> None:
         self.alerts = alerts  # None when no Slack team is set up
-        self.webhooks = Webhooks()  # the wiring sets the receivers; none by default
+        self.webhooks = webhooks  # the wiring sets the receivers
         self.hours = program.business_hours.calendar()
         self.store = store
         self.program = program
@@ -96,7 +96,7 @@ class Units:
             language=normalize_locale(user.language_code, self.program.program.default_locale),
             segment=segment.value,
             referral_code=new_code(),
-            variant=choose_variant(user.id, self.program.variants),  # kept for good, whatever changes later
+            variant=self.program.variant_for(user.id),  # kept for good, whatever changes later
             referred_by=referred_by,
             created_at=work.now,
             updated_at=work.now,

@@ -7,15 +7,12 @@ conversation leaves no referral behind.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from bot.core.models import ChatUser, Customer, Draft, Referral, Source, Status
+from bot.core.buttons import DirectChoice, DirectChoiceValue
+from bot.core.ids import new_id
+from bot.core.models import DRAFT_TTL, ChatUser, Customer, Draft, Referral, Source, Status
 from bot.core.unit_of_work import Units, Work
 from bot.core.validation import Invalid, check_contact, check_name, check_note
 from bot.customers.referrals import ReferralService
-from storage.sql_transaction import new_id
-
-DRAFT_TTL = timedelta(days=1)
 
 
 class DirectReferrals:
@@ -84,7 +81,7 @@ class DirectReferrals:
             data["contact"], data["kind"] = result.value, result.kind  # type: ignore[union-attr]
             await w.tx.save_draft(Draft(chat, "note", data, w.now))
             ask = screens.to(customer, "refer_ask_note", friend_name=data["name"])
-            await w.send(screens.with_buttons(ask, (screens.label(locale, "skip"), "d:skip")))
+            await w.send(screens.with_buttons(ask, (screens.label(locale, "skip"), DirectChoice("skip"))))
         else:
             data["note"] = str(result)
             await self._ask_consent(w, customer, Draft(chat, "consent", data, w.now))
@@ -96,12 +93,12 @@ class DirectReferrals:
         await w.send(
             screens.with_buttons(
                 ask,
-                (screens.label(locale, "consent_yes"), "d:yes"),
-                (screens.label(locale, "consent_no"), "d:no"),
+                (screens.label(locale, "consent_yes"), DirectChoice("yes")),
+                (screens.label(locale, "consent_no"), DirectChoice("no")),
             )
         )
 
-    async def button(self, inbound_id: str, user: ChatUser, choice: str) -> bool:
+    async def button(self, inbound_id: str, user: ChatUser, choice: DirectChoiceValue) -> bool:
         """skip (the note), yes (the friend agreed) or no (they did not)."""
 
         async def work(w: Work) -> None:

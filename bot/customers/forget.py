@@ -7,11 +7,11 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from bot.core.models import ChatUser, Customer, Outgoing
+from bot.core.buttons import ForgetChoice, ForgetChoiceValue
+from bot.core.models import ChatUser, Customer, Erased, Outgoing
 from bot.core.unit_of_work import Units, Work
 from bot.team.alerts import Alerts
 from messages import normalize_locale
-from storage.privacy_sql import Erased
 
 
 @dataclass(frozen=True)
@@ -92,14 +92,14 @@ class Forgetting:
             await w.send(
                 screens.with_buttons(
                     message,
-                    (screens.label(locale, "forget_yes"), "forget:yes"),
-                    (screens.label(locale, "forget_no"), "forget:no"),
+                    (screens.label(locale, "forget_yes"), ForgetChoice("yes")),
+                    (screens.label(locale, "forget_no"), ForgetChoice("no")),
                 )
             )
 
         return await self._units.apply(inbound_id, work)
 
-    async def answer(self, inbound_id: str, user: ChatUser, choice: str) -> bool:
+    async def answer(self, inbound_id: str, user: ChatUser, choice: ForgetChoiceValue) -> bool:
         """The confirm (`yes`) or cancel button; a click after the erasure finds nothing left to erase."""
         erased: list[Erased] = []
 

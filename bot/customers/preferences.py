@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.core.buttons import ResumeAsks
 from bot.core.models import ChatUser
 from bot.core.unit_of_work import Units, Work
 from messages import LOCALES
@@ -20,6 +21,10 @@ class Preferences:
 
     async def unknown_command(self, inbound_id: str, user: ChatUser) -> bool:
         return await self._reply(inbound_id, user, "unknown_command")
+
+    async def unknown_button(self, inbound_id: str, user: ChatUser) -> bool:
+        """A press whose data this version does not send: say so rather than leave the tap unanswered."""
+        return await self._reply(inbound_id, user, "button_expired")
 
     async def _reply(self, inbound_id: str, user: ChatUser, template: str) -> bool:
         async def work(w: Work) -> None:
@@ -56,7 +61,7 @@ class Preferences:
             screens, locale = self._screens, customer.language
             if out:
                 message = screens.to(customer, "stopped")
-                await w.send(screens.with_buttons(message, (screens.label(locale, "resume"), "resume")))
+                await w.send(screens.with_buttons(message, (screens.label(locale, "resume"), ResumeAsks())))
             else:
                 await w.send(screens.to(customer, "resumed"))
 

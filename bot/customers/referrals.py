@@ -6,13 +6,13 @@ import logging
 from datetime import timedelta
 
 from bot.core.codes import parse_payload
+from bot.core.ids import new_id
 from bot.core.models import ChatUser, Customer, Referral, Segment, Source, Status
-from bot.core.texts import InviteCard
 from bot.core.unit_of_work import Units, Work
+from bot.program.texts import InviteCard
 from bot.rewards.ledger import Rewards
 from bot.team.sla import schedule_claim_timers
 from messages import normalize_locale
-from storage.sql_transaction import new_id
 
 log = logging.getLogger(__name__)
 OPEN_STATUSES = {Status.NEW, Status.CLAIMED, Status.CONTACTED}

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from bot.core.clock import Clock
 from bot.core.links import Links
-from bot.core.texts import Screens
 from bot.core.unit_of_work import Units
 from bot.customers.direct_referral import DirectReferrals
 from bot.customers.preferences import Preferences
@@ -15,7 +14,9 @@ from bot.customers.referrals import ReferralService
 from bot.engagement.asks import AskAnswers, AskCampaigns
 from bot.engagement.nps import NpsService
 from bot.engagement.survey import SurveyService
+from bot.integrations.webhooks import Webhooks
 from bot.program.rules import Program
+from bot.program.texts import Screens
 from bot.team.alerts import Alerts
 from messages import Renderer
 from storage.base import Store
@@ -45,7 +46,7 @@ class CustomerServices:
         alerts: Alerts | None = None,
     ) -> CustomerServices:
         screens = Screens(renderer, program, Links(bot_username))
-        units = Units(store, program, screens, clock, wake, alerts)
+        units = Units(store, program, screens, clock, wake, Webhooks(), alerts)
         referrals = ReferralService(units)
         direct = DirectReferrals(units, referrals)
         asks, campaigns = AskAnswers(units), AskCampaigns(units)

@@ -14,12 +14,13 @@ from datetime import datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from bot.core.models import Button, ChatUser, Customer, Outgoing
+from bot.core.buttons import AskLater, AskStop, callback_button
+from bot.core.ids import new_id
+from bot.core.models import ChatUser, Customer, Outgoing
 from bot.core.unit_of_work import Units, Work
 from bot.program.rules import Program
 from bot.program.sections import SEGMENTS, Asks
 from storage.base import Transaction
-from storage.sql_transaction import new_id
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +87,8 @@ def ask_message(units: Units, customer: Customer, template: str = "ask") -> Outg
     # The same share buttons as the welcome screen: the chat picker, the share page and the copy link.
     share_rows = screens.welcome(customer).buttons[:2]
     answers = (
-        Button(screens.label(locale, "ask_not_now"), "callback", "ask:later"),
-        Button(screens.label(locale, "ask_stop"), "callback", "ask:stop"),
+        callback_button(screens.label(locale, "ask_not_now"), AskLater()),
+        callback_button(screens.label(locale, "ask_stop"), AskStop()),
     )
     return Outgoing(customer.telegram_id, body, (*share_rows, answers))
 

@@ -11,12 +11,11 @@ import logging
 from datetime import timedelta
 from functools import partial
 
+from bot.core.models import DRAFT_TTL, NpsQuestion
 from bot.core.periodic import Periodic
 from bot.core.unit_of_work import Units, Work
-from bot.customers.direct_referral import DRAFT_TTL
 from bot.engagement.asks import program_zone, quiet_now
-from bot.engagement.nps import COMMENT_STEP, UNPROMPTED_GAP, NpsQuestion, alert_support, ask_nps, may_ask_unprompted
-from storage.rows import from_row, to_db
+from bot.engagement.nps import COMMENT_STEP, UNPROMPTED_GAP, alert_support, ask_nps, may_ask_unprompted
 
 log = logging.getLogger(__name__)
 BATCH = 50
@@ -39,23 +38,14 @@ class FeedbackSweep(Periodic):
         if feedback.nps_after != "days" or quiet_now(program.asks, program_zone(program), now):
             return 0
         segments = program.asks.segments
-        rows = await self._units.store.fetch_all(
-            "SELECT c.telegram_id FROM customers c WHERE c.created_at <= ? AND c.asks_opted_out = 0"
-            f" AND c.unreachable_at IS NULL AND c.segment IN ({', '.join('?' for _ in segments)})"
-            " AND NOT EXISTS (SELECT 1 FROM nps_answers n WHERE n.customer_id = c.telegram_id"
-            " AND (n.dedupe_key = 'nps:days:' || c.telegram_id OR n.created_at > ?))"
-            " ORDER BY c.created_at LIMIT ?",
-            to_db(now - timedelta(days=feedback.nps_after_days)),
-            *segments,
-            to_db(now - UNPROMPTED_GAP),
-            BATCH,
+        due = await self._units.store.due_for_nps(
+            now - timedelta(days=feedback.nps_after_days), segments, now - UNPROMPTED_GAP, BATCH
         )
-        for row in rows:
+        for customer_id in due:
             # Keyed by the pass, not only the customer: the question's own dedupe key keeps it to once.
-            customer_id = int(row["telegram_id"])
             work = partial(self._ask, customer_id=customer_id)
-            await self._units.apply(f"nps:days:{customer_id}:{to_db(now)}", work)
-        return len(rows)
+            await self._units.apply(f"nps:days:{customer_id}:{now.isoformat(timespec='microseconds')}", work)
+        return len(due)
 
     async def _ask(self, w: Work, customer_id: int) -> None:
         customer = await w.tx.customer(customer_id)
@@ -68,15 +58,10 @@ class FeedbackSweep(Periodic):
         if self._units.alerts is None:
             return 0
         now = self._units.clock.now()
-        rows = await self._units.store.fetch_all(
-            "SELECT * FROM nps_answers WHERE score <= 6 AND alerted_at IS NULL AND answered_at <= ? LIMIT ?",
-            to_db(now - DRAFT_TTL),
-            BATCH,
-        )
-        for row in rows:
-            question = from_row(NpsQuestion, row)
+        questions = await self._units.store.unalerted_detractors(now - DRAFT_TTL, BATCH)
+        for question in questions:
             await self._units.apply(f"nps:late-alert:{question.id}", partial(self._alert, question=question))
-        return len(rows)
+        return len(questions)
 
     async def _alert(self, w: Work, question: NpsQuestion) -> None:
         customer = await w.tx.customer(question.customer_id)

@@ -9,18 +9,17 @@ detractors reach the support channel in Slack once their comment is in (or skipp
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Literal
 
-from bot.core.models import Button, ChatUser, Customer, Draft, Outgoing, Referral
+from bot.core.buttons import NpsScore, NpsSkip, callback_button
+from bot.core.figures import NpsFigures
+from bot.core.models import DRAFT_TTL, ChatUser, Customer, Draft, NpsQuestion, Outgoing, Referral
 from bot.core.unit_of_work import Units, Work
-from bot.customers.direct_referral import DRAFT_TTL
 from bot.engagement.asks import send_ask
 from bot.engagement.survey import SURVEY_STEP, SurveyService, check_free_text
 from bot.reports.stats import Period
 from storage.base import Store
-from storage.rows import from_row, to_db
 
 COMMENT_STEP = "nps_comment"
 UNPROMPTED_GAP = timedelta(days=90)  # an automatic question never follows another this soon
@@ -31,19 +30,6 @@ def band(score: int) -> Band:
     return "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
 
 
-@dataclass(frozen=True)
-class NpsQuestion:
-    id: str
-    customer_id: int
-    trigger: str  # command | conversion | days
-    created_at: datetime
-    variant: str | None = None
-    score: int | None = None
-    comment: str | None = None
-    answered_at: datetime | None = None
-    alerted_at: datetime | None = None
-
-
 async def ask_nps(w: Work, units: Units, customer: Customer, trigger: str, dedupe_key: str | None = None) -> bool:
     """Queue the question with its 0–10 buttons; False when this cause asked already (a replay)."""
     question_id = secrets.token_hex(8)
@@ -51,7 +37,7 @@ async def ask_nps(w: Work, units: Units, customer: Customer, trigger: str, dedup
         return False
     text = units.screens.to(customer, "nps_question").text
     rows = tuple(
-        tuple(Button(str(score), "callback", f"nps:{question_id}:{score}") for score in scores)
+        tuple(callback_button(str(score), NpsScore(question_id, score)) for score in scores)
         for scores in (range(0, 6), range(6, 11))
     )
     await w.post(
@@ -94,36 +80,32 @@ class NpsService:
 
         return await self._units.apply(inbound_id, work)
 
-    async def button(self, inbound_id: str, user: ChatUser, data: str) -> bool:
-        """`<question id>:<score>` from the 0–10 buttons, or `skip` for the comment."""
+    async def button(self, inbound_id: str, user: ChatUser, data: NpsScore | NpsSkip) -> bool:
+        """A score from the 0–10 buttons, or the comment's Skip."""
 
         async def work(w: Work) -> None:
             customer = await self._units.customer(w, user)
-            if data == "skip":
+            if isinstance(data, NpsSkip):
                 await self._skip(w, customer)
-                return
-            question_id, _, score = data.partition(":")
-            if not score.isdigit() or not 0 <= int(score) <= 10:
-                await w.send(self._screens.to(customer, "nps_expired"))
-                return
-            await self._score(w, customer, question_id, int(score))
+            else:
+                await self._score(w, customer, data.question_id, data.score)
 
         return await self._units.apply(inbound_id, work)
 
     async def _score(self, w: Work, customer: Customer, question_id: str, score: int) -> None:
-        row = await w.tx.nps_question(question_id)
-        if row is None or row["customer_id"] != customer.telegram_id:
+        question = await w.tx.nps_question(question_id)
+        if question is None or question.customer_id != customer.telegram_id:
             await w.send(self._screens.to(customer, "nps_expired"))
             return
         if not await w.tx.answer_nps(question_id, customer.telegram_id, score, w.now):
-            await w.send(self._screens.to(customer, "nps_already", score=row["score"]))
+            await w.send(self._screens.to(customer, "nps_already", score=question.score))
             return
         await w.tx.log_event(
             "nps.answered", w.now, actor=f"tg:{customer.telegram_id}", subject=question_id, score=score
         )
         await w.tx.save_draft(Draft(customer.telegram_id, COMMENT_STEP, {"question": question_id}, w.now))
         ask = self._screens.to(customer, "nps_comment_ask", score=score, band=band(score))
-        await w.send(self._screens.with_buttons(ask, (self._screens.label(customer.language, "skip"), "nps:skip")))
+        await w.send(self._screens.with_buttons(ask, (self._screens.label(customer.language, "skip"), NpsSkip())))
         if band(score) == "promoter":
             await send_ask(w, self._units, customer, reason="promoter")
 
@@ -153,7 +135,7 @@ class NpsService:
         comment = check_free_text(text)
         if comment is None:
             ask = self._screens.to(customer, "nps_comment_bad")
-            await w.send(self._screens.with_buttons(ask, (self._screens.label(customer.language, "skip"), "nps:skip")))
+            await w.send(self._screens.with_buttons(ask, (self._screens.label(customer.language, "skip"), NpsSkip())))
             return
         question_id = draft.data["question"]
         await w.tx.update_nps(question_id, comment=comment, commented_at=w.now)
@@ -168,9 +150,8 @@ class NpsService:
     async def _finish(self, w: Work, customer: Customer, question_id: str) -> None:
         """The comment is in or skipped: detractors reach support, the others are offered the survey."""
         await w.tx.delete_draft(customer.telegram_id)
-        row = await w.tx.nps_question(question_id)
-        assert row is not None  # the draft points at a question of theirs
-        question = from_row(NpsQuestion, row)
+        question = await w.tx.nps_question(question_id)
+        assert question is not None  # the draft points at a question of theirs
         score = question.score if question.score is not None else 0
         await w.send(self._screens.to(customer, "nps_done", score=score, band=band(score)))
         if band(score) == "detractor":
@@ -189,29 +170,5 @@ async def alert_support(w: Work, units: Units, customer: Customer, question: Nps
     await w.tx.update_nps(question.id, alerted_at=w.now)
 
 
-@dataclass(frozen=True)
-class NpsFigures:
-    promoters: int
-    passives: int
-    detractors: int
-
-    @property
-    def answers(self) -> int:
-        return self.promoters + self.passives + self.detractors
-
-    @property
-    def score(self) -> float | None:
-        """% promoters − % detractors, from −100 to 100; None before the first answer."""
-        return 100 * (self.promoters - self.detractors) / self.answers if self.answers else None
-
-
 async def nps_figures(store: Store, period: Period) -> NpsFigures:
-    rows = await store.fetch_all(
-        "SELECT SUM(CASE WHEN score >= 9 THEN 1 ELSE 0 END) AS promoters,"
-        " SUM(CASE WHEN score BETWEEN 7 AND 8 THEN 1 ELSE 0 END) AS passives,"
-        " SUM(CASE WHEN score <= 6 THEN 1 ELSE 0 END) AS detractors"
-        " FROM nps_answers WHERE score IS NOT NULL AND answered_at >= ?",
-        to_db(period.since) if period.since else "",
-    )
-    row = rows[0]
-    return NpsFigures(int(row["promoters"] or 0), int(row["passives"] or 0), int(row["detractors"] or 0))
+    return await store.nps_figures(period.since)

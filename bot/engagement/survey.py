@@ -6,8 +6,10 @@ typed and listed for managers by `/referrals feedback`.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
+from bot.core.buttons import SurveySkip
+from bot.core.figures import NpsComment, SurveyAnswer
 from bot.core.models import ChatUser, Customer, Draft
 from bot.core.unit_of_work import Units, Work
 from bot.core.validation import storable
@@ -41,14 +43,14 @@ class SurveyService:
         await w.tx.save_draft(Draft(customer.telegram_id, SURVEY_STEP, {}, w.now))
         question = self._screens.to(customer, "survey_question")
         await w.send(
-            self._screens.with_buttons(question, (self._screens.label(customer.language, "skip"), "survey:skip"))
+            self._screens.with_buttons(question, (self._screens.label(customer.language, "skip"), SurveySkip()))
         )
 
     async def answer(self, w: Work, customer: Customer, text: str) -> None:
         answer = check_free_text(text)
         if answer is None:
             question = self._screens.to(customer, "survey_bad")
-            skip = (self._screens.label(customer.language, "skip"), "survey:skip")
+            skip = (self._screens.label(customer.language, "skip"), SurveySkip())
             await w.send(self._screens.with_buttons(question, skip))
             return
         await w.tx.delete_draft(customer.telegram_id)
@@ -67,17 +69,6 @@ class SurveyService:
         return await self._units.apply(inbound_id, work)
 
 
-async def latest_feedback(store: Store, limit: int = 15) -> dict[str, list[dict[str, Any]]]:
+async def latest_feedback(store: Store, limit: int = 15) -> dict[str, Sequence[SurveyAnswer | NpsComment]]:
     """What managers read in `/referrals feedback`: the latest survey answers and NPS comments, newest first."""
-    answers = await store.fetch_all(
-        "SELECT a.answer, a.created_at, c.first_name, c.last_name, c.username FROM feedback_answers a"
-        " JOIN customers c ON c.telegram_id = a.customer_id ORDER BY a.created_at DESC, a.id LIMIT ?",
-        limit,
-    )
-    comments = await store.fetch_all(
-        "SELECT n.score, n.comment, n.commented_at AS created_at, c.first_name, c.last_name, c.username"
-        " FROM nps_answers n JOIN customers c ON c.telegram_id = n.customer_id"
-        " WHERE n.comment IS NOT NULL ORDER BY n.commented_at DESC, n.id LIMIT ?",
-        limit,
-    )
-    return {"answers": answers, "comments": comments}
+    return {"answers": await store.survey_answers(limit), "comments": await store.nps_comments(limit)}

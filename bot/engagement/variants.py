@@ -1,48 +1,17 @@
-"""A/B copy: which variant a customer sees, and whether one variant converts better than another.
-
-A customer's variant is chosen once, at registration, from a hash of their Telegram id and the
-program's variant names and weights, so it is stable (the same person, the same answer) and spread by
-weight; it is stored on the customer and kept even if the program's variants change later.
-"""
+"""A/B copy's results: whether one variant converts better than another (which variant a customer sees is
+bot/program/ab_copy.py)."""
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.program.sections import Variant
 from bot.reports.stats import Period
 from bot.reports.tallies import Counts, counts_by_variant
 from storage.base import Store
 
 SIGNIFICANCE = 0.05  # two-sided: "significant at 95%"
-
-
-def choose_variant(telegram_id: int, variants: Sequence[Variant]) -> str:
-    """The variant for a new customer: a hash bucket in [0, total weight) walks the weights in order."""
-    weighted = [variant for variant in variants if variant.weight > 0]
-    total = sum(variant.weight for variant in weighted)
-    recipe = ",".join(f"{variant.name}:{variant.weight}" for variant in weighted)
-    digest = hashlib.sha256(f"{recipe}|{telegram_id}".encode()).digest()
-    bucket = int.from_bytes(digest[:8], "big") % total
-    for variant in weighted:
-        if bucket < variant.weight:
-            return variant.name
-        bucket -= variant.weight
-    raise AssertionError("unreachable: the bucket is below the total weight")
-
-
-def variant_named(variants: Sequence[Variant], name: str) -> Variant | None:
-    """The customer's variant as the program describes it now; None when it was since removed."""
-    return next((variant for variant in variants if variant.name == name), None)
-
-
-def invite_pitch(variants: Sequence[Variant], name: str, locale: str) -> str | None:
-    """The variant's own invite copy in a locale, or None to keep the built-in text."""
-    variant = variant_named(variants, name)
-    return variant.invite.get(locale) if variant is not None and variant.invite is not None else None
 
 
 @dataclass(frozen=True)
@@ -93,8 +62,7 @@ async def variant_figures(
     if by_variant is None:
         by_variant = await counts_by_variant(store, period.since)
     counts = {name: c for name, c in by_variant.items() if name}
-    people = await store.fetch_all("SELECT variant, COUNT(*) AS n FROM customers GROUP BY variant")
-    members = {row["variant"]: int(row["n"]) for row in people}
+    members = await store.customers_by_variant()
     shown = {name for name, c in counts.items() if c.shares or c.arrived}
     every = list(dict.fromkeys([*names, *sorted(shown)]))
     figures = [_figures(name, members.get(name, 0), counts.get(name, Counts())) for name in every]

@@ -13,12 +13,12 @@ import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from bot.core.ids import new_id
 from bot.core.models import ChatUser, Segment
 from bot.core.unit_of_work import Units, Work
 from bot.core.validation import Invalid, check_name
 from bot.program.sections import SEGMENTS
 from messages import LOCALES
-from storage.sql_transaction import new_id
 
 REQUIRED = ("telegram_id", "first_name", "segment")
 OPTIONAL = ("last_name", "language")

@@ -10,11 +10,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from bot.core.ids import new_id
 from bot.core.models import Referral, Status
 from bot.core.unit_of_work import Units
 from bot.team.workflow import TeamService
-from storage import crm_sql
-from storage.sql_transaction import new_id
 
 
 @dataclass(frozen=True)
@@ -72,9 +71,7 @@ class CrmService:
         """One page of referrals, oldest first; pass `next_cursor` back for the next one."""
         after = decode_cursor(query.cursor) if query.cursor else None
         status = query.status.value if query.status else None
-        found = await crm_sql.list_referrals(
-            self._units.store, status, query.since, query.until, after, query.limit + 1
-        )
+        found = await self._units.store.referrals_page(status, query.since, query.until, after, query.limit + 1)
         shown = found[: query.limit]
         more = len(found) > query.limit
         return Page(shown, encode_cursor(shown[-1]) if more else None)
@@ -83,8 +80,8 @@ class CrmService:
         referral = await self._referral(referral_id)
         if referral is None:
             return None
-        events = await crm_sql.referral_trail(self._units.store, referral_id)
-        return Trail(referral, events, await crm_sql.rewards_of(self._units.store, referral_id))
+        store = self._units.store
+        return Trail(referral, await store.referral_trail(referral_id), await store.reward_trail(referral_id))
 
     async def _referral(self, referral_id: str) -> Referral | None:
         async with self._units.store.reading() as tx:

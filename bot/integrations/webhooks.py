@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from bot.core.models import Referral, Reward
-from storage.rows import to_db
+from bot.core.wire import wire
 
 if TYPE_CHECKING:
     from bot.core.unit_of_work import Work
@@ -34,7 +34,7 @@ class Webhooks:
         if not self.urls:
             return
         event_id = event_id_for(w.inbound_id, kind, subject)
-        event = {"id": event_id, "type": kind, "created_at": to_db(w.now), "data": data}
+        event = {"id": event_id, "type": kind, "created_at": wire(w.now), "data": data}
         for url in self.urls:
             await w.post("webhook", url, event, key=f"webhook:{event_id}:{url}")
 
@@ -69,8 +69,8 @@ def referral_data(referral: Referral) -> dict[str, Any]:
         "variant": referral.variant,
         "flagged": referral.flagged,
         "assignee": referral.assignee,
-        "deal_value": to_db(referral.deal_value),
-        "created_at": to_db(referral.created_at),
+        "deal_value": wire(referral.deal_value),
+        "created_at": wire(referral.created_at),
     }
 
 
@@ -82,11 +82,11 @@ def reward_data(reward: Reward) -> dict[str, Any]:
         "role": reward.role,
         "kind": reward.kind,
         "description": reward.description,
-        "amount": to_db(reward.amount),
+        "amount": wire(reward.amount),
         "currency": reward.currency,
         "code": reward.code,
         "tier": reward.tier,
-        "issued_at": to_db(reward.issued_at),
+        "issued_at": wire(reward.issued_at),
     }
 
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.core.errors import ConfigError
+from bot.program.ab_copy import choose_variant
 from bot.program.business_hours import BusinessHours
 from bot.program.sections import (
     DEFAULT_VARIANTS,
@@ -126,6 +127,10 @@ class Program(_Frozen):
         if not value.en.strip():
             raise ValueError("describe who is a great fit")
         return value
+
+    def variant_for(self, telegram_id: int) -> str:
+        """The A/B variant a new customer gets, kept for good whatever changes later."""
+        return choose_variant(telegram_id, self.variants)
 
 
 def load_program(path: Path) -> Program:

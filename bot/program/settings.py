@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -13,8 +12,6 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.core.errors import ConfigError
-from bot.delivery.outbox import DispatchPolicy
-from bot.delivery.rate_limits import ChatRate
 
 
 class Settings(BaseSettings):
@@ -203,18 +200,6 @@ def hide_password(url: str) -> str:
         netloc = f"{user.split(':', 1)[0]}:***@{host}"
     query = re.sub(r"(?i)(^|&)(password=)[^&]*", r"\1\2***", query)
     return f"{scheme}{separator}{netloc}{slash}{path}{question}{query}" if separator else url
-
-
-def dispatch_policy(settings: Settings) -> DispatchPolicy:
-    return DispatchPolicy(
-        lease=timedelta(seconds=settings.outbox_lease_seconds),
-        concurrency=settings.outbox_concurrency,
-        rates=(
-            ("telegram", ChatRate(settings.telegram_chat_rate_per_second, settings.telegram_chat_burst)),
-            ("slack", ChatRate(settings.slack_channel_rate_per_second, 1)),
-            ("webhook", ChatRate(settings.webhook_rate_per_second, 1)),
-        ),
-    )
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -9,16 +9,15 @@ restart and whatever process changed them.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from bot.core.figures import OutboxCount
 from bot.core.models import OutboxRow
 from storage.base import Store
 
@@ -34,29 +33,26 @@ class StoreCollector(Collector):
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._referrals: list[dict[str, Any]] = []
-        self._outbox: list[dict[str, Any]] = []
+        self._referrals: dict[str, int] = {}
+        self._outbox: list[OutboxCount] = []
 
     async def refresh(self) -> None:
-        self._referrals = await self._store.fetch_all("SELECT status, COUNT(*) AS n FROM referrals GROUP BY status")
-        self._outbox = await self._store.fetch_all(
-            "SELECT platform, status, COUNT(*) AS n FROM outbox WHERE status IN (?, ?, ?) GROUP BY platform, status",
-            *BACKLOG,
-        )
+        self._referrals = await self._store.referrals_by_status()
+        self._outbox = await self._store.outbox_counts(BACKLOG)
 
     def describe(self) -> Iterable[Metric]:
         return []  # nothing to check for clashes at registration; collect() must not run before refresh()
 
     def collect(self) -> Iterable[Metric]:
         referrals = GaugeMetricFamily("referral_bot_referrals", "Referrals by current status", labels=["status"])
-        for row in self._referrals:
-            referrals.add_metric([str(row["status"])], float(row["n"]))
+        for status, n in self._referrals.items():
+            referrals.add_metric([status], float(n))
         yield referrals
         backlog = GaugeMetricFamily(
             "referral_bot_outbox_rows", "Outbox rows waiting, being sent or given up on", labels=["platform", "status"]
         )
         for row in self._outbox:
-            backlog.add_metric([str(row["platform"]), str(row["status"])], float(row["n"]))
+            backlog.add_metric([row.platform, row.status], float(row.n))
         yield backlog
         counts = self._store.commit_counts
         yield CounterMetricFamily("referral_bot_store_writes", "Write transactions stored", value=counts.writes)
@@ -119,22 +115,10 @@ class Health:
     async def check(self) -> tuple[bool, dict[str, Any]]:
         problems: list[str] = []
         try:
-            await asyncio.wait_for(self._store.fetch_all("SELECT 1 AS ok"), CHECK_SECONDS)
+            await asyncio.wait_for(self._store.ping(), CHECK_SECONDS)
         except Exception as exc:  # whatever it is, the answer is "not ready", with the reason
             problems.append(f"database: {type(exc).__name__}: {exc}".strip())
         problems += [f"{name}: stopped" for name in self.stopped_parts()]
         if problems:
             return False, {"status": "unavailable", "problems": problems}
         return True, {"status": "ok", "database": "ok", "parts": "running"}
-
-
-def routes(metrics: Metrics, health: Health) -> list[web.RouteDef]:
-    async def serve_metrics(request: web.Request) -> web.Response:
-        body = await metrics.scrape()
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-    async def serve_health(request: web.Request) -> web.Response:
-        ready, report = await health.check()
-        return web.json_response(report, status=200 if ready else 503, dumps=json.dumps)
-
-    return [web.get("/metrics", serve_metrics), web.get("/healthz", serve_health)]

@@ -12,11 +12,11 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from bot.core.ids import new_id
 from bot.core.models import Customer, Referral, Reward, Status
 from bot.core.unit_of_work import Units, Work
 from bot.program.sections import RewardRule
 from bot.rewards.coupons import take_code
-from storage.sql_transaction import new_id
 
 log = logging.getLogger(__name__)
 DECISIONS = {"approve": "approved", "reject": "rejected"}
@@ -144,23 +144,23 @@ class Rewards:
     # --- Slack: a manager reviews held rewards, a rep marks a manual reward done ---------------------------
 
     async def review(self, inbound_id: str, referral_id: str, action: str, actor: str) -> str | None:
-        """Approve releases a flagged referral's held rewards, Reject revokes them; managers only.
+        """Approve releases a flagged referral's held rewards, Reject revokes them. Only managers get here: the Slack
+        adapter's manager guard (handlers/slack/managers.py) refuses everyone else before this is called.
         Returns what the clicking person is told privately, or None when it worked."""
         refusal: str | None = None
 
         async def work(w: Work) -> None:
             nonlocal refusal
             referral = await w.tx.referral(referral_id)
-            refusal = self._review_refusal(referral, actor)
+            refusal = self._review_refusal(referral)
             if refusal is None and referral is not None:
                 await self._decide(w, referral, DECISIONS[action], actor)
 
         await self._units.apply(inbound_id, work)
         return refusal
 
-    def _review_refusal(self, referral: Referral | None, actor: str) -> str | None:
-        alerts = self._units.alerts
-        if alerts is None or not alerts.team.is_manager(actor):
+    def _review_refusal(self, referral: Referral | None) -> str | None:
+        if self._units.alerts is None:  # no Slack team: nobody is a manager
             return self._screens.team("reward_refused", reason="not_manager")
         if referral is None:
             return self._screens.team("refused_missing")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.core.figures import AdvocateLine
 from bot.core.unit_of_work import Work
 from bot.reports import stats
 from bot.team.alerts import Alerts, Team
@@ -74,7 +75,7 @@ class Dashboard:
     funnel: stats.Funnel  # this week: the last seven days
     pending: list[dict[str, Any]]  # oldest first, each with its friend, referrer, status, assignee and age
     pending_total: int
-    advocates: list[dict[str, Any]]
+    advocates: list[AdvocateLine]
     now: datetime
 
 
@@ -90,7 +91,7 @@ def age(created_at: str, now: datetime) -> str:
 async def load_dashboard(store: Store, now: datetime) -> Dashboard:
     funnel = await stats.funnel(store, stats.Period("7d", now - timedelta(days=7)))
     waiting = await stats.pending(store, limit=PENDING_SHOWN)
-    total = await store.fetch_all("SELECT COUNT(*) AS n FROM referrals WHERE status IN ('new', 'claimed')")
+    total = await store.pending_count()
     pending = [
         {
             **row,
@@ -101,4 +102,4 @@ async def load_dashboard(store: Store, now: datetime) -> Dashboard:
         for row in waiting
     ]
     advocates = await stats.leaderboard(store, ADVOCATES_SHOWN)
-    return Dashboard(funnel, pending, int(total[0]["n"]), advocates, now)
+    return Dashboard(funnel, pending, total, advocates, now)

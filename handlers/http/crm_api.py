@@ -14,9 +14,9 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.core.models import Referral, Status
+from bot.core.wire import wire
 from bot.integrations.crm import CrmService, ReferralQuery, Trail
 from bot.integrations.webhooks import referral_data
-from storage.rows import to_db
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 MOMENTS = ("claimed_at", "contacted_at", "converted_at", "lost_at", "rejected_at", "updated_at")
@@ -132,7 +132,7 @@ class CrmApi:
 
 
 def referral_json(referral: Referral) -> dict[str, Any]:
-    moments = {name: to_db(getattr(referral, name)) for name in MOMENTS}
+    moments = {name: wire(getattr(referral, name)) for name in MOMENTS}
     return {**referral_data(referral), **moments, "lost_reason": referral.lost_reason, "review": referral.review}
 
 

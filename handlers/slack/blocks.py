@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.core.texts import Screens
+from bot.program.texts import Screens
 from bot.team.alerts import AlertView
 from handlers.slack import reward_blocks
 

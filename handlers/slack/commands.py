@@ -8,22 +8,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.clock import Clock
-from bot.core.texts import Screens
 from bot.engagement.asks import AskCampaigns, UnknownSegment
 from bot.engagement.nps import nps_figures
 from bot.engagement.survey import latest_feedback
 from bot.engagement.variants import variant_figures
 from bot.program.sections import SEGMENTS
+from bot.program.texts import Screens
 from bot.reports import stats
 from bot.reports.tallies import counts_by_variant
-from bot.team.alerts import Team
+from handlers.slack.managers import ManagersOnly, subcommand
 from storage.base import Store
-
-OPEN_TO_ALL = {"pending", "help"}
 
 
 def _minutes(value: float | None) -> str:
@@ -37,30 +35,27 @@ def _age(created_at: str, now: datetime) -> str:
 
 
 class SlashCommands:
-    def __init__(
-        self, store: Store, screens: Screens, team: Team, clock: Clock, campaigns: AskCampaigns | None = None
-    ) -> None:
+    def __init__(self, store: Store, screens: Screens, clock: Clock, campaigns: AskCampaigns | None = None) -> None:
         self._campaigns = campaigns
         self._store = store
         self._screens = screens
-        self._team = team
         self._clock = clock
 
-    def install(self, app: AsyncApp) -> None:
-        app.command("/referrals")(self.referrals)
+    def install(self, app: AsyncApp, managers: ManagersOnly) -> None:
+        app.command("/referrals", middleware=[managers.command])(self.referrals)
 
     async def referrals(
-        self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+        self,
+        ack: AsyncAck,
+        command: dict[str, Any],
+        context: AsyncBoltContext,
+        respond: AsyncRespond,
+        client: AsyncWebClient,
     ) -> None:
+        """Reaches here only for a manager, or for a subcommand open to all (the guard sets `manager`)."""
         await ack()
-        words = (command.get("text") or "").split()
-        name, args = (words[0].lower(), words[1:]) if words else ("help", [])
-        user = command["user_id"]
-        manager = self._team.is_manager(user)
-        if name not in OPEN_TO_ALL and not manager:
-            await respond(text=self._screens.team("not_manager", command=name[:30]), response_type="ephemeral")
-            return
-        text = await self._answer(name, args, manager, user, client)
+        name, args = subcommand(command.get("text"))
+        text = await self._answer(name, args, bool(context["manager"]), command["user_id"], client)
         await respond(text=text, response_type="ephemeral")
 
     async def _answer(self, name: str, args: list[str], manager: bool, user: str, client: AsyncWebClient) -> str:
@@ -106,14 +101,14 @@ class SlashCommands:
         return self._screens.team("ask_report", report=report, reasons=report.reasons(self._campaigns.rules))
 
     async def _stats(self, period: stats.Period) -> str:
-        dead = await self._store.fetch_all("SELECT COUNT(*) AS n FROM outbox WHERE status = 'dead'")
+        dead = await self._store.dead_letters()
         names = [variant.name for variant in self._screens.program.variants]
         counts = await counts_by_variant(self._store, period.since)  # read once for the funnel and the A/B block
         return self._screens.team(
             "stats",
             f=await stats.funnel(self._store, period, counts),
             minutes=_minutes,
-            dead=dead[0]["n"],
+            dead=dead,
             nps=await nps_figures(self._store, period),
             variants=await variant_figures(self._store, period, names, counts),
         )

@@ -13,9 +13,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.clock import Clock
 from bot.core.models import OutboxRow
-from bot.core.texts import Screens
 from bot.core.unit_of_work import Units, Work
 from bot.delivery.outbox import SendFailed
+from bot.program.texts import Screens
 from bot.team.alerts import Team
 from bot.team.dashboard import HOME_PLATFORM, Dashboard, home_chat, home_payload, load_dashboard, note_home_opened
 from handlers.slack.blocks import fit

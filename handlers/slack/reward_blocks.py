@@ -12,10 +12,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.models import OutboxRow, Referral, Status
-from bot.core.texts import Screens
 from bot.delivery.outbox import BatchSender, Sender, SendFailed
+from bot.program.texts import Screens
 from bot.rewards.ledger import Rewards
-from handlers.slack.sender import PERMANENT
+from handlers.slack.api_errors import PERMANENT
+from handlers.slack.managers import ManagersOnly
 from storage.base import Store
 
 Block = dict[str, Any]
@@ -98,14 +99,15 @@ class RewardSender:
 
 
 class RewardRoutes:
-    """Approve / Reject (managers only) and Done. Applied before they are acknowledged, like every click."""
+    """Approve / Reject (managers only, see handlers/slack/managers.py) and Done. Applied before they are
+    acknowledged, like every click."""
 
     def __init__(self, rewards: Rewards) -> None:
         self._rewards = rewards
 
-    def install(self, app: AsyncApp) -> None:
-        app.action("referral_approve")(self.reviewed)
-        app.action("referral_reject")(self.reviewed)
+    def install(self, app: AsyncApp, managers: ManagersOnly) -> None:
+        app.action("referral_approve", middleware=[managers.review])(self.reviewed)
+        app.action("referral_reject", middleware=[managers.review])(self.reviewed)
         app.action("reward_done")(self.done)
 
     async def reviewed(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:

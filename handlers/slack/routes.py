@@ -11,8 +11,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.texts import Screens
 from bot.core.validation import storable
+from bot.program.texts import Screens
 from bot.team.workflow import Outcome, TeamService
 from handlers.slack import blocks
 from messages.renderer import clean

@@ -18,10 +18,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.clock import Clock
 from bot.core.models import OutboxRow
-from bot.core.texts import Screens
 from bot.delivery.outbox import SendFailed
+from bot.program.texts import Screens
 from bot.team.alerts import AlertView, load_alert
 from handlers.slack import blocks
+from handlers.slack.api_errors import PERMANENT
 from storage.base import Store
 
 log = logging.getLogger(__name__)
@@ -31,20 +32,6 @@ DIGEST_SIZE = 20  # referrals per digest message; each is one section, well unde
 # tells whether a send cut short had in fact been posted.
 ALERT_EVENT = "referral_alert"
 CLOCK_SKEW = timedelta(minutes=5)  # our clock against Slack's, when looking back for such a post
-# Errors no retry can fix: the channel or person is gone, or the bot was removed.
-PERMANENT = {
-    "channel_not_found",
-    "not_in_channel",
-    "is_archived",
-    "user_not_found",
-    "account_inactive",
-    "invalid_blocks",
-    "msg_too_long",
-    "no_text",
-    "invalid_auth",
-    "not_authed",
-    "message_not_found",
-}
 
 
 class SlackSender:

@@ -5,6 +5,7 @@ inline query answers)."""
 from __future__ import annotations
 
 import logging
+from typing import assert_never
 
 from telegram import (
     InlineKeyboardButton,
@@ -27,6 +28,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.core import buttons
 from bot.core.models import ChatUser
 from bot.core.validation import storable
 from bot.customers.forget import Forgetting
@@ -134,33 +136,39 @@ class Routes:
         query = update.callback_query
         if query is None or not isinstance(query.data, str):
             return
-        uid, user, data, s = inbound_id(update), chat_user(update), query.data, self._s
-        if data == "qr":
-            await s.referrals.qr(uid, user)
-        elif data == "mine":
-            await s.referrals.my_referrals(uid, user)
-        elif data == "refer":
-            await s.direct.begin(uid, user)
-        elif data == "resume":
-            await s.preferences.opt_out(uid, user, out=False)
-        elif data == "ask:later":
-            await s.asks.later(uid, user)
-        elif data == "ask:stop":
-            await s.preferences.opt_out(uid, user, out=True)
-        elif data.startswith("lang:"):
-            await s.preferences.set_language(uid, user, data.removeprefix("lang:"))
-        elif data.startswith("nps:"):
-            await s.nps.button(uid, user, data.removeprefix("nps:"))
-        elif data == "survey:skip":
-            await s.survey.skip(uid, user)
-        elif data.startswith("d:"):
-            await s.direct.button(uid, user, data.removeprefix("d:"))
-        elif data.startswith("forget:"):
-            await self._forget.answer(uid, user, data.removeprefix("forget:"))
+        await self._pressed(inbound_id(update), chat_user(update), buttons.parse(query.data))
         try:
             await query.answer()
         except BadRequest:
             log.info("callback %s answered too late (a redelivered update)", query.id)
+
+    async def _pressed(self, uid: str, user: ChatUser, data: buttons.ButtonData | None) -> None:
+        s = self._s
+        match data:
+            case buttons.ShowQr():
+                await s.referrals.qr(uid, user)
+            case buttons.MyReferrals():
+                await s.referrals.my_referrals(uid, user)
+            case buttons.ReferFriend():
+                await s.direct.begin(uid, user)
+            case buttons.ResumeAsks() | buttons.AskStop():
+                await s.preferences.opt_out(uid, user, out=isinstance(data, buttons.AskStop))
+            case buttons.AskLater():
+                await s.asks.later(uid, user)
+            case buttons.Language(code):
+                await s.preferences.set_language(uid, user, code)
+            case buttons.NpsScore() | buttons.NpsSkip():
+                await s.nps.button(uid, user, data)
+            case buttons.SurveySkip():
+                await s.survey.skip(uid, user)
+            case buttons.DirectChoice(choice):
+                await s.direct.button(uid, user, choice)
+            case buttons.ForgetChoice(choice):
+                await self._forget.answer(uid, user, choice)
+            case None:
+                await s.preferences.unknown_button(uid, user)
+            case _:
+                assert_never(data)
 
     async def inline_query(self, update: Update, context: Context) -> None:
         query = update.inline_query

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from bot.core.buttons import ButtonData, Language, MyReferrals, ReferFriend, ShowQr, callback_button
 from bot.core.links import Links
 from bot.core.models import Button, Customer, Outgoing, Referral, Reward
-from bot.engagement.variants import invite_pitch
+from bot.program.ab_copy import invite_pitch
 from bot.program.rules import Program
 from messages import LOCALES, Renderer
 
@@ -83,10 +84,10 @@ class Screens:
                 Button(self.label(locale, "copy_link"), "copy", self._links.personal(code, "copied")),
             ),
             (
-                Button(self.label(locale, "qr_code"), "callback", "qr"),
-                Button(self.label(locale, "refer_friend"), "callback", "refer"),
+                callback_button(self.label(locale, "qr_code"), ShowQr()),
+                callback_button(self.label(locale, "refer_friend"), ReferFriend()),
             ),
-            (Button(self.label(locale, "my_referrals"), "callback", "mine"),),
+            (callback_button(self.label(locale, "my_referrals"), MyReferrals()),),
         )
         return Outgoing(customer.telegram_id, body, rows)
 
@@ -144,7 +145,7 @@ class Screens:
 
     def language_menu(self, customer: Customer) -> Outgoing:
         body = self._render.telegram(customer.language, "language_menu", **self._common(customer.language))
-        row = tuple(Button(self.label(code, "language_name"), "callback", f"lang:{code}") for code in LOCALES)
+        row = tuple(callback_button(self.label(code, "language_name"), Language(code)) for code in LOCALES)
         return Outgoing(customer.telegram_id, body, (row,))
 
     def command_menu(self) -> dict[str, list[tuple[str, str]]]:
@@ -152,9 +153,9 @@ class Screens:
         names = ("start", "refer", "referrals", "feedback", "survey", "language", "stop", "privacy", "forget", "help")
         return {locale: [(name, self.label(locale, f"command_{name}")) for name in names] for locale in LOCALES}
 
-    def with_buttons(self, message: Outgoing, *buttons: tuple[str, str]) -> Outgoing:
-        """The same message with one row of callback buttons (label, callback data)."""
-        row = tuple(Button(label, "callback", data) for label, data in buttons)
+    def with_buttons(self, message: Outgoing, *buttons: tuple[str, ButtonData]) -> Outgoing:
+        """The same message with one row of callback buttons (label, what the button does)."""
+        row = tuple(callback_button(label, data) for label, data in buttons)
         return Outgoing(message.chat_id, message.text, (*message.buttons, row), message.keyboard)
 
     def remove_keyboard(self, message: Outgoing) -> Outgoing:

@@ -1,0 +1,60 @@
+"""Who may do what a manager does in Slack, checked once: bolt listener middleware in front of every manager-only
+listener. A refused click or command reaches no listener and changes nothing; the person is told privately why.
+
+The Home tab is not guarded here: everyone may open it, and whether it shows the dashboard is decided when the view
+is rendered (handlers/slack/home.py), so someone who stops being a manager stops seeing the figures."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
+from slack_bolt.response import BoltResponse
+
+from bot.program.texts import Screens
+from bot.team.alerts import Team
+
+OPEN_TO_ALL = frozenset({"pending", "help"})  # the `/referrals` subcommands a rep may use too
+Next = Callable[[], Awaitable[BoltResponse]]
+
+
+def subcommand(text: str | None) -> tuple[str, list[str]]:
+    """`/referrals <name> <args…>` as (name, args); no text is `help`."""
+    words = (text or "").split()
+    return (words[0].lower(), words[1:]) if words else ("help", [])
+
+
+class ManagersOnly:
+    """The manager check as listener middleware. Passing requests carry `context["manager"]`, so a listener open to
+    all (the help text) can still tell a manager apart without asking again."""
+
+    def __init__(self, team: Team, screens: Screens) -> None:
+        self._team = team
+        self._screens = screens
+
+    async def command(
+        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond, next_: Next
+    ) -> BoltResponse:
+        """`/referrals`: every subcommand but pending and help."""
+        name, _ = subcommand(body.get("text"))
+        if self._allowed(context) or name in OPEN_TO_ALL:
+            return await next_()
+        response = await ack()
+        await respond(text=self._screens.team("not_manager", command=name[:30]), response_type="ephemeral")
+        return response
+
+    async def review(
+        self, ack: AsyncAck, context: AsyncBoltContext, respond: AsyncRespond, next_: Next
+    ) -> BoltResponse:
+        """Approve / Reject on a flagged referral's held rewards."""
+        if self._allowed(context):
+            return await next_()
+        response = await ack()
+        refusal = self._screens.team("reward_refused", reason="not_manager")
+        await respond(text=refusal, response_type="ephemeral", replace_original=False)
+        return response
+
+    def _allowed(self, context: AsyncBoltContext) -> bool:
+        context["manager"] = manager = self._team.is_manager(context.user_id or "")
+        return manager

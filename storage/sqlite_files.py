@@ -1,0 +1,45 @@
+"""A SQLite database file handled as a file, outside any store: an operator's online backup, its check, and
+whether the bot could write the file at all."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+
+def backup_copy(source_path: str, target: Path, progress: Callable[[int, int], None]) -> int:
+    """Copy the database with SQLite's online backup, safe while the bot runs; returns the copy's page count.
+    `progress(done, total)` is told the pages copied so far. Raises sqlite3.Error."""
+    source = sqlite3.connect(source_path, timeout=30)
+    copy = sqlite3.connect(target)
+    try:
+        # A few hundred pages a step, so the bot's writers wait only briefly between steps.
+        source.backup(copy, pages=256, progress=lambda _, left, total: progress(total - left, total))
+        copy.execute("PRAGMA journal_mode = DELETE").fetchall()  # one self-contained file
+        return int(copy.execute("PRAGMA page_count").fetchone()[0])
+    finally:
+        copy.close()
+        source.close()
+
+
+def integrity(path: Path) -> str:
+    """SQLite's integrity_check of a database file: "ok", or the problems found."""
+    with sqlite3.connect(path) as copy:
+        return "; ".join(str(row[0]) for row in copy.execute("PRAGMA integrity_check").fetchall())
+
+
+def write_problem(path: Path) -> str | None:
+    """Why the bot could not write an existing database file, or None when it could."""
+    try:
+        connection = sqlite3.connect(path, timeout=0)
+        try:
+            connection.execute("BEGIN IMMEDIATE")  # takes the write lock and writes nothing
+            connection.rollback()
+        finally:
+            connection.close()
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc):
+            return None  # a writer holds it (a backup): writable, and the bot waits its turn
+        return f"cannot write to {path}: {exc}"
+    return None
