@@ -27,8 +27,7 @@ from bot.program.rules import Program
 from bot.program.settings import Settings, hide_password, run_problems, slack_problems
 from bot.reports.metrics import Health, Metrics
 from bot.rewards.ledger import Rewards
-from bot.team.alerts import Alerts, Team
-from bot.team.dashboard import HOME_PLATFORM, HomeAlerts
+from bot.team.alerts import HOME_PLATFORM, Alerts, Team
 from bot.team.sla import SlaScheduler
 from bot.team.workflow import TeamService
 from handlers.http.crm_api import CrmApi
@@ -39,6 +38,7 @@ from handlers.slack.channel import SlackChannel, build_slack_app
 from handlers.slack.commands import SlashCommands
 from handlers.slack.home import HomeSender, HomeTab
 from handlers.slack.managers import ManagersOnly
+from handlers.slack.reward_blocks import KINDS as REWARD_KINDS
 from handlers.slack.reward_blocks import RewardRoutes, RewardSender
 from handlers.slack.routes import SlackRoutes
 from handlers.slack.sender import SlackSender
@@ -243,9 +243,12 @@ async def _assemble(
     dispatcher = Dispatcher(store, senders, clock, policy or dispatch_policy(settings))
     dispatcher.on_dead = unreachable_marker(store, clock)
     dispatcher.metrics = metrics = Metrics(store)  # this engine's own registry
-    alerts = HomeAlerts(team) if team else None  # alerts that also refresh the managers' Home tabs
+    alerts = Alerts(team) if team else None
     renderer = Renderer(settings.templates_dir)
-    services = CustomerServices.build(store, program, renderer, app.bot.username, clock, dispatcher.wake, alerts)
+    webhooks = Webhooks(settings.webhook_targets)
+    services = CustomerServices.build(
+        store, program, renderer, app.bot.username, clock, dispatcher.wake, alerts, webhooks
+    )
     FloodGuard(services, settings.telegram_user_updates_per_minute).install(app)
     await telegram.install(Routes(services), services.screens.command_menu(), program.program.default_locale)
     parts: list[Part] = [telegram, dispatcher, FollowUpSweep(services.units), FeedbackSweep(services.units)]
@@ -253,7 +256,6 @@ async def _assemble(
         slack = _slack(settings, store, clock, services, team, alerts, senders)
         parts += [await stack.enter_async_context(slack), SlaScheduler(services.units, metrics=metrics)]
         await check_slack_channels(team, slack.channel_info)
-    services.units.webhooks = Webhooks(settings.webhook_targets)
     senders["webhook"] = await stack.enter_async_context(WebhookSender(settings.webhook_secret))
     server = _http_server(settings, services, alerts)
     server.add_routes(metrics_routes(metrics, health))
@@ -281,7 +283,9 @@ def _slack(
     """The team side: the Slack app with its routes and commands, and the outbox's Slack sender."""
     slack_app = build_slack_app(settings.slack_bot_token, settings.slack_api_url, settings.slack_signing_secret)
     slack_sender = SlackSender(slack_app.client, store, services.screens, clock, settings.slack_digest_threshold)
-    senders["slack"] = RewardSender(slack_sender, slack_app.client, store, services.screens)
+    senders["slack"] = slack_sender
+    rewards = RewardSender(slack_app.client, store, services.screens)
+    senders.update({f"slack/{kind}": rewards for kind in REWARD_KINDS})
     senders[HOME_PLATFORM] = HomeSender(slack_app.client, store, services.screens, team, clock)
     HomeTab(services.units).install(slack_app)
     SlackRoutes(TeamService(services.units, alerts), services.screens).install(slack_app)

@@ -4,7 +4,8 @@ the outbox rows commit together, and the dispatcher is woken only after the comm
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -66,16 +67,22 @@ class Units:
         self.clock = clock
         self._wake = wake
 
-    async def apply(self, inbound_id: str, work: Callable[[Work], Awaitable[None]]) -> bool:
-        """Run `work` once per inbound id; False (and no effect at all) for a replay."""
+    @asynccontextmanager
+    async def once(self, inbound_id: str) -> AsyncIterator[Work | None]:
+        """One inbound event's unit of work: `async with units.once(inbound_id) as w:` gives a `Work`, or None for
+        a replay, which must then do nothing. A normal exit (a `return` too) commits, an exception rolls back, and
+        the dispatcher is woken only once the work is committed, so it never looks for rows not yet visible."""
+        applied = False
         async with self.store.transaction() as tx:
             now = self.clock.now()
             if not await tx.claim_inbound(inbound_id, now):
                 log.info("replayed inbound %s ignored", inbound_id)
-                return False
-            await work(Work(tx, now, inbound_id))
-        self._wake()
-        return True
+                yield None
+            else:
+                yield Work(tx, now, inbound_id)
+                applied = True  # not reached when the body raised: the transaction rolls back instead
+        if applied:
+            self._wake()
 
     async def customer(self, work: Work, user: ChatUser, segment: Segment | None = None) -> Customer:
         """The customer behind a chat user, registered on first contact (in the program's default segment)."""

@@ -22,33 +22,36 @@ class DirectReferrals:
         self._referrals = referrals
 
     async def begin(self, inbound_id: str, user: ChatUser) -> bool:
-        async def work(w: Work) -> None:
+        async with self._units.once(inbound_id) as w:
+            if w is None:
+                return False
             customer = await self._units.customer(w, user)
             await w.tx.save_draft(Draft(user.id, "name", {}, w.now))
             await w.send(self._screens.to(customer, "refer_ask_name"))
-
-        return await self._units.apply(inbound_id, work)
+        return True
 
     async def cancel(self, inbound_id: str, user: ChatUser) -> bool:
-        async def work(w: Work) -> None:
+        async with self._units.once(inbound_id) as w:
+            if w is None:
+                return False
             customer = await self._units.customer(w, user)
             await w.tx.delete_draft(user.id)
             await w.send(self._screens.to(customer, "refer_cancelled"))
-
-        return await self._units.apply(inbound_id, work)
+        return True
 
     async def answer(self, inbound_id: str, user: ChatUser, text: str) -> bool:
         """A typed message: the next answer of an open draft, or a pointer to the menu."""
 
-        async def work(w: Work) -> None:
+        async with self._units.once(inbound_id) as w:
+            if w is None:
+                return False
             customer = await self._units.customer(w, user)
             draft = await w.tx.draft(user.id)
             if draft is None or w.now - draft.updated_at > DRAFT_TTL:
                 await self._free_text(w, customer, text)
-                return
+                return True
             await self._step(w, customer, draft, text)
-
-        return await self._units.apply(inbound_id, work)
+        return True
 
     async def _free_text(self, w: Work, customer: Customer, text: str) -> None:
         """A referred friend's message goes to the team's alert thread; anyone else gets the menu."""
@@ -101,7 +104,9 @@ class DirectReferrals:
     async def button(self, inbound_id: str, user: ChatUser, choice: DirectChoiceValue) -> bool:
         """skip (the note), yes (the friend agreed) or no (they did not)."""
 
-        async def work(w: Work) -> None:
+        async with self._units.once(inbound_id) as w:
+            if w is None:
+                return False
             customer = await self._units.customer(w, user)
             draft = await w.tx.draft(user.id)
             if draft is None:
@@ -113,8 +118,7 @@ class DirectReferrals:
             elif choice == "no" and draft.step == "consent":
                 await w.tx.delete_draft(user.id)
                 await w.send(self._screens.to(customer, "refer_no_consent"))
-
-        return await self._units.apply(inbound_id, work)
+        return True
 
     async def _create(self, w: Work, customer: Customer, draft: Draft) -> None:
         await w.tx.delete_draft(customer.telegram_id)

@@ -67,26 +67,25 @@ class Forgetting:
 
     async def forget(self, inbound_id: str, telegram_id: int) -> Forgotten | None:
         """The operator's `forget`: None when nobody with that id is stored."""
-        found: list[Erased] = []
-
-        async def work(w: Work) -> None:
+        async with self._units.once(inbound_id) as w:
+            if w is None:
+                return None
             customer = await w.tx.customer(telegram_id)
-            if customer is not None:
-                found.append(await erase(w, customer, self._alerts))
-
-        await self._units.apply(inbound_id, work)
-        if not found:
-            return None
-        return Forgotten(found[0], await self._units.store.scrub())
+            if customer is None:
+                return None
+            erased = await erase(w, customer, self._alerts)
+        return Forgotten(erased, await self._units.store.scrub())  # scrubbed once the erasure is committed
 
     async def ask(self, inbound_id: str, user: ChatUser) -> bool:
         """/forget: what will be erased, with a confirm and a cancel button."""
 
-        async def work(w: Work) -> None:
+        async with self._units.once(inbound_id) as w:
+            if w is None:
+                return False
             customer = await w.tx.customer(user.id)
             if customer is None:
                 await w.send(self._nothing(user))
-                return
+                return True
             screens, locale = self._screens, customer.language
             message = screens.to(customer, "forget_ask")
             await w.send(
@@ -96,28 +95,27 @@ class Forgetting:
                     (screens.label(locale, "forget_no"), ForgetChoice("no")),
                 )
             )
-
-        return await self._units.apply(inbound_id, work)
+        return True
 
     async def answer(self, inbound_id: str, user: ChatUser, choice: ForgetChoiceValue) -> bool:
         """The confirm (`yes`) or cancel button; a click after the erasure finds nothing left to erase."""
-        erased: list[Erased] = []
-
-        async def work(w: Work) -> None:
+        erased = False
+        async with self._units.once(inbound_id) as w:
+            if w is None:
+                return False
             customer = await w.tx.customer(user.id)
             if customer is None:
                 await w.send(self._nothing(user))
             elif choice != "yes":
                 await w.send(self._screens.to(customer, "forget_cancelled"))
             else:
-                erased.append(await erase(w, customer, self._alerts))
+                await erase(w, customer, self._alerts)
+                erased = True
                 # Queued after the erasure, so it is not dropped with their other messages; it names nobody.
                 await w.send(self._screens.text(None, user.id, customer.language, "forget_done"))
-
-        applied = await self._units.apply(inbound_id, work)
         if erased:
             await self._units.store.scrub()
-        return applied
+        return True
 
     def _nothing(self, user: ChatUser) -> Outgoing:
         locale = normalize_locale(user.language_code, self._units.program.program.default_locale)

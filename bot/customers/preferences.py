@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.core.buttons import ResumeAsks
 from bot.core.models import ChatUser
-from bot.core.unit_of_work import Units, Work
+from bot.core.unit_of_work import Units
 from messages import LOCALES
 
 
@@ -27,32 +27,37 @@ class Preferences:
         return await self._reply(inbound_id, user, "button_expired")
 
     async def _reply(self, inbound_id: str, user: ChatUser, template: str) -> bool:
-        async def work(w: Work) -> None:
+        async with self._units.once(inbound_id) as w:
+            if w is None:
+                return False
             customer = await self._units.customer(w, user)
             await w.send(self._screens.to(customer, template))
-
-        return await self._units.apply(inbound_id, work)
+        return True
 
     async def language_menu(self, inbound_id: str, user: ChatUser) -> bool:
-        async def work(w: Work) -> None:
+        async with self._units.once(inbound_id) as w:
+            if w is None:
+                return False
             await w.send(self._screens.language_menu(await self._units.customer(w, user)))
-
-        return await self._units.apply(inbound_id, work)
+        return True
 
     async def set_language(self, inbound_id: str, user: ChatUser, locale: str) -> bool:
-        async def work(w: Work) -> None:
+        async with self._units.once(inbound_id) as w:
+            if w is None:
+                return False
             customer = await self._units.customer(w, user)
             chosen = locale if locale in LOCALES else customer.language
             await w.tx.update_customer(user.id, language=chosen, updated_at=w.now)
             await w.tx.log_event("customer.language", w.now, actor=f"tg:{user.id}", language=chosen)
             await w.send(self._screens.text(customer, user.id, chosen, "language_set"))
-
-        return await self._units.apply(inbound_id, work)
+        return True
 
     async def opt_out(self, inbound_id: str, user: ChatUser, out: bool) -> bool:
         """/stop ends referral asks (never the replies a person asks for); Resume undoes it."""
 
-        async def work(w: Work) -> None:
+        async with self._units.once(inbound_id) as w:
+            if w is None:
+                return False
             customer = await self._units.customer(w, user)
             await w.tx.update_customer(
                 user.id, asks_opted_out=out, opted_out_at=w.now if out else None, updated_at=w.now
@@ -64,11 +69,12 @@ class Preferences:
                 await w.send(screens.with_buttons(message, (screens.label(locale, "resume"), ResumeAsks())))
             else:
                 await w.send(screens.to(customer, "resumed"))
-
-        return await self._units.apply(inbound_id, work)
+        return True
 
     async def privacy(self, inbound_id: str, user: ChatUser) -> bool:
-        async def work(w: Work) -> None:
+        async with self._units.once(inbound_id) as w:
+            if w is None:
+                return False
             customer = await self._units.customer(w, user)
             referrals = await w.tx.referrals_by(user.id)
             as_friend = await w.tx.referral_for_friend(user.id)
@@ -86,5 +92,4 @@ class Preferences:
                     segment=self._screens.label(customer.language, f"segment_{customer.segment}"),
                 )
             )
-
-        return await self._units.apply(inbound_id, work)
+        return True

@@ -27,10 +27,11 @@ class ReferralService:
         self._rewards = Rewards(units)
 
     async def start(self, inbound_id: str, user: ChatUser, payload: str | None) -> bool:
-        async def work(w: Work) -> None:
+        async with self._units.once(inbound_id) as w:
+            if w is None:
+                return False
             await self._start(w, user, (payload or "").strip())
-
-        return await self._units.apply(inbound_id, work)
+        return True
 
     async def _start(self, w: Work, user: ChatUser, payload: str) -> None:
         if payload and await self._guessing(w, user):
@@ -168,21 +169,23 @@ class ReferralService:
         await w.send(self._screens.welcome(friend, returning=True))
 
     async def qr(self, inbound_id: str, user: ChatUser) -> bool:
-        async def work(w: Work) -> None:
+        async with self._units.once(inbound_id) as w:
+            if w is None:
+                return False
             customer = await self._units.customer(w, user)
             await w.tx.insert_share_event(customer.telegram_id, "qr", None, w.now)
             await w.send(self._screens.qr(customer))
-
-        return await self._units.apply(inbound_id, work)
+        return True
 
     async def my_referrals(self, inbound_id: str, user: ChatUser) -> bool:
-        async def work(w: Work) -> None:
+        async with self._units.once(inbound_id) as w:
+            if w is None:
+                return False
             customer = await self._units.customer(w, user)
             referrals = await w.tx.referrals_by(customer.telegram_id)
             rewards = await w.tx.rewards_for(customer.telegram_id)
             await w.send(self._screens.my_referrals(customer, referrals, rewards))
-
-        return await self._units.apply(inbound_id, work)
+        return True
 
     async def invite_card(self, user: ChatUser) -> InviteCard | None:
         """The card for an inline share, or None for someone who has not started the bot yet."""
@@ -196,18 +199,21 @@ class ReferralService:
         return self._screens.label(locale, "inline_start")
 
     async def shared_inline(self, inbound_id: str, user: ChatUser, result_id: str) -> bool:
-        async def work(w: Work) -> None:
+        async with self._units.once(inbound_id) as w:
+            if w is None:
+                return False
             if await w.tx.customer(user.id) is not None:
                 await w.tx.insert_share_event(user.id, "inline", result_id[:64], w.now)
-
-        return await self._units.apply(inbound_id, work)
+        return True
 
     async def contact_shared(self, inbound_id: str, user: ChatUser, phone: str, owner_id: int | None) -> bool:
-        async def work(w: Work) -> None:
+        async with self._units.once(inbound_id) as w:
+            if w is None:
+                return False
             customer = await self._units.customer(w, user)
             if owner_id != user.id:
                 await w.send(self._screens.to(customer, "contact_not_own"))
-                return
+                return True  # committed: the refusal is the reply
             await w.tx.update_customer(user.id, phone=phone[:32], contact_consent_at=w.now, updated_at=w.now)
             referral = await w.tx.referral_for_friend(user.id)
             if referral is not None:
@@ -227,5 +233,4 @@ class ReferralService:
             )
             saved = self._screens.to(customer, "contact_saved")
             await w.send(self._screens.remove_keyboard(saved))
-
-        return await self._units.apply(inbound_id, work)
+        return True

@@ -44,9 +44,10 @@ class CustomerServices:
         clock: Clock,
         wake: Callable[[], None],
         alerts: Alerts | None = None,
+        webhooks: Webhooks | None = None,
     ) -> CustomerServices:
         screens = Screens(renderer, program, Links(bot_username))
-        units = Units(store, program, screens, clock, wake, Webhooks(), alerts)
+        units = Units(store, program, screens, clock, wake, webhooks or Webhooks(), alerts)
         referrals = ReferralService(units)
         direct = DirectReferrals(units, referrals)
         asks, campaigns = AskAnswers(units), AskCampaigns(units)

@@ -73,7 +73,7 @@ class Dispatcher:
         self, store: Store, senders: Mapping[str, Sender], clock: Clock, policy: DispatchPolicy | None = None
     ) -> None:
         self._store = store
-        self._senders = senders
+        self._senders = senders  # by platform, or by "platform/kind" for rows of a kind with a sender of its own
         self._clock = clock
         self._policy = policy or DispatchPolicy()
         self._stopping = False
@@ -101,7 +101,8 @@ class Dispatcher:
     async def run(self) -> None:
         """One loop per platform, so Telegram's pace never holds up a Slack alert, or the reverse."""
         try:
-            await asyncio.gather(*(self._loop(platform) for platform in list(self._senders)))
+            platforms = dict.fromkeys(key.split("/")[0] for key in self._senders)  # "slack/reward_task" is slack's
+            await asyncio.gather(*(self._loop(platform) for platform in platforms))
         finally:
             # Cancelled mid-send (shutdown past its grace): record what went out, then hand the
             # other rows back now rather than leaving them leased, so the next start sends them at once.
@@ -220,9 +221,13 @@ class Dispatcher:
             return 0, await self._failed(rows[0], failure)
         return len(sent), None
 
+    def _sender(self, row: OutboxRow) -> Sender | None:
+        """The sender of a row's kind ("slack/reward_task"), else its platform's."""
+        return self._senders.get(f"{row.platform}/{row.payload.get('kind')}") or self._senders.get(row.platform)
+
     async def _deliver(self, row: OutboxRow) -> datetime | None:
         """Send one row; return when to try again, or None when it is settled (sent or dead)."""
-        sender = self._senders.get(row.platform)
+        sender = self._sender(row)
         if sender is None:
             await self._store.mark_dead(row.id, self._clock.now(), f"no sender for {row.platform}")
             self.metrics.dead_letters.labels(row.platform).inc()

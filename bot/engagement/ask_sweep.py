@@ -10,7 +10,7 @@ import logging
 from datetime import datetime, timedelta
 
 from bot.core.periodic import Periodic
-from bot.core.unit_of_work import Units, Work
+from bot.core.unit_of_work import Units
 from bot.engagement.asks import program_zone, quiet_now, send_follow_up
 
 log = logging.getLogger(__name__)
@@ -43,21 +43,18 @@ class FollowUpSweep(Periodic):
 
     async def _settle(self, ask_id: str, customer_id: int, asked_at: datetime) -> str:
         """Remind, or close the ask without a reminder; either way it is never looked at again."""
-        outcome = ["replay"]
-
-        async def work(w: Work) -> None:
+        async with self._units.once(f"follow_up:{ask_id}") as w:
+            if w is None:
+                return "replay"
             customer = await w.tx.customer(customer_id)
             if customer is None or customer.asks_opted_out or customer.unreachable_at is not None:
-                outcome[0] = "opted_out_or_gone"
+                outcome = "opted_out_or_gone"
             elif await w.tx.shared_since(customer_id, asked_at):
-                outcome[0] = "shared"
+                outcome = "shared"
             elif await send_follow_up(w, self._units, customer, ask_id):
-                outcome[0] = "sent"
-                return
+                return "sent"
             else:
-                outcome[0] = "already_sent"
+                outcome = "already_sent"
             await w.tx.close_ask(ask_id, w.now)
-            await w.tx.log_event("ask.follow_up_skipped", w.now, subject=str(customer_id), ask=ask_id, why=outcome[0])
-
-        await self._units.apply(f"follow_up:{ask_id}", work)
-        return outcome[0]
+            await w.tx.log_event("ask.follow_up_skipped", w.now, subject=str(customer_id), ask=ask_id, why=outcome)
+        return outcome

@@ -135,12 +135,13 @@ class AskAnswers:
         self._units = units
 
     async def later(self, inbound_id: str, user: ChatUser) -> bool:
-        async def work(w: Work) -> None:
+        async with self._units.once(inbound_id) as w:
+            if w is None:
+                return False
             customer = await self._units.customer(w, user)
             await w.tx.log_event("ask.later", w.now, actor=f"tg:{user.id}")
             await w.send(self._units.screens.to(customer, "ask_later"))
-
-        return await self._units.apply(inbound_id, work)
+        return True
 
 
 class UnknownSegment(ValueError):
@@ -215,22 +216,21 @@ class AskCampaigns:
             return await check(tx, self._units.program, customer, self._units.clock.now())
 
     async def _ask(self, campaign: str, customer_id: int) -> Verdict:
-        verdicts: list[Verdict] = []
-
-        async def work(w: Work) -> None:
+        async with self._units.once(f"campaign:{campaign}:{customer_id}") as w:
+            if w is None:
+                return "eligible"  # a replay: asked the first time
             # Judged again inside the transaction: an ask from elsewhere may have just landed.
             customer = await w.tx.customer(customer_id)
             assert customer is not None
             verdict = await check(w.tx, self._units.program, customer, w.now)
             if verdict == "eligible":
                 await send_ask(w, self._units, customer, f"campaign:{campaign}")
-            verdicts.append(verdict)
-
-        await self._units.apply(f"campaign:{campaign}:{customer_id}", work)
-        return verdicts[0] if verdicts else "eligible"  # no verdict: a replay, asked the first time
+        return verdict
 
     async def _record(self, campaign: str, report: CampaignReport, actor: str) -> None:
-        async def work(w: Work) -> None:
+        async with self._units.once(f"campaign:{campaign}") as w:
+            if w is None:
+                return
             await w.tx.log_event(
                 "ask.campaign",
                 w.now,
@@ -240,5 +240,3 @@ class AskCampaigns:
                 asked=report.asked,
                 excluded=dict(report.excluded),
             )
-
-        await self._units.apply(f"campaign:{campaign}", work)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from functools import partial
 
 from bot.core.models import DRAFT_TTL, NpsQuestion
 from bot.core.periodic import Periodic
@@ -43,8 +42,9 @@ class FeedbackSweep(Periodic):
         )
         for customer_id in due:
             # Keyed by the pass, not only the customer: the question's own dedupe key keeps it to once.
-            work = partial(self._ask, customer_id=customer_id)
-            await self._units.apply(f"nps:days:{customer_id}:{now.isoformat(timespec='microseconds')}", work)
+            async with self._units.once(f"nps:days:{customer_id}:{now.isoformat(timespec='microseconds')}") as w:
+                if w is not None:
+                    await self._ask(w, customer_id)
         return len(due)
 
     async def _ask(self, w: Work, customer_id: int) -> None:
@@ -60,7 +60,9 @@ class FeedbackSweep(Periodic):
         now = self._units.clock.now()
         questions = await self._units.store.unalerted_detractors(now - DRAFT_TTL, BATCH)
         for question in questions:
-            await self._units.apply(f"nps:late-alert:{question.id}", partial(self._alert, question=question))
+            async with self._units.once(f"nps:late-alert:{question.id}") as w:
+                if w is not None:
+                    await self._alert(w, question)
         return len(questions)
 
     async def _alert(self, w: Work, question: NpsQuestion) -> None:

@@ -75,22 +75,24 @@ class NpsService:
     async def ask(self, inbound_id: str, user: ChatUser) -> bool:
         """/feedback: the question, whenever a customer wants to answer it."""
 
-        async def work(w: Work) -> None:
+        async with self._units.once(inbound_id) as w:
+            if w is None:
+                return False
             await ask_nps(w, self._units, await self._units.customer(w, user), "command")
-
-        return await self._units.apply(inbound_id, work)
+        return True
 
     async def button(self, inbound_id: str, user: ChatUser, data: NpsScore | NpsSkip) -> bool:
         """A score from the 0–10 buttons, or the comment's Skip."""
 
-        async def work(w: Work) -> None:
+        async with self._units.once(inbound_id) as w:
+            if w is None:
+                return False
             customer = await self._units.customer(w, user)
             if isinstance(data, NpsSkip):
                 await self._skip(w, customer)
             else:
                 await self._score(w, customer, data.question_id, data.score)
-
-        return await self._units.apply(inbound_id, work)
+        return True
 
     async def _score(self, w: Work, customer: Customer, question_id: str, score: int) -> None:
         question = await w.tx.nps_question(question_id)
@@ -119,7 +121,9 @@ class NpsService:
     async def text(self, inbound_id: str, user: ChatUser, text: str) -> bool:
         """A typed answer: the NPS comment, or the survey answer."""
 
-        async def work(w: Work) -> None:
+        async with self._units.once(inbound_id) as w:
+            if w is None:
+                return False
             customer = await self._units.customer(w, user)
             draft = await w.tx.draft(user.id)
             if draft is not None and draft.step == SURVEY_STEP:
@@ -128,8 +132,7 @@ class NpsService:
                 await self._comment(w, customer, draft, text)
             else:  # the draft ended between the check and now: the ordinary menu
                 await w.send(self._screens.welcome(customer, returning=True))
-
-        return await self._units.apply(inbound_id, work)
+        return True
 
     async def _comment(self, w: Work, customer: Customer, draft: Draft, text: str) -> None:
         comment = check_free_text(text)

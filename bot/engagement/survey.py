@@ -34,10 +34,11 @@ class SurveyService:
     async def begin(self, inbound_id: str, user: ChatUser) -> bool:
         """/survey: the question, answered by the next message."""
 
-        async def work(w: Work) -> None:
+        async with self._units.once(inbound_id) as w:
+            if w is None:
+                return False
             await self.offer(w, await self._units.customer(w, user))
-
-        return await self._units.apply(inbound_id, work)
+        return True
 
     async def offer(self, w: Work, customer: Customer) -> None:
         await w.tx.save_draft(Draft(customer.telegram_id, SURVEY_STEP, {}, w.now))
@@ -59,14 +60,15 @@ class SurveyService:
         await w.send(self._screens.to(customer, "survey_thanks"))
 
     async def skip(self, inbound_id: str, user: ChatUser) -> bool:
-        async def work(w: Work) -> None:
+        async with self._units.once(inbound_id) as w:
+            if w is None:
+                return False
             customer = await self._units.customer(w, user)
             draft = await w.tx.draft(user.id)
             if draft is not None and draft.step == SURVEY_STEP:
                 await w.tx.delete_draft(user.id)
                 await w.send(self._screens.to(customer, "survey_skipped"))
-
-        return await self._units.apply(inbound_id, work)
+        return True
 
 
 async def latest_feedback(store: Store, limit: int = 15) -> dict[str, Sequence[SurveyAnswer | NpsComment]]:

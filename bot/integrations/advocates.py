@@ -127,18 +127,15 @@ class AdvocateImport:
         self, advocates: Sequence[Advocate], progress: Callable[[int, int], None] | None = None
     ) -> tuple[int, int]:
         """Upsert the advocates in chunks; return (created, updated)."""
-        run, counts = new_id(), {"created": 0, "updated": 0}
+        run, created, updated = new_id(), 0, 0
         for start in range(0, len(advocates), CHUNK):
             chunk = advocates[start : start + CHUNK]
-
-            async def work(w: Work, chunk: Sequence[Advocate] = chunk) -> None:
-                for advocate in chunk:
-                    counts["created" if await self._upsert(w, advocate) else "updated"] += 1
-
-            await self._units.apply(f"import:{run}:{start}", work)
+            async with self._units.once(f"import:{run}:{start}") as w:
+                new = [await self._upsert(w, advocate) for advocate in chunk] if w is not None else []
+            created, updated = created + new.count(True), updated + new.count(False)
             if progress is not None:
                 progress(start + len(chunk), len(advocates))
-        return counts["created"], counts["updated"]
+        return created, updated
 
     async def _upsert(self, w: Work, advocate: Advocate) -> bool:
         """True when the advocate is new."""

@@ -99,16 +99,14 @@ class Rewards:
     async def settle_owed(self, inbound_id: str, pool: str) -> int:
         """New codes arrived: rewards that waited for one get theirs, oldest first. Returns how many."""
         settled = 0
-
-        async def work(w: Work) -> None:
-            nonlocal settled
+        async with self._units.once(inbound_id) as w:
+            if w is None:
+                return 0
             for reward in await w.tx.owed_rewards(pool):
                 if await w.tx.coupons_left(pool) == 0:
-                    return
+                    break
                 await self.issue(w, reward)
                 settled += 1
-
-        await self._units.apply(inbound_id, work)
         return settled
 
     async def _task(self, w: Work, reward: Reward) -> None:
@@ -147,16 +145,13 @@ class Rewards:
         """Approve releases a flagged referral's held rewards, Reject revokes them. Only managers get here: the Slack
         adapter's manager guard (handlers/slack/managers.py) refuses everyone else before this is called.
         Returns what the clicking person is told privately, or None when it worked."""
-        refusal: str | None = None
-
-        async def work(w: Work) -> None:
-            nonlocal refusal
+        async with self._units.once(inbound_id) as w:
+            if w is None:
+                return None
             referral = await w.tx.referral(referral_id)
             refusal = self._review_refusal(referral)
             if refusal is None and referral is not None:
                 await self._decide(w, referral, DECISIONS[action], actor)
-
-        await self._units.apply(inbound_id, work)
         return refusal
 
     def _review_refusal(self, referral: Referral | None) -> str | None:
@@ -192,22 +187,18 @@ class Rewards:
 
     async def done(self, inbound_id: str, reward_id: str, actor: str, channel: str, ts: str) -> str | None:
         """A rep sent a manual reward: the task shows who did it, and the customer is told."""
-        refusal: str | None = None
-
-        async def work(w: Work) -> None:
-            nonlocal refusal
+        async with self._units.once(inbound_id) as w:
+            if w is None:
+                return None
             reward = await w.tx.reward(reward_id)
             if reward is None or reward.fulfilled_at is not None or reward.status != "issued":
-                refusal = self._screens.team("reward_refused", reason="done", reward=reward)
-                return
+                return self._screens.team("reward_refused", reason="done", reward=reward)
             await w.tx.update_reward(reward.id, fulfilled_at=w.now, fulfilled_by=actor, updated_at=w.now)
             await w.tx.log_event("reward.fulfilled", w.now, actor=f"slack:{actor}", subject=reward.id)
             update: dict[str, Any] = {"kind": "reward_task_update", "reward_id": reward.id, "ts": ts}
             await w.post("slack", channel, update)
             await self._tell(w, reward, "reward_fulfilled")
-
-        await self._units.apply(inbound_id, work)
-        return refusal
+        return None
 
     async def _tell(self, w: Work, reward: Reward, template: str) -> None:
         person = await w.tx.customer(reward.customer_id)

@@ -2,12 +2,17 @@
 
 Rows carry references, not rendered text, for the alert itself: the Slack sender renders the
 referral as it is at send time, so a refreshed alert always shows the current state.
+
+A referral arriving or moving on also queues a refresh of each manager's App Home dashboard, but at most one per
+manager per window: the outbox row's dedupe key names the window and the row is due at its end, so a burst of
+changes costs one views.publish per manager, rendered at send time from the figures as they are then.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from bot.core.models import Customer, Referral, Status
 from bot.core.unit_of_work import Work
@@ -54,6 +59,45 @@ def alert_key(referral_id: str) -> str:
     return f"alert:{referral_id}"
 
 
+HOME_PLATFORM = "slack_home"  # the outbox lane for Home tab publishes
+REFRESH_WINDOW_SECONDS = 30
+
+
+def home_chat(user_id: str, opened: bool = False) -> str:
+    """Outbox chat ids for a person's Home tab. A tab just opened gets its own, so it is not held behind
+    a refresh that waits for the end of its window (a chat's rows go out in order)."""
+    return f"home:{user_id}:opened" if opened else f"home:{user_id}"
+
+
+def home_payload(user_id: str) -> dict[str, Any]:
+    return {"kind": "home", "user": user_id}
+
+
+HOME_OPENED = "slack.home_opened"
+EVER = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def home_actor(user_id: str) -> str:
+    return f"slack:{user_id}"
+
+
+async def note_home_opened(w: Work, user_id: str) -> None:
+    """Remember (once) that this person looks at their Home tab: only they get refreshes."""
+    if not await w.tx.count_events(HOME_OPENED, home_actor(user_id), EVER):
+        await w.tx.log_event(HOME_OPENED, w.now, actor=home_actor(user_id))
+
+
+async def queue_home_refresh(w: Work, team: Team) -> None:
+    """One refresh per manager and window, for managers who have opened the Home tab at least once."""
+    window = int(w.now.timestamp()) // REFRESH_WINDOW_SECONDS
+    due = datetime.fromtimestamp((window + 1) * REFRESH_WINDOW_SECONDS, UTC)
+    for manager in sorted(team.managers):
+        if not await w.tx.count_events(HOME_OPENED, home_actor(manager), EVER):
+            continue  # never looked: their tab is published when they first open it
+        key = f"home:{manager}:{window}"
+        await w.tx.enqueue(HOME_PLATFORM, home_chat(manager), home_payload(manager), key, due)
+
+
 class Alerts:
     """Queues Slack rows about referrals, inside the caller's transaction."""
 
@@ -63,9 +107,11 @@ class Alerts:
     async def post(self, w: Work, referral_id: str) -> None:
         payload = {"kind": "alert", "referral_id": referral_id}
         await w.post("slack", self.team.alert_channel, payload, key=alert_key(referral_id))
+        await queue_home_refresh(w, self.team)
 
     async def refresh(self, w: Work, referral_id: str) -> None:
         await w.post("slack", self.team.alert_channel, {"kind": "alert_update", "referral_id": referral_id})
+        await queue_home_refresh(w, self.team)
 
     async def thread(self, w: Work, referral_id: str, text: str) -> None:
         payload = {"kind": "thread", "referral_id": referral_id, "text": text}

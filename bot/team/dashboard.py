@@ -1,73 +1,17 @@
-"""The managers' dashboard in Slack's App Home: the figures, and the debounced refresh that keeps it live.
-
-A referral arriving or moving on queues a refresh for each manager, but at most one per manager per
-window: the outbox row's dedupe key names the window and the row is due at its end, so a burst of
-changes costs one views.publish per manager, rendered at send time from the figures as they are then.
-"""
+"""The managers' dashboard in Slack's App Home: the figures it shows (bot/team/alerts.py queues its refreshes)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core.figures import AdvocateLine
-from bot.core.unit_of_work import Work
 from bot.reports import stats
-from bot.team.alerts import Alerts, Team
 from storage.base import Store
 
-HOME_PLATFORM = "slack_home"  # the outbox lane for Home tab publishes
-REFRESH_WINDOW_SECONDS = 30
 PENDING_SHOWN = 10
 ADVOCATES_SHOWN = 5
-
-
-def home_chat(user_id: str, opened: bool = False) -> str:
-    """Outbox chat ids for a person's Home tab. A tab just opened gets its own, so it is not held behind
-    a refresh that waits for the end of its window (a chat's rows go out in order)."""
-    return f"home:{user_id}:opened" if opened else f"home:{user_id}"
-
-
-def home_payload(user_id: str) -> dict[str, Any]:
-    return {"kind": "home", "user": user_id}
-
-
-HOME_OPENED = "slack.home_opened"
-EVER = datetime(2000, 1, 1, tzinfo=UTC)
-
-
-def home_actor(user_id: str) -> str:
-    return f"slack:{user_id}"
-
-
-async def note_home_opened(w: Work, user_id: str) -> None:
-    """Remember (once) that this person looks at their Home tab: only they get refreshes."""
-    if not await w.tx.count_events(HOME_OPENED, home_actor(user_id), EVER):
-        await w.tx.log_event(HOME_OPENED, w.now, actor=home_actor(user_id))
-
-
-async def queue_home_refresh(w: Work, team: Team) -> None:
-    """One refresh per manager and window, for managers who have opened the Home tab at least once."""
-    window = int(w.now.timestamp()) // REFRESH_WINDOW_SECONDS
-    due = datetime.fromtimestamp((window + 1) * REFRESH_WINDOW_SECONDS, UTC)
-    for manager in sorted(team.managers):
-        if not await w.tx.count_events(HOME_OPENED, home_actor(manager), EVER):
-            continue  # never looked: their tab is published when they first open it
-        key = f"home:{manager}:{window}"
-        await w.tx.enqueue(HOME_PLATFORM, home_chat(manager), home_payload(manager), key, due)
-
-
-class HomeAlerts(Alerts):
-    """Alerts that also refresh the managers' Home tabs: every new referral and status change passes here."""
-
-    async def post(self, w: Work, referral_id: str) -> None:
-        await super().post(w, referral_id)
-        await queue_home_refresh(w, self.team)
-
-    async def refresh(self, w: Work, referral_id: str) -> None:
-        await super().refresh(w, referral_id)
-        await queue_home_refresh(w, self.team)
 
 
 @dataclass(frozen=True)

@@ -53,18 +53,19 @@ class SlaScheduler:
         now = self._units.clock.now()
         timers = await self._units.store.claim_due_timers(now, 50, timedelta(seconds=60))
         for timer in timers:
-            fired: list[str] = []  # counted only once the firing has committed
-            await self._units.apply(f"timer:{timer.id}", lambda w, t=timer, f=fired: self._fire(w, t, f))  # type: ignore[misc]
-            for kind in fired:
-                self.metrics.timer_fired(kind)
+            async with self._units.once(f"timer:{timer.id}") as w:
+                fired = w is not None and await self._fire(w, timer)
+            if fired:  # counted only once the firing has committed
+                self.metrics.timer_fired(timer.kind)
         return len(timers)
 
-    async def _fire(self, w: Work, timer: Timer, fired: list[str]) -> None:
+    async def _fire(self, w: Work, timer: Timer) -> bool:
+        """True when the timer fired; False when it was skipped (its referral moved on, or no Slack team is set up)."""
         referral = await w.tx.referral(timer.referral_id)
         alerts = self._units.alerts
         if referral is None or alerts is None or referral.status != WAITING_FOR[timer.kind]:
             await w.tx.finish_timer(timer.id, "skipped", w.now)
-            return
+            return False
         waited = self._units.hours.elapsed(self._since(referral, timer), w.now)
         minutes = max(1, round(waited.total_seconds() / 60))
         screens, name = self._units.screens, await self._friend_name(w, referral)
@@ -77,8 +78,8 @@ class SlaScheduler:
         elif referral.assignee:
             await alerts.direct(w, referral.assignee, screens.team("nudge_contact", friend=name, minutes=minutes))
         await w.tx.finish_timer(timer.id, "fired", w.now)
-        fired.append(timer.kind)
         await w.tx.log_event(f"sla.{timer.kind}", w.now, subject=referral.id, waited_minutes=minutes)
+        return True
 
     @staticmethod
     def _since(referral: Referral, timer: Timer) -> datetime:

@@ -6,6 +6,7 @@ double click or a redelivered action changes nothing the second time, and says w
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -29,6 +30,19 @@ TRANSITIONS: dict[str, tuple[frozenset[Status], Status]] = {
 
 
 @dataclass(frozen=True)
+class StatusChange:
+    """One referral moving on, as every effect of the change sees it."""
+
+    before: Referral
+    after: Referral
+    target: Status
+    actor: str
+
+
+Effect = Callable[[Work, StatusChange], Awaitable[None]]
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What the rep is told: nothing when it worked (the alert shows it), else why not."""
 
@@ -41,24 +55,27 @@ class TeamService:
         self._alerts = alerts
         self._screens = units.screens
         self._reward_rules = Rewards(units)
+        # What a status change causes, registered here and run in this order: the outbox rows each queues are
+        # keyed by their place in the unit of work, so the order is part of what makes a replay harmless.
+        self.effects: tuple[Effect, ...] = (
+            self._tell_webhooks,
+            self._settle_rewards,
+            self._ask_for_feedback,
+            self._show_on_alert,
+        )
 
     async def act(self, inbound_id: str, referral_id: str, action: str, actor: str, **details: Any) -> Outcome:
-        outcome = Outcome()
-
-        async def work(w: Work) -> None:
-            nonlocal outcome
+        async with self._units.once(inbound_id) as w:
+            if w is None:
+                return Outcome()
             referral = await w.tx.referral(referral_id)
             if referral is None:
-                outcome = Outcome(self._screens.team("refused_missing"))
-                return
+                return Outcome(self._screens.team("refused_missing"))
             allowed, target = TRANSITIONS[action]
             if referral.status not in allowed:
-                outcome = Outcome(self._refusal(referral, action, actor))
-                return
+                return Outcome(self._refusal(referral, action, actor))
             await self._apply(w, referral, target, actor, details)
-
-        await self._units.apply(inbound_id, work)
-        return outcome
+        return Outcome()
 
     def _refusal(self, referral: Referral, action: str, actor: str) -> str:
         return self._screens.team(
@@ -86,21 +103,34 @@ class TeamService:
             status=target.value,
             **{k: str(v) for k, v in details.items() if v},
         )
-        await self._units.webhooks.status_changed(w, replace(referral, **changes), referral.status, actor)
-        await self._rewards(w, referral, target)
-        if target == Status.CONVERTED:
-            await after_conversion(w, self._units, referral)  # NPS to the referrer, when the program says so
-        since = self._units.hours.elapsed(referral.created_at, w.now)
+        change = StatusChange(referral, replace(referral, **changes), target, actor)
+        for effect in self.effects:
+            await effect(w, change)
+
+    async def _tell_webhooks(self, w: Work, change: StatusChange) -> None:
+        await self._units.webhooks.status_changed(w, change.after, change.before.status, change.actor)
+
+    async def _settle_rewards(self, w: Work, change: StatusChange) -> None:
+        await self._rewards(w, change.before, change.target)
+
+    async def _ask_for_feedback(self, w: Work, change: StatusChange) -> None:
+        if change.target == Status.CONVERTED:
+            await after_conversion(w, self._units, change.before)  # NPS to the referrer, when the program says so
+
+    async def _show_on_alert(self, w: Work, change: StatusChange) -> None:
+        """The alert card redrawn, and an audit line in its thread."""
+        since = self._units.hours.elapsed(change.before.created_at, w.now)
+        converted = change.target == Status.CONVERTED
         audit = self._screens.team(
             "audit",
-            status=target.value,
-            actor=actor,
+            status=change.target.value,
+            actor=change.actor,
             minutes=round(since.total_seconds() / 60),
-            deal_value=self._screens.money(changes.get("deal_value")),
-            reason=changes.get("lost_reason"),
+            deal_value=self._screens.money(change.after.deal_value) if converted else None,
+            reason=change.after.lost_reason if change.target == Status.LOST else None,
         )
-        await self._alerts.refresh(w, referral.id)
-        await self._alerts.thread(w, referral.id, audit)
+        await self._alerts.refresh(w, change.before.id)
+        await self._alerts.thread(w, change.before.id, audit)
 
     async def _rewards(self, w: Work, referral: Referral, target: Status) -> None:
         """Converted: both sides are thanked, then their earned rewards issued (unless held for review).
@@ -131,20 +161,16 @@ class TeamService:
 
     async def message_friend(self, inbound_id: str, referral_id: str, actor: str, text: str) -> Outcome:
         """A rep writes to the friend from Slack; it reaches them in Telegram through the bot."""
-        outcome = Outcome()
-
-        async def work(w: Work) -> None:
-            nonlocal outcome
+        async with self._units.once(inbound_id) as w:
+            if w is None:
+                return Outcome()
             referral = await w.tx.referral(referral_id)
             friend = (
                 await w.tx.customer(referral.friend_telegram_id) if referral and referral.friend_telegram_id else None
             )
             if referral is None or friend is None:
-                outcome = Outcome(self._screens.team("refused_no_telegram"))
-                return
+                return Outcome(self._screens.team("refused_no_telegram"))
             await w.send(self._screens.to(friend, "team_message", text=text))
             await self._alerts.thread(w, referral.id, self._screens.team("team_message", actor=actor, text=text))
             await w.tx.log_event("referral.message", w.now, actor=f"slack:{actor}", subject=referral.id)
-
-        await self._units.apply(inbound_id, work)
-        return outcome
+        return Outcome()

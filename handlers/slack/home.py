@@ -13,11 +13,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.clock import Clock
 from bot.core.models import OutboxRow
-from bot.core.unit_of_work import Units, Work
+from bot.core.unit_of_work import Units
 from bot.delivery.outbox import SendFailed
 from bot.program.texts import Screens
-from bot.team.alerts import Team
-from bot.team.dashboard import HOME_PLATFORM, Dashboard, home_chat, home_payload, load_dashboard, note_home_opened
+from bot.team.alerts import HOME_PLATFORM, Team, home_chat, home_payload, note_home_opened
+from bot.team.dashboard import Dashboard, load_dashboard
 from handlers.slack.blocks import fit
 from storage.base import Store
 
@@ -59,12 +59,12 @@ class HomeTab:
             return  # the Messages tab opened: nothing to show
         user = str(event["user"])
 
-        async def publish(w: Work) -> None:
+        # Slack retries an event with the same event_id: the inbound id makes the retry a no-op.
+        async with self._units.once(f"slack:event:{body.get('event_id') or event.get('event_ts')}") as w:
+            if w is None:
+                return
             await note_home_opened(w, user)
             await w.post(HOME_PLATFORM, home_chat(user, opened=True), home_payload(user))
-
-        # Slack retries an event with the same event_id: the inbound id makes the retry a no-op.
-        await self._units.apply(f"slack:event:{body.get('event_id') or event.get('event_ts')}", publish)
 
 
 class HomeSender:

@@ -4,7 +4,6 @@ reward as it is then, like the referral alerts."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -12,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.models import OutboxRow, Referral, Status
-from bot.delivery.outbox import BatchSender, Sender, SendFailed
+from bot.delivery.outbox import SendFailed
 from bot.program.texts import Screens
 from bot.rewards.ledger import Rewards
 from handlers.slack.api_errors import PERMANENT
@@ -51,23 +50,16 @@ def review(referral: Referral, screens: Screens) -> list[Block]:
 
 
 class RewardSender:
-    """The Slack sender, plus the reward rows: task cards, their updates after Done, and pool warnings."""
+    """The sender of the reward rows (KINDS): task cards, their updates after Done, and pool warnings. The
+    dispatcher hands it those rows by kind; every other Slack row goes to the Slack sender."""
 
-    def __init__(self, inner: Sender, client: AsyncWebClient, store: Store, screens: Screens) -> None:
-        self._inner = inner
+    def __init__(self, client: AsyncWebClient, store: Store, screens: Screens) -> None:
         self._client = client
         self._store = store
         self._screens = screens
 
-    async def send_batch(self, rows: Sequence[OutboxRow]) -> dict[str, str]:
-        if isinstance(self._inner, BatchSender):
-            return await self._inner.send_batch(rows)
-        return {}
-
     async def send(self, row: OutboxRow) -> str | None:
         kind = row.payload.get("kind")
-        if kind not in KINDS:
-            return await self._inner.send(row)
         try:
             if kind == "reward_notice":
                 return str((await self._client.chat_postMessage(channel=row.chat_id, text=row.payload["text"]))["ts"])
