@@ -24,7 +24,7 @@ from bench.common import distribution, verdict, write_result
 from bot.core.clock import FakeClock
 from bot.core.links import Links
 from bot.program.rules import load_program
-from bot.program.texts import Screens
+from bot.program.texts import Texts
 from handlers.slack.commands import SlashCommands
 from messages import Renderer
 from storage import SQLiteStore
@@ -45,7 +45,7 @@ def memory_mb() -> dict[str, float]:
 
 def commands(store: SQLiteStore) -> SlashCommands:
     program = load_program(ROOT / "program.example.toml")
-    screens = Screens(Renderer(None), program, Links("AcmeReferralBot"))
+    screens = Texts(Renderer(None), program, Links("AcmeReferralBot"))
     return SlashCommands(store, screens, FakeClock(NOW))
 
 

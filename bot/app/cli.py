@@ -86,7 +86,7 @@ def migrate(
 
 
 def _copy(source: str | None, target: str | None) -> None:
-    from storage.copy import CopyRefused, copy_sqlite_to_postgres
+    from storage.sqlite_to_postgres import CopyRefused, copy_sqlite_to_postgres
 
     if not (source or "").startswith("sqlite:///") or not (target or "").startswith(("postgresql://", "postgres://")):
         err.print("referral-bot migrate: copy with --from sqlite:///path.db --to postgresql://user@host/database")

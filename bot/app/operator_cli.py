@@ -41,7 +41,7 @@ def stats(period: PeriodArgument = "30d", program: ProgramOption = None) -> None
     from bot.core.links import Links
     from bot.engagement.nps import nps_figures
     from bot.engagement.variants import variant_figures
-    from bot.program.texts import Screens
+    from bot.program.texts import Texts
     from bot.reports.stats import funnel
     from bot.reports.tallies import counts_by_variant
     from messages import Renderer
@@ -54,7 +54,7 @@ def stats(period: PeriodArgument = "30d", program: ProgramOption = None) -> None
         try:
             dead = await store.dead_letters()
             counts = await counts_by_variant(store, chosen.since)
-            return Screens(Renderer(settings.templates_dir), rules, Links("")).team(
+            return Texts(Renderer(settings.templates_dir), rules, Links("")).team(
                 "stats",
                 f=await funnel(store, chosen, counts),
                 minutes=_minutes,

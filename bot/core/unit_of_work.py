@@ -20,7 +20,7 @@ from storage.base import Store, Transaction
 if TYPE_CHECKING:  # seams the wiring fills: core stays below the concepts that use it
     from bot.integrations.webhooks import Webhooks
     from bot.program.rules import Program
-    from bot.program.texts import Screens
+    from bot.program.texts import Texts
     from bot.team.alerts import Alerts
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class Units:
         self,
         store: Store,
         program: Program,
-        screens: Screens,
+        screens: Texts,
         clock: Clock,
         wake: Callable[[], None],
         webhooks: Webhooks,

@@ -16,7 +16,7 @@ from bot.engagement.nps import NpsService
 from bot.engagement.survey import SurveyService
 from bot.integrations.webhooks import Webhooks
 from bot.program.rules import Program
-from bot.program.texts import Screens
+from bot.program.texts import Texts
 from bot.team.alerts import Alerts
 from messages import Renderer
 from storage.base import Store
@@ -27,7 +27,7 @@ class CustomerServices:
     referrals: ReferralService
     direct: DirectReferrals
     preferences: Preferences
-    screens: Screens
+    screens: Texts
     units: Units
     asks: AskAnswers
     campaigns: AskCampaigns
@@ -46,7 +46,7 @@ class CustomerServices:
         alerts: Alerts | None = None,
         webhooks: Webhooks | None = None,
     ) -> CustomerServices:
-        screens = Screens(renderer, program, Links(bot_username))
+        screens = Texts(renderer, program, Links(bot_username))
         units = Units(store, program, screens, clock, wake, webhooks or Webhooks(), alerts)
         referrals = ReferralService(units)
         direct = DirectReferrals(units, referrals)

@@ -27,7 +27,7 @@ class InviteCard:
     url: str
 
 
-class Screens:
+class Texts:
     def __init__(self, renderer: Renderer, program: Program, links: Links) -> None:
         self._render = renderer
         self._program = program

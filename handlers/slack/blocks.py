@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.program.texts import Screens
+from bot.program.texts import Texts
 from bot.team.alerts import AlertView
 from handlers.slack import reward_blocks
 
@@ -45,7 +45,7 @@ def _button(label: str, action: str, referral_id: str, style: str | None = None)
     return button
 
 
-def alert(view: AlertView, screens: Screens) -> tuple[str, list[Block]]:
+def alert(view: AlertView, screens: Texts) -> tuple[str, list[Block]]:
     """The alert as it should look now: fallback text and blocks."""
     referral = view.referral
     body = screens.team(
@@ -91,7 +91,7 @@ def _style(action: str) -> str | None:
     return {"claim": "primary", "converted": "primary", "flag": "danger"}.get(action)
 
 
-def modal(screens: Screens, kind: str, referral_id: str) -> Block:
+def modal(screens: Texts, kind: str, referral_id: str) -> Block:
     """converted: an optional deal value; lost: a reason; message: the text for the friend."""
     titles = {"converted": "slack_converted_title", "lost": "slack_lost_title", "message": "slack_message_title"}
     fields = {"converted": "slack_deal_value", "lost": "slack_lost_reason", "message": "slack_message_text"}
@@ -120,7 +120,7 @@ def modal(screens: Screens, kind: str, referral_id: str) -> Block:
     }
 
 
-def digest(views: Sequence[AlertView], screens: Screens) -> tuple[str, list[Block]]:
+def digest(views: Sequence[AlertView], screens: Texts) -> tuple[str, list[Block]]:
     """Many waiting referrals in one message: a line and a Claim button each."""
     header = screens.team("digest_header", count=len(views))
     lines: list[Block] = [_section(header)]

@@ -17,7 +17,7 @@ from bot.engagement.nps import nps_figures
 from bot.engagement.survey import latest_feedback
 from bot.engagement.variants import variant_figures
 from bot.program.sections import SEGMENTS
-from bot.program.texts import Screens
+from bot.program.texts import Texts
 from bot.reports import stats
 from bot.reports.tallies import counts_by_variant
 from handlers.slack.managers import ManagersOnly, subcommand
@@ -35,7 +35,7 @@ def _age(created_at: str, now: datetime) -> str:
 
 
 class SlashCommands:
-    def __init__(self, store: Store, screens: Screens, clock: Clock, campaigns: AskCampaigns | None = None) -> None:
+    def __init__(self, store: Store, screens: Texts, clock: Clock, campaigns: AskCampaigns | None = None) -> None:
         self._campaigns = campaigns
         self._store = store
         self._screens = screens

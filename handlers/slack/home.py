@@ -15,7 +15,7 @@ from bot.core.clock import Clock
 from bot.core.models import OutboxRow
 from bot.core.unit_of_work import Units
 from bot.delivery.outbox import SendFailed
-from bot.program.texts import Screens
+from bot.program.texts import Texts
 from bot.team.alerts import HOME_PLATFORM, Team, home_chat, home_payload, note_home_opened
 from bot.team.dashboard import Dashboard, load_dashboard
 from handlers.slack.blocks import fit
@@ -28,7 +28,7 @@ def _section(text: str) -> Block:
     return {"type": "section", "text": {"type": "mrkdwn", "text": fit(text)}}
 
 
-def home_view(screens: Screens, team: Team, board: Dashboard | None) -> dict[str, Any]:
+def home_view(screens: Texts, team: Team, board: Dashboard | None) -> dict[str, Any]:
     """The Home tab: the dashboard for a manager (board given), otherwise what the app is for."""
     if board is None:
         return {"type": "home", "blocks": [_section(screens.team("home_visitor", channel=team.alert_channel))]}
@@ -71,7 +71,7 @@ class HomeSender:
     """Publishes the Home rows (their own outbox lane: views.publish has its own Slack rate limit, and a
     dashboard refresh never waits behind a burst of alerts)."""
 
-    def __init__(self, client: AsyncWebClient, store: Store, screens: Screens, team: Team, clock: Clock) -> None:
+    def __init__(self, client: AsyncWebClient, store: Store, screens: Texts, team: Team, clock: Clock) -> None:
         self._client, self._store = client, store
         self._screens, self._team, self._clock = screens, team, clock
 

@@ -12,7 +12,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 from slack_bolt.response import BoltResponse
 
-from bot.program.texts import Screens
+from bot.program.texts import Texts
 from bot.team.alerts import Team
 
 OPEN_TO_ALL = frozenset({"pending", "help"})  # the `/referrals` subcommands a rep may use too
@@ -29,7 +29,7 @@ class ManagersOnly:
     """The manager check as listener middleware. Passing requests carry `context["manager"]`, so a listener open to
     all (the help text) can still tell a manager apart without asking again."""
 
-    def __init__(self, team: Team, screens: Screens) -> None:
+    def __init__(self, team: Team, screens: Texts) -> None:
         self._team = team
         self._screens = screens
 

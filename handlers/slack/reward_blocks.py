@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.models import OutboxRow, Referral, Status
 from bot.delivery.outbox import SendFailed
-from bot.program.texts import Screens
+from bot.program.texts import Texts
 from bot.rewards.ledger import Rewards
 from handlers.slack.api_errors import PERMANENT
 from handlers.slack.managers import ManagersOnly
@@ -32,7 +32,7 @@ def _button(label: str, action_id: str, value: str, style: str) -> Block:
     return {"type": "button", "text": text, "action_id": action_id, "value": value, "style": style}
 
 
-def review(referral: Referral, screens: Screens) -> list[Block]:
+def review(referral: Referral, screens: Texts) -> list[Block]:
     """What a flagged referral's alert adds: the buttons while its rewards are held, then who decided."""
     if not referral.flagged or referral.status == Status.REJECTED:
         return []
@@ -53,7 +53,7 @@ class RewardSender:
     """The sender of the reward rows (KINDS): task cards, their updates after Done, and pool warnings. The
     dispatcher hands it those rows by kind; every other Slack row goes to the Slack sender."""
 
-    def __init__(self, client: AsyncWebClient, store: Store, screens: Screens) -> None:
+    def __init__(self, client: AsyncWebClient, store: Store, screens: Texts) -> None:
         self._client = client
         self._store = store
         self._screens = screens

@@ -12,7 +12,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.validation import storable
-from bot.program.texts import Screens
+from bot.program.texts import Texts
 from bot.team.workflow import Outcome, TeamService
 from handlers.slack import blocks
 from messages.renderer import clean
@@ -29,7 +29,7 @@ def action_id(body: dict[str, Any]) -> str:
 
 
 class SlackRoutes:
-    def __init__(self, team: TeamService, screens: Screens) -> None:
+    def __init__(self, team: TeamService, screens: Texts) -> None:
         self._team = team
         self._screens = screens
 

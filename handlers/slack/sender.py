@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core.clock import Clock
 from bot.core.models import OutboxRow
 from bot.delivery.outbox import SendFailed
-from bot.program.texts import Screens
+from bot.program.texts import Texts
 from bot.team.alerts import AlertView, load_alert
 from handlers.slack import blocks
 from handlers.slack.api_errors import PERMANENT
@@ -36,7 +36,7 @@ CLOCK_SKEW = timedelta(minutes=5)  # our clock against Slack's, when looking bac
 
 class SlackSender:
     def __init__(
-        self, client: AsyncWebClient, store: Store, screens: Screens, clock: Clock, digest_threshold: int = 60
+        self, client: AsyncWebClient, store: Store, screens: Texts, clock: Clock, digest_threshold: int = 60
     ) -> None:
         self._client = client
         self._store = store
