@@ -33,8 +33,15 @@ class Transaction(Protocol):
     async def claim_inbound(self, inbound_id: str, at: datetime) -> bool:
         """Record an inbound update id; False when it was seen before (a replay)."""
 
+    async def claim_request_key(self, inbound_id: str, fingerprint: str, at: datetime) -> str:
+        """Record what an Idempotency-Key's request carried, unless recorded already; returns the fingerprint of
+        the key's first use, which differs from `fingerprint` when the key is reused with other parameters."""
+
     async def customer(self, telegram_id: int) -> Customer | None: ...
     async def customer_by_code(self, code: str) -> Customer | None: ...
+    async def customer_by_contact(self, contact: str) -> Customer | None:
+        """The customer a contact names: an @username (in any case) or a phone number (with or without +)."""
+
     async def insert_customer(self, customer: Customer) -> None: ...
     async def update_customer(self, telegram_id: int, **changes: Any) -> None: ...
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.core.ids import new_id
 from bot.core.models import Customer, Draft, Referral, Reward, Timer
+from storage.crm_sql import CrmWrites
 from storage.engagement_sql import EngagementSql
 from storage.privacy_sql import PrivacySql
 from storage.rows import checked_columns, from_row, to_db, to_row
@@ -17,7 +18,7 @@ from storage.tally_sql import TallySql
 __all__ = ["Executor", "SqlBase", "SqlTransaction"]
 
 
-class SqlTransaction(EngagementSql, PrivacySql, TallySql):
+class SqlTransaction(EngagementSql, PrivacySql, TallySql, CrmWrites):
     async def claim_inbound(self, inbound_id: str, at: datetime) -> bool:
         row = {"id": inbound_id, "processed_at": to_db(at)}
         return await self._insert("processed_inbound", row, "ON CONFLICT (id) DO NOTHING") == 1
@@ -28,6 +29,14 @@ class SqlTransaction(EngagementSql, PrivacySql, TallySql):
 
     async def customer_by_code(self, code: str) -> Customer | None:
         row = await self._one(f"SELECT * FROM customers WHERE referral_code = ?{self._lock}", code)
+        return from_row(Customer, row) if row else None
+
+    async def customer_by_contact(self, contact: str) -> Customer | None:
+        if contact.startswith("@"):
+            row = await self._one("SELECT * FROM customers WHERE lower(username) = ?", contact[1:].lower())
+        else:
+            digits = contact.lstrip("+")
+            row = await self._one("SELECT * FROM customers WHERE phone IN (?, ?)", digits, f"+{digits}")
         return from_row(Customer, row) if row else None
 
     async def insert_customer(self, customer: Customer) -> None:

@@ -122,3 +122,21 @@ async def test_ask_from_the_command_line_reports_and_respects_the_cooldown(
         "referral-bot ask: unknown segment 'vip'; valid segments: inner_circle, customer, past_customer, partner, "
         "prospect"
     )
+
+
+async def test_ids_that_int_would_refuse_or_misread_are_bad_lines_and_the_rest_is_imported(tmp_path: Path) -> None:
+    env = environment(None, tmp_path)
+    long_id = "9" * 5000
+    lines = ["telegram_id,first_name,segment", "²,Sup,customer", "7²,Mixed,customer", f"{long_id},Long,customer"]
+    text = "\n".join([*lines, "1001,Ana,customer", ""])
+    code, out, _ = await run(tmp_path, env, "import-advocates", csv_file(tmp_path, text))
+    assert code == 0
+    assert out.splitlines() == [
+        "Imported 1 advocate: 1 new, 0 updated.",
+        "Skipped 3 bad lines:",
+        "  line 2: telegram_id '²' is not a Telegram user id (a positive whole number)",
+        "  line 3: telegram_id '7²' is not a Telegram user id (a positive whole number)",
+        f"  line 4: telegram_id '{long_id[:30]}' is not a Telegram user id (a positive whole number)",
+    ]
+    rows = Operator(tmp_path / "referrals.db").rows("SELECT telegram_id, first_name FROM customers")
+    assert rows == [{"telegram_id": 1001, "first_name": "Ana"}]  # no customer 12, nothing half stored

@@ -106,7 +106,8 @@ def test_packing_data_telegram_would_refuse_fails_loudly() -> None:
 @pytest.mark.parametrize(
     "wire",
     ["", "x", "QR", "qr ", "lang:", "lang:a:b", "nps:", "nps:q1", "nps::5", "nps:q1:11", "nps:q1:-1", "nps:q1:five",
-     "nps:a:b:5", "nps:q1:٣", "survey:later", "d:maybe", "d:", "forget:", "forget:YES", "ask:", "c:1"],
+     "nps:a:b:5", "nps:q1:٣", "nps:q1:²", "survey:later", "d:maybe", "d:", "forget:", "forget:YES",
+     "ask:", "c:1", pytest.param("nps:q1:" + "9" * 5000, id="nps:q1:<5000 digits>")],
 )  # fmt: skip
 def test_data_this_version_never_sends_parses_to_nothing(wire: str) -> None:
     assert parse(wire) is None

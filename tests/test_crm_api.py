@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import pytest
@@ -238,3 +239,59 @@ async def test_one_referral_comes_with_its_trail_in_order(
     ]
     assert body["trail"][2]["data"]["deal_value"] == "250"
     assert sorted((r["role"], r["status"]) for r in body["rewards"]) == [("friend", "issued"), ("referrer", "issued")]
+
+
+REUSED = (
+    "Idempotency-Key: keys for idempotent requests can only be used with the same parameters they were first used "
+    "with; this key was first sent for another referral or with another body. Send a new key for a new request."
+)
+
+
+async def names(crm: Crm, **window: str) -> list[str]:
+    query = "&".join(f"{name}={quote(moment)}" for name, moment in window.items())
+    status, page = await crm.call("GET", f"/api/referrals?{query}")
+    assert status == 200, page
+    return [r["friend_name"] for r in page["referrals"]]
+
+
+async def test_a_sync_in_the_crms_own_zone_sees_each_referral_once(
+    crm: Crm, telegram: TelegramEmulator, slack: SlackEmulator, clock: FakeClock
+) -> None:
+    await refer(telegram, slack, 2001, "Ben", 1)  # 09:00 UTC
+    clock.advance(timedelta(hours=3))
+    await refer(telegram, slack, 2002, "Cal", 2)  # 12:00 UTC
+    # 12:00 in Athens and 05:00 in New York are both 10:00 UTC, between the two arrivals.
+    for boundary in ("2026-01-05T12:00:00+02:00", "2026-01-05T05:00:00-05:00", "2026-01-05T10:00:00Z"):
+        assert await names(crm, until=boundary) == ["Ben"]
+        assert await names(crm, since=boundary) == ["Cal"]
+    # Exactly Cal's arrival (12:00 UTC), inclusive, up to a second after it, exclusive.
+    assert await names(crm, since="2026-01-05T17:00:00+05:00", until="2026-01-05T14:00:01+02:00") == ["Cal"]
+
+
+async def test_a_time_without_an_offset_gets_a_400_naming_the_parameter(crm: Crm) -> None:
+    example = "2026-01-05T10:00:00Z or 2026-01-05T12:00:00+02:00"
+    for name in ("since", "until"):
+        answer = await crm.call("GET", f"/api/referrals?{name}=2026-01-05T10:00:00")
+        assert answer == (400, {"error": f"{name}: give the time's UTC offset, as in {example}", "field": name})
+    assert await names(crm, since="2026-01-05", until="2026-01-06") == []  # a date alone is midnight UTC
+
+
+async def test_an_idempotency_key_reused_with_other_parameters_gets_a_422(
+    crm: Crm, telegram: TelegramEmulator, slack: SlackEmulator, operator: Operator
+) -> None:
+    ben, _ = await claimed_referral(telegram, slack, operator)
+    cal_alert = await refer(telegram, slack, 2002, "Cal", 2)
+    await slack.click(RITA, cal_alert, "referral_claim")
+    await eventually(lambda: operator.count("referrals WHERE status = 'claimed'") == 2)
+    cal = operator.rows("SELECT id FROM referrals WHERE id <> ?", ben)[0]["id"]
+    key = {"Idempotency-Key": "deal-77"}
+    first = await crm.convert(ben, {"deal_value": "99"}, **key)
+    assert (first[0], first[1]["referral"]["deal_value"]) == (200, "99")
+    assert await crm.convert(ben, {"deal_value": "150"}, **key) == (422, {"error": REUSED, "field": "Idempotency-Key"})
+    assert await crm.convert(cal, {"deal_value": "99"}, **key) == (422, {"error": REUSED, "field": "Idempotency-Key"})
+    assert await crm.convert("no-such-id", {"deal_value": "99"}, **key) == (404, {"error": "no referral with this id"})
+    assert await crm.convert(ben, {"actor": "crm", "deal_value": "99"}, **key) == first  # the same request again
+    assert operator.rows("SELECT friend_name, status, deal_value FROM referrals ORDER BY friend_name") == [
+        {"friend_name": "Ben", "status": "converted", "deal_value": "99"},
+        {"friend_name": "Cal", "status": "claimed", "deal_value": None},
+    ]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from bot.core.engine import Engine
-from sandbox.telegram_api import TelegramEmulator
-from sandbox.telegram_people import SentMessage
+import pytest
 
-from conftest import Operator
+from bot.core.engine import Engine
+from sandbox.slack_api import SlackEmulator
+from sandbox.telegram_api import TelegramEmulator
+from sandbox.telegram_people import FakeUser, SentMessage
+
+from conftest import ALERTS, Operator
 from helpers import converse, start
 
 BACKENDS = ("sqlite", "postgresql")  # the whole story runs on each
@@ -95,11 +98,44 @@ async def test_the_same_contact_is_not_referred_twice(
     await telegram.wait_for_messages(1001, 9)
     await telegram.send_command(telegram.user(1001, "Ana"), "refer")
     await telegram.wait_for_messages(1001, 10)
-    await converse(telegram, 1001, "Bea again", "BEA@example.com")
-    ask_note = telegram.messages(1001)[-1]
-    await telegram.press_button(telegram.user(1001, "Ana"), ask_note, "d:skip")
-    confirm = (await telegram.wait_for_messages(1001, 13))[12]
-    await telegram.press_button(telegram.user(1001, "Ana"), confirm, "d:yes")
-    duplicate = (await telegram.wait_for_messages(1001, 14))[13]
-    assert "has been referred already" in duplicate.text
-    assert operator.count("referrals") == 1
+    _, duplicate = await converse(telegram, 1001, "Bea again", "BEA@example.com")
+    assert "has been referred already" in duplicate.text  # told at once, not after the note and the consent
+    assert operator.count("referrals") == 1 and operator.count("drafts") == 0
+
+
+REFUSED = {
+    "en": ("That is you, Ana!", "Ben is already a customer of Acme Coffee"),
+    "es": ("¡Esa persona eres tú, Ana!", "Ben ya es cliente de Acme Coffee"),
+    "fa": ("Ana، این خود شما هستید!", "Ben از قبل مشتری Acme Coffee است"),
+}
+
+
+@pytest.mark.parametrize("language", ["en", "es", "fa"])
+async def test_a_customer_cannot_refer_themselves_or_an_existing_customer(
+    team: Engine, telegram: TelegramEmulator, slack: SlackEmulator, operator: Operator, language: str
+) -> None:
+    ana = telegram.user(1001, "Ana", username="Ana_Bean", language_code=language)
+    await telegram.send_command(ana, "start")
+    await telegram.wait_for_messages(1001, 1)
+    await telegram.share_contact(ana, phone_number="15550001111")  # Telegram sends it without the +
+    await telegram.wait_for_messages(1001, 2)
+    await telegram.send_command(telegram.user(2001, "Ben", username="ben_brew"), "start")
+    await telegram.wait_for_messages(2001, 1)
+    own_phone = await refer(telegram, ana, "Me", "+1 555 000 1111")
+    own_username = await refer(telegram, ana, "Me again", "@ana_bean")
+    customer = await refer(telegram, ana, "Ben", "@BEN_brew")
+    yourself, existing = REFUSED[language]
+    assert yourself in own_phone and yourself in own_username  # Persian's start with a right-to-left mark
+    assert existing in customer
+    assert operator.count("referrals") == 0 and operator.count("rewards") == 0
+    assert operator.count("outbox WHERE platform = 'slack'") == 0 and operator.count("drafts") == 0
+    assert slack.messages(ALERTS) == []
+
+
+async def refer(telegram: TelegramEmulator, person: FakeUser, name: str, contact: str) -> str:
+    """/refer, the friend's name and contact; what the bot answers to the contact."""
+    before = len(telegram.messages(person.id))
+    await telegram.send_command(person, "refer")
+    await telegram.wait_for_messages(person.id, before + 1)
+    _, reply = await converse(telegram, person.id, name, contact)
+    return reply.text

@@ -8,6 +8,10 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.app.demo import TOKEN
 from bot.app.wiring import build_engine
 from bot.core.clock import FakeClock
 from bot.core.engine import Engine
@@ -141,6 +145,25 @@ async def test_bad_comments_are_refused_and_nothing_half_stored(
     assert operator.rows("SELECT score, comment FROM nps_answers") == [{"score": 8, "comment": None}]
     await say(telegram, 1001, "Ana", "  Fine, thanks  ")
     assert operator.rows("SELECT comment FROM nps_answers") == [{"comment": "Fine, thanks"}]
+
+
+@pytest.mark.parametrize("score", ["²", "١٢", "۷"])
+async def test_a_score_button_with_a_number_int_would_misread_gets_the_old_button_answer(
+    engine: Engine, telegram: TelegramEmulator, operator: Operator, score: str
+) -> None:
+    await start(telegram, 1001, "Ana")
+    question = await feedback_question(telegram, 1001, "Ana")
+    forged = callback_data(question, 7).rpartition(":")[0] + ":" + score  # a client that sends what we never do
+    async with Bot(TOKEN, base_url=telegram.base_url) as other_bot:
+        keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(score, callback_data=forged)]])
+        await other_bot.send_message(1001, "How likely?", reply_markup=keyboard)
+    before = len(await telegram.wait_for_messages(1001, 3))
+    await telegram.press_button(telegram.user(1001, "Ana"), telegram.messages(1001)[-1], forged)
+    answer = (await telegram.wait_for_messages(1001, before + 1))[before]
+    assert answer.text == "That button no longer works. Send /start for the menu."
+    assert operator.rows("SELECT score FROM nps_answers") == [{"score": None}]  # the question, still unanswered
+    (thanks,) = await answer_question(telegram, question, 7)  # the real button still works
+    assert thanks.text.startswith("Thanks, Ana! Your 7 helps us get better.")
 
 
 async def test_the_referrer_is_asked_after_their_referral_converts(

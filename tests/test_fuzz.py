@@ -455,6 +455,12 @@ async def test_direct_referral_answers_are_shown_escaped_or_refused_and_never_ha
     if answer.text == BAD_CONTACT:
         nothing_stored_yet("contact")
         answer = await reply(telegram, ana, f"friend{ana.id}@example.com")
+    if answer.text.startswith(f"Thank you! {name} has been referred already"):  # refused as soon as it is typed
+        event("duplicate")
+        assert draft(operator, ana.id) is None
+        assert operator.rows("SELECT id FROM referrals WHERE referrer_id = ?", ana.id) == []
+        assert operator.rows("SELECT id FROM referrals WHERE friend_contact IS NOT NULL") != []  # it was known
+        return
     assert answer.text == f"Anything our team should know about {name}? Write a short note, or tap Skip."
     nothing_stored_yet("note")
     contact = (draft(operator, ana.id) or {})["contact"]

@@ -8,9 +8,15 @@ import signal
 import sys
 from pathlib import Path
 
+import pytest
+
+from bot.app.demo import TOKEN
+from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 
+from conftest import slack_settings
 from helpers import environment, referral_bot
+from postgres import SERVER, fresh_schema
 
 
 async def test_json_logs_are_one_object_a_line_with_time_level_logger_and_message(
@@ -63,3 +69,46 @@ async def serve_ana(telegram: TelegramEmulator, tmp_path: Path, log_format: str)
         _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode == 0, stderr.decode()
     return stderr.decode()
+
+
+SECRETS = {
+    "TELEGRAM_WEBHOOK_SECRET": "tg-hook-Secret-0123456789",
+    "CRM_API_TOKEN": "crm-Token-0123456789",
+    "WEBHOOK_SECRET": "webhook-Secret-0123456789",
+    "SLACK_SIGNING_SECRET": "test-secret",
+}
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+async def test_debug_logs_show_no_secret_in_either_format(
+    telegram: TelegramEmulator, slack: SlackEmulator, tmp_path: Path, log_format: str
+) -> None:
+    with fresh_schema() as schema:
+        database = schema.url.replace("postgres@", "postgres:db-Pass-0123456789@", 1)
+        slack_env = {key.upper(): str(value) for key, value in slack_settings(slack, "socket").items()}
+        extra = {**slack_env, **SECRETS, "DATABASE_URL": database, "LOG_LEVEL": "DEBUG"}
+        env = environment(telegram, tmp_path, LOG_FORMAT=log_format, **extra)
+        process = await referral_bot(tmp_path, env, "run")
+        try:
+            await slack.wait_for_socket(timeout=30)
+            await telegram.send_command(telegram.user(1001, "Ana"), "start")
+            await telegram.wait_for_messages(1001, 1, timeout=30)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            out, err = await asyncio.wait_for(process.communicate(), timeout=30)
+    output = out.decode() + err.decode()
+    assert process.returncode == 0, output
+    assert "running: Acme Coffee" in output and "***" in output
+    secrets = [TOKEN, "xoxb-test", "xapp-test", "db-Pass-0123456789", *SECRETS.values()]
+    assert [secret for secret in secrets if secret in output] == []
+
+
+async def test_a_failed_start_up_shows_no_database_password(tmp_path: Path) -> None:
+    unknown = SERVER.replace("postgres@", "postgres:db-Pass-0123456789@", 1).rsplit("/", 1)[0] + "/no_such_db"
+    env = environment(None, tmp_path, DATABASE_URL=unknown, LOG_LEVEL="DEBUG")
+    process = await referral_bot(tmp_path, env, "run")
+    out, err = await asyncio.wait_for(process.communicate(), timeout=30)
+    output = out.decode() + err.decode()
+    assert process.returncode == 2, output
+    assert 'database "no_such_db" does not exist' in output
+    assert "db-Pass-0123456789" not in output and "postgres:***@" in output

@@ -61,6 +61,15 @@ def test_a_missing_program_file_says_so(tmp_path: Path) -> None:
             "not-a-token",
             "setting TELEGRAM_BOT_TOKEN: Value error, expected the form 123456:ABC-DEF from @BotFather",
         ),
+        *[
+            pytest.param(
+                "TELEGRAM_BOT_TOKEN",
+                f"{bot_id}:ABC-DEF",
+                "setting TELEGRAM_BOT_TOKEN: Value error, expected the form 123456:ABC-DEF from @BotFather",
+                id=f"TELEGRAM_BOT_TOKEN-{name}",
+            )  # digits to str.isdigit, but no bot id
+            for name, bot_id in (("superscript", "²"), ("arabic-digits", "١٢٣٤٥٦"), ("5000-digits", "9" * 5000))
+        ],
         (
             "DATABASE_URL",
             "mysql://x",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
+
 from bot.core.clock import FakeClock
 from bot.core.engine import Engine
 from sandbox.slack_api import SlackEmulator
@@ -50,6 +52,16 @@ async def test_stats_top_and_reps_show_the_funnel_and_response_times(
     assert "1. Ana: 1 converted of 2 referred" in top
     reps = await ask(slack, MAYA, "reps")
     assert f"<@{RITA}>: 1 claimed · median to claim 3 min · to contact 7 min · 1 converted" in reps
+
+
+@pytest.mark.parametrize("count", ["²", "7²", pytest.param("9" * 5000, id="5000 digits")])
+async def test_top_with_a_number_int_would_misread_answers_as_for_any_bad_number(
+    team: Engine, telegram: TelegramEmulator, slack: SlackEmulator, clock: FakeClock, operator: Operator, count: str
+) -> None:
+    await converted_referral(telegram, slack, clock, operator)
+    usual = await ask(slack, MAYA, "top abc")  # the first ten, as for no number at all
+    assert "1. Ana: 1 converted of 1 referred" in usual
+    assert await ask(slack, MAYA, f"top {count}") == usual
 
 
 async def test_export_uploads_the_full_trail_as_csv_to_the_manager(

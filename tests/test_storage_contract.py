@@ -64,7 +64,13 @@ async def test_migrations_are_recorded_and_applied_once(store: Store, backend: s
         "0007_report_indexes",
     ]
     assert ("0008_outbox_order" in names) == (backend == "postgresql")  # SQLite has its own rowid
-    assert names[-4:] == ["0009_stored_durations", "0010_report_tallies", "0011_rep_indexes", "0012_advocate_tallies"]
+    assert names[-5:] == [
+        "0009_stored_durations",
+        "0010_report_tallies",
+        "0011_rep_indexes",
+        "0012_advocate_tallies",
+        "0013_request_keys",
+    ]
     assert await store.migrate() == []
 
 

@@ -87,3 +87,57 @@ def test_a_webhook_needs_https_and_a_real_secret(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", SECRET)
     with pytest.raises(ConfigError, match="TELEGRAM_WEBHOOK_URL: Telegram only calls https"):
         load_settings(_env_file=None)
+
+
+async def post_raw(engine: Engine, body: bytes) -> int:
+    webhook = engine.part(TelegramChannel).webhook
+    assert webhook is not None
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
+    async with aiohttp.ClientSession() as session:
+        url = f"http://127.0.0.1:{webhook.port}/telegram/hook"
+        async with session.post(url, data=body, headers=headers) as response:
+            return response.status
+
+
+NEVER_AN_UPDATE = {
+    "a list": b"[1, 2, 3]",
+    "a string": b'"update"',
+    "a number": b"42",
+    "null": b"null",
+    "not JSON": b"{not json",
+    "not UTF-8": b'{"update_id": "\xff"}',
+    "a message that is a string": b'{"update_id": 7, "message": "hello"}',
+    "a sender that is a list": b'{"update_id": 7, "message": {"message_id": 1, "date": 0, "chat": {"id": 1,'
+    b' "type": "private"}, "from": [1], "text": "/start"}}',
+    "a text that is a number": b'{"update_id": 7, "message": {"message_id": 1, "date": 0, "chat": {"id": 1001,'
+    b' "type": "private"}, "from": {"id": 1001, "is_bot": false, "first_name": "Ana"}, "text": 5}}',
+    "a user id that is text": b'{"update_id": 7, "message": {"message_id": 1, "date": 0, "chat": {"id": 1001,'
+    b' "type": "private"}, "from": {"id": "Ana", "is_bot": false, "first_name": "Ana"}, "text": "/start"}}',
+    "an update_id that is text": b'{"update_id": "seven"}',
+    "an update_id of NaN": b'{"update_id": NaN}',
+    "an update_id of Infinity": b'{"update_id": Infinity}',
+    "an update_id that is a fraction": b'{"update_id": 7.5}',
+    "an update_id that is true": b'{"update_id": true}',
+    "no update_id": b'{"message": {}}',
+    "deep nesting": b'{"update_id": 7, "message": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    "nesting too deep for an update": b'{"update_id": 7, "message": ' + b'{"a": ' * 500 + b"1" + b"}" * 501,
+}
+
+
+@pytest.mark.parametrize("body", NEVER_AN_UPDATE.values(), ids=NEVER_AN_UPDATE.keys())
+async def test_a_body_that_can_never_be_an_update_is_refused_with_400_and_logged(
+    hooked: Engine,
+    telegram: TelegramEmulator,
+    operator: Operator,
+    caplog: pytest.LogCaptureFixture,
+    body: bytes,
+) -> None:
+    caplog.set_level("WARNING", logger="handlers.telegram.webhook")
+    assert await post_raw(hooked, body) == 400  # not 500, which Telegram would retry for ever
+    (line,) = [r for r in caplog.records if r.name == "handlers.telegram.webhook"]
+    assert line.levelname == "WARNING" and "not a Telegram update" in line.getMessage()
+    assert operator.count("processed_inbound") == 0 and operator.count("customers") == 0
+    update = telegram.update(await telegram.send_command(telegram.user(1001, "Ana"), "start"))
+    assert await deliver(hooked, update, SECRET) == 200  # the next good update still goes through
+    (welcome,) = await telegram.wait_for_messages(1001, 1)
+    assert welcome.text.startswith("Hi Ana, welcome")

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from bot.app.logs import configure as configure_logs
+from bot.app.logs import secrets_of
 from bot.program.rules import Program, load_program
 from bot.program.settings import Settings, load_settings
 
@@ -40,7 +41,7 @@ def _options(
 def setup(program_file: Path | None = None) -> tuple[Settings, Program]:
     settings = load_settings()
     program = load_program(program_file or settings.program_file)
-    configure_logs(settings.log_level, settings.log_format)
+    configure_logs(settings.log_level, settings.log_format, secrets_of(settings))
     return settings, program
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 from bot.core.models import Button
+from bot.core.validation import parse_count
 
 MAX_BYTES = 64  # Telegram refuses a button whose callback data is longer, and with it the whole message
 NPS_SCORES = range(0, 11)
@@ -153,9 +154,8 @@ def parse(text: str) -> ButtonData | None:
         return Language(rest)
     if kind == "nps":
         question_id, _, score = rest.rpartition(":")
-        if question_id and ":" not in question_id and score.isascii() and score.isdigit():
-            return NpsScore(question_id, int(score)) if int(score) in NPS_SCORES else None
-        return None
+        value = parse_count(score, min(NPS_SCORES), max(NPS_SCORES), ascii_only=True)
+        return NpsScore(question_id, value) if question_id and ":" not in question_id and value is not None else None
     return None
 
 

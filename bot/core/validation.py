@@ -11,6 +11,9 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 NAME_MAX = 64
+# Enough for any id or count we keep (a BIGINT has 19 digits), and far below the 4,300 digits past which
+# int() refuses a string.
+COUNT_DIGITS_MAX = 19
 NOTE_MAX = 500
 # Joiners that Persian words and emoji need; every other invisible format character is refused.
 _ALLOWED_FORMAT = {"\u200c", "\u200d"}
@@ -46,6 +49,16 @@ def _has_hidden_characters(text: str) -> bool:
     if _LONE_SURROGATE.search(text):
         return True
     return any(unicodedata.category(char) in {"Cc", "Cf", "Co", "Cn"} and char not in _ALLOWED_FORMAT for char in text)
+
+
+def parse_count(text: str, low: int, high: int, ascii_only: bool = False) -> int | None:
+    """A whole number a person typed, from `low` to `high`; None for anything else. Decimal digits of any script
+    count (a Persian manager types ۷), as int() reads them; str.isdigit would also pass "²", which int() refuses.
+    `ascii_only` is for what a machine wrote, such as button data or a token."""
+    if not 0 < len(text) <= COUNT_DIGITS_MAX or not text.isdecimal() or (ascii_only and not text.isascii()):
+        return None
+    count = int(text)
+    return count if low <= count <= high else None
 
 
 def check_name(text: str) -> str | Invalid:

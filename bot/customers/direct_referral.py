@@ -12,6 +12,7 @@ from bot.core.ids import new_id
 from bot.core.models import DRAFT_TTL, ChatUser, Customer, Draft, Referral, Source, Status
 from bot.core.unit_of_work import Units, Work
 from bot.core.validation import Invalid, check_contact, check_name, check_note
+from bot.customers.eligibility import Friend, refusal
 from bot.customers.referrals import ReferralService
 
 
@@ -82,6 +83,8 @@ class DirectReferrals:
             await w.send(screens.to(customer, "refer_ask_contact", friend_name=data["name"]))
         elif draft.step == "contact":
             data["contact"], data["kind"] = result.value, result.kind  # type: ignore[union-attr]
+            if await self._refused(w, customer, data):
+                return
             await w.tx.save_draft(Draft(chat, "note", data, w.now))
             ask = screens.to(customer, "refer_ask_note", friend_name=data["name"])
             await w.send(screens.with_buttons(ask, (screens.label(locale, "skip"), DirectChoice("skip"))))
@@ -120,11 +123,22 @@ class DirectReferrals:
                 await w.send(self._screens.to(customer, "refer_no_consent"))
         return True
 
+    async def _refused(self, w: Work, customer: Customer, data: dict[str, str]) -> bool:
+        """The link path's rules (not themselves, not a customer, one referrer per friend): a refusal ends the
+        conversation at once, before the note and the consent are asked for nothing."""
+        friend = Friend(contact=data["contact"], contact_kind=data["kind"])
+        reason = await refusal(w.tx, customer, friend)
+        if reason is None:
+            return False
+        await w.tx.delete_draft(customer.telegram_id)
+        await w.tx.log_event("referral.refused", w.now, actor=f"tg:{customer.telegram_id}", reason=reason)
+        await w.send(self._screens.to(customer, reason, friend_name=data["name"]))
+        return True
+
     async def _create(self, w: Work, customer: Customer, draft: Draft) -> None:
         await w.tx.delete_draft(customer.telegram_id)
         data = draft.data
-        if await w.tx.referral_by_contact(data["contact"]) is not None:
-            await w.send(self._screens.to(customer, "refer_duplicate", friend_name=data["name"]))
+        if await self._refused(w, customer, data):  # again: the friend may have joined while the draft waited
             return
         flagged = await self._referrals.too_fast(w, customer)
         referral = Referral(

@@ -9,6 +9,7 @@ from bot.core.codes import parse_payload
 from bot.core.ids import new_id
 from bot.core.models import ChatUser, Customer, Referral, Segment, Source, Status
 from bot.core.unit_of_work import Units, Work
+from bot.customers.eligibility import Friend, refusal
 from bot.program.texts import InviteCard
 from bot.rewards.ledger import Rewards
 from bot.team.sla import schedule_claim_timers
@@ -42,16 +43,18 @@ class ReferralService:
             # Unknown or malformed: the ordinary welcome, saying nothing about codes that exist.
             await w.tx.log_event("deeplink.unknown", w.now, actor=f"tg:{user.id}", payload=payload[:64])
         known = await w.tx.customer(user.id)
+        verdict = await refusal(w.tx, referrer, Friend(telegram_id=user.id)) if referrer else None
         if referrer is not None and parsed is not None:
-            if referrer.telegram_id == user.id:
+            if verdict == "refer_self":
                 await w.send(self._screens.to(referrer, "own_link"))
                 await w.send(self._screens.welcome(referrer, returning=True))
                 return
-            if known is None:
+            if verdict is None:
                 await self._arrival(w, user, referrer, parsed.channel)
                 return
-            await self._known_arrival(w, known, referrer, parsed.channel)
-            return
+            if known is not None:
+                await self._known_arrival(w, known, referrer, parsed.channel)
+                return
         customer = known or await self._units.register(
             w, user, Segment(self._program.segments.default), referred_by=None
         )

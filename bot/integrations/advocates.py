@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from bot.core.ids import new_id
 from bot.core.models import ChatUser, Segment
 from bot.core.unit_of_work import Units, Work
-from bot.core.validation import Invalid, check_name
+from bot.core.validation import Invalid, check_name, parse_count
 from bot.program.sections import SEGMENTS
 from messages import LOCALES
 
@@ -99,9 +99,9 @@ def _advocate(line: int, row: dict[str | None, object], seen: dict[int, int]) ->
         return BadLine(line, "more fields than the header has columns")
     values = {key: str(value).strip() for key, value in row.items() if key is not None and value is not None}
     raw_id = values.get("telegram_id", "")
-    if not raw_id.isdigit() or not 0 < int(raw_id) < TELEGRAM_ID_MAX:
+    telegram_id = parse_count(raw_id, 1, TELEGRAM_ID_MAX - 1)
+    if telegram_id is None:
         return BadLine(line, f"telegram_id {raw_id[:30]!r} is not a Telegram user id (a positive whole number)")
-    telegram_id = int(raw_id)
     if telegram_id in seen:
         return BadLine(line, f"telegram_id {telegram_id} is already on line {seen[telegram_id]}")
     first = check_name(values.get("first_name", ""))

@@ -16,6 +16,11 @@ from bot.core.unit_of_work import Units
 from bot.team.workflow import TeamService
 
 
+class KeyReused(Exception):
+    """An Idempotency-Key sent again with other parameters (another referral, another body) than its first use:
+    answering with the first request's result would tell the CRM its new request succeeded."""
+
+
 @dataclass(frozen=True)
 class Conversion:
     """The referral after the request (None for an unknown id), and why it was not converted, if it was not."""
@@ -51,14 +56,19 @@ class CrmService:
         self._units = units
         self._team = team  # None without a Slack team: nobody claims referrals, so none can be converted
 
-    async def convert(self, request_key: str | None, referral_id: str, deal_value: Decimal, actor: str) -> Conversion:
-        """Converted with a deal value, once per request key: a retried request changes nothing again."""
+    async def convert(
+        self, request_key: str | None, referral_id: str, deal_value: Decimal, actor: str, fingerprint: str = ""
+    ) -> Conversion:
+        """Converted with a deal value, once per request key: a retried request changes nothing again. A key
+        reused with another `fingerprint` (what the request carried) raises KeyReused and changes nothing."""
         before = await self._referral(referral_id)
         if before is None:
             return Conversion(None)
         if self._team is None:
             return Conversion(before, "no sales team is set up (SLACK_BOT_TOKEN), so referrals are never claimed")
         inbound_id = f"crm:{request_key}" if request_key else f"crm:{new_id()}"
+        if request_key:
+            await self._claim_key(inbound_id, fingerprint)
         outcome = await self._team.act(inbound_id, referral_id, "converted", f"crm:{actor}", deal_value=deal_value)
         after = await self._referral(referral_id)
         if outcome.refused is not None:
@@ -66,6 +76,13 @@ class CrmService:
         if after is None or after.status != Status.CONVERTED:  # a replayed request that was refused the first time
             return Conversion(after, f"This referral is {after.status if after else 'gone'}, not converted.")
         return Conversion(after)
+
+    async def _claim_key(self, inbound_id: str, fingerprint: str) -> None:
+        # Recorded in its own commit before the request acts: a retry after a crash in between matches and acts.
+        async with self._units.store.transaction() as tx:
+            first = await tx.claim_request_key(inbound_id, fingerprint, self._units.clock.now())
+        if first != fingerprint:
+            raise KeyReused(inbound_id.removeprefix("crm:"))
 
     async def page(self, query: ReferralQuery) -> Page:
         """One page of referrals, oldest first; pass `next_cursor` back for the next one."""
@@ -98,6 +115,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         moment, _, referral_id = raw.partition("|")
-        return datetime.fromisoformat(moment), referral_id
+        after = datetime.fromisoformat(moment)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise ValueError("not a cursor from a previous page") from None
+    if after.tzinfo is None:  # every cursor handed out carries its offset; a naive one was made up
+        raise ValueError("not a cursor from a previous page")
+    return after, referral_id

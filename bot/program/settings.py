@@ -12,6 +12,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.core.errors import ConfigError
+from bot.core.validation import parse_count
 
 
 class Settings(BaseSettings):
@@ -69,7 +70,7 @@ class Settings(BaseSettings):
     @classmethod
     def _token_shape(cls, value: str) -> str:
         # Telegram tokens are "<bot id>:<secret>"; catching a pasted typo here beats a 401 later.
-        if value and (":" not in value or not value.split(":", 1)[0].isdigit()):
+        if value and (":" not in value or parse_count(value.split(":", 1)[0], 1, 2**63 - 1, ascii_only=True) is None):
             raise ValueError("expected the form 123456:ABC-DEF from @BotFather")
         return value
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core.figures import AdvocateLine, ExportLine
+from bot.core.validation import parse_count
 from bot.reports.tallies import Counts, counts_by_variant, total
 from storage.base import Store
 
@@ -29,8 +29,8 @@ def parse_period(text: str, now: datetime, default: str = "30d") -> Period | Non
     word = (text or default).strip().lower()
     if word in PERIODS:
         days = PERIODS[word]
-    elif re.fullmatch(r"[1-9]\d{0,3}d", word):
-        days = int(word[:-1])
+    elif word.endswith("d") and (count := parse_count(word[:-1], 1, 9999)) is not None:
+        days = count
     else:
         return None
     return Period(word, now - timedelta(days=days) if days else None)

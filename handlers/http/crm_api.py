@@ -3,10 +3,11 @@ docs/crm.md describes it for the people who connect a CRM."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -15,10 +16,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.core.models import Referral, Status
 from bot.core.wire import wire
-from bot.integrations.crm import CrmService, ReferralQuery, Trail
+from bot.integrations.crm import CrmService, KeyReused, ReferralQuery, Trail
 from bot.integrations.webhooks import referral_data
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
+KEY_REUSED = (
+    "keys for idempotent requests can only be used with the same parameters they were first used with; this key was "
+    "first sent for another referral or with another body. Send a new key for a new request."
+)
 MOMENTS = ("claimed_at", "contacted_at", "converted_at", "lost_at", "rejected_at", "updated_at")
 
 
@@ -47,11 +52,18 @@ class ListParams(BaseModel):
     @field_validator("since", "until", mode="before")
     @classmethod
     def _moment(cls, value: object) -> object:
-        """A date (midnight UTC) or a date and time; one without a zone is UTC."""
+        """A date (midnight UTC) or a time with its offset, as UTC: times are stored in UTC and compared as such.
+        A time without an offset is refused, as guessing its zone would silently shift a sync's window."""
         if not isinstance(value, str):
             return value
+        try:
+            return datetime.combine(date.fromisoformat(value), time(), UTC)
+        except ValueError:
+            pass  # not a date alone
         moment = datetime.fromisoformat(value)  # its ValueError becomes pydantic's message
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise ValueError("give the time's UTC offset, as in 2026-01-05T10:00:00Z or 2026-01-05T12:00:00+02:00")
+        return moment.astimezone(UTC)
 
 
 def parsed(model: type[BaseModel], data: object) -> Any:
@@ -61,6 +73,13 @@ def parsed(model: type[BaseModel], data: object) -> Any:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "body"
         raise BadInput(field, first["msg"].removeprefix("Value error, ")) from None
+
+
+def fingerprint(request: web.Request, body: dict[str, Any]) -> str:
+    """What makes two requests the same request: method, path and the body as validated (defaults filled in,
+    keys sorted), so a retry that spells its JSON differently still matches its first send."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode()).hexdigest()
 
 
 def error(status: int, message: str, field: str | None = None) -> web.Response:
@@ -106,7 +125,13 @@ class CrmApi:
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise BadInput("body", "not valid JSON") from None
         body: ConvertBody = parsed(ConvertBody, data)
-        result = await self._crm.convert(key, request.match_info["referral_id"], body.deal_value, body.actor)
+        referral_id = request.match_info["referral_id"]
+        try:
+            result = await self._crm.convert(
+                key, referral_id, body.deal_value, body.actor, fingerprint(request, body.model_dump(mode="json"))
+            )
+        except KeyReused:
+            return error(422, f"Idempotency-Key: {KEY_REUSED}", "Idempotency-Key")
         if result.referral is None:
             return error(404, "no referral with this id")
         if result.refused is not None:

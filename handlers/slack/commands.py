@@ -12,6 +12,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.clock import Clock
+from bot.core.validation import COUNT_DIGITS_MAX, parse_count
 from bot.engagement.asks import AskCampaigns, UnknownSegment
 from bot.engagement.nps import nps_figures
 from bot.engagement.survey import latest_feedback
@@ -74,7 +75,9 @@ class SlashCommands:
         if name == "feedback":
             return team("nps_feedback", **await latest_feedback(self._store))
         if name == "top":
-            limit = int(args[0]) if args and args[0].isdigit() else 10
+            # Anything but a plain number shows the first ten, as if none was given; a number is kept to 1–50.
+            count = parse_count(args[0], 0, 10**COUNT_DIGITS_MAX) if args else None
+            limit = 10 if count is None else count
             return team("top", rows=await stats.leaderboard(self._store, max(1, min(limit, 50))))
         if name == "pending":
             rows = [
