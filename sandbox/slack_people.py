@@ -147,6 +147,14 @@ class SlackPeople(SlackViews):
             self._last.kind, self._last.payload, self._last.options | {"retry_num": retry_num}, reason
         )
 
+    async def replay_last(self) -> PersonResponse:
+        """Someone who captured the last signed HTTP request sends it again within Slack's five-minute window: the
+        same body, validly signed, and no retry headers, since it is not Slack retrying."""
+        assert self._last is not None, "nothing was sent yet"
+        assert self.mode == "http", "only an HTTP request can be captured and replayed"
+        options: Delivery = {**self._last.options, "retry_num": None}
+        return await self._post(self._last.kind, self._last.payload, options)
+
     @property
     def socket_clients(self) -> int:
         return len(self.sockets.clients)

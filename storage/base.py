@@ -235,6 +235,10 @@ class Store(Reads, Protocol):
         """Apply pending migrations in order; return the names applied."""
 
     def transaction(self) -> AbstractAsyncContextManager[Transaction]: ...
+    async def claim_inbound(self, inbound_id: str, at: datetime) -> bool:
+        """Record a processed inbound id in a commit of its own, for a request that changes nothing else (a report
+        a manager asked for); False when it was recorded before. Changes claim theirs in their own transaction."""
+
     def reading(self) -> AbstractAsyncContextManager[Transaction]:
         """The same queries on the read connection, for pure reads: no write lock, nothing to commit."""
 

@@ -26,6 +26,7 @@ QUOTES = frozenset({"notice", "thread", "dm"})
 _FREE_TEXT_KEYS = frozenset({"reason", "error", "text", "payload", "comment", "note", "phone", "name"})
 _REPOINTED = (
     ("referrals", "referrer_id"),
+    ("advocate_tallies", "referrer_id"),  # the leaderboard's counts, so it still counts them, unnamed
     ("rewards", "customer_id"),
     ("share_events", "customer_id"),
     ("asks", "customer_id"),

@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any
 
+from bot.core.models import FORGET_CHAT
 from storage.crm_sql import CrmSql
 from storage.engagement_sql import EngagementScans
 from storage.migrations import Dialect
@@ -25,6 +26,15 @@ _REMEMBER_ALERT = (
     " digest = excluded.digest, updated_at = excluded.updated_at"
 )
 
+# A row marked to forget its chat (an erasure's confirmation) keeps neither chat id nor text once it is settled.
+# Every SET term reads the row as it was before the update, so both CASEs still find the marker, which leads the
+# stored JSON (the first parameters, twice, are _FORGETS).
+_SETTLED = (
+    "chat_id = CASE WHEN payload LIKE ? THEN '' ELSE chat_id END,"
+    " payload = CASE WHEN payload LIKE ? THEN '{}' ELSE payload END"
+)
+_FORGETS = (f'{{"{FORGET_CHAT}":true%',) * 2
+
 
 class SqlStoreBase(ReportSql, OperationsSql, EngagementScans, CrmSql):
     dialect: Dialect
@@ -40,6 +50,10 @@ class SqlStoreBase(ReportSql, OperationsSql, EngagementScans, CrmSql):
         """Indexed reads outside any transaction."""
         raise NotImplementedError
 
+    async def claim_inbound(self, inbound_id: str, at: datetime) -> bool:
+        async with self._write() as db:
+            return await SqlTransaction(db).claim_inbound(inbound_id, at)
+
     async def recount_report_figures(self) -> None:
         async with self._write() as db:
             for statement in recount_statements(self.dialect):
@@ -52,9 +66,9 @@ class SqlStoreBase(ReportSql, OperationsSql, EngagementScans, CrmSql):
                 await db.execute(_REMEMBER_ALERT, row)
             for row_id, platform_message_id in sent.items():
                 await db.execute(
-                    "UPDATE outbox SET status = 'sent', sent_at = ?, lease_until = NULL, platform_message_id = ?"
-                    " WHERE id = ?",
-                    (to_db(at), platform_message_id, row_id),
+                    "UPDATE outbox SET status = 'sent', sent_at = ?, lease_until = NULL, platform_message_id = ?,"
+                    f" {_SETTLED} WHERE id = ?",
+                    (to_db(at), platform_message_id, *_FORGETS, row_id),
                 )
         for referral_id, row in staged.items():  # kept if the commit failed: the next attempt writes them
             if self._alerts_to_record.get(referral_id) is row:
@@ -79,8 +93,9 @@ class SqlStoreBase(ReportSql, OperationsSql, EngagementScans, CrmSql):
     async def mark_dead(self, row_id: str, at: datetime, error: str) -> None:
         async with self._write() as db:
             await db.execute(
-                "UPDATE outbox SET status = 'dead', lease_until = NULL, last_error = ?, sent_at = NULL WHERE id = ?",
-                (error, row_id),
+                f"UPDATE outbox SET status = 'dead', lease_until = NULL, last_error = ?, sent_at = NULL, {_SETTLED}"
+                " WHERE id = ?",
+                (error, *_FORGETS, row_id),
             )
             await SqlTransaction(db).log_event("outbox.dead", at, subject=row_id, error=error)
 

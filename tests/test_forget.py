@@ -13,8 +13,8 @@ from sandbox.slack_models import SlackMessage
 from sandbox.telegram_api import TelegramEmulator
 from sandbox.telegram_people import SentMessage
 
-from conftest import ALERTS, Operator, eventually
-from helpers import answer, converse, run, say, start
+from conftest import ALERTS, MAYA, Operator, eventually
+from helpers import answer, ask, converse, refer_ben, run, say, start
 
 # What identifies Ben: his surname, username, phone, the note Ana wrote about him and his own words.
 TRACES = ("Blackwood", "benbw", "5550001111", "roastery expo", "beans were stale", "call me at noon")
@@ -142,3 +142,21 @@ async def test_forget_in_telegram_asks_erases_and_starts_afresh(
     welcome = (await telegram.wait_for_messages(2001, count + 2))[count + 1]
     assert welcome.text.startswith("Hi Ben, welcome to the Acme Coffee referral program!")
     assert operator.count("referrals") == 2 and operator.count("referrals WHERE friend_telegram_id = 2001") == 0
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+async def test_a_forgotten_advocate_stays_on_the_leaderboard_unnamed_and_their_chat_is_not_kept(
+    team: Engine, telegram: TelegramEmulator, slack: SlackEmulator, operator: Operator
+) -> None:
+    await refer_ben(telegram, slack)
+    assert "1. Ana: 0 converted of 1 referred" in await ask(slack, MAYA, "top")
+    before = len(telegram.messages(1001))
+    await telegram.send_command(telegram.user(1001, "Ana"), "forget")
+    (prompt,) = (await telegram.wait_for_messages(1001, before + 1))[before:]
+    await telegram.press_button(telegram.user(1001, "Ana"), prompt, "forget:yes")
+    (done,) = (await telegram.wait_for_messages(1001, before + 2))[before + 1 :]
+    assert done.text.startswith("Done: we erased what we stored about you.")
+    top = await ask(slack, MAYA, "top")
+    assert "1. A forgotten advocate: 0 converted of 1 referred" in top and "Ana" not in top
+    await eventually(lambda: operator.count("outbox WHERE status IN ('pending', 'sending')") == 0)
+    assert operator.rows("SELECT id, status FROM outbox WHERE chat_id = '1001'") == []

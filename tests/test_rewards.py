@@ -263,6 +263,27 @@ async def test_a_manager_rejects_held_rewards(
         ]
 
 
+async def test_a_rep_cannot_undo_a_managers_approval_by_flagging(
+    telegram: TelegramEmulator, slack: SlackEmulator, strict: Program, clock: FakeClock, operator: Operator
+) -> None:
+    async with team_bot(telegram, slack, with_incentives(strict), clock, operator.database):
+        alert = await flagged_referral(telegram, slack)
+        await slack.click(MAYA, alert, "referral_approve")
+        await slack.wait_for(lambda: "Rewards approved by" in current(slack, alert).plain(), what="approved")
+        approved = operator.rows("SELECT id, status FROM rewards WHERE referral_id = ? ORDER BY id", alert_id(alert))
+        await slack.click(RITA, alert, "referral_flag")
+        await slack.wait_for(lambda: len(slack.ephemerals(RITA)) == 1, what="refusal")
+        assert slack.ephemerals(RITA)[0].text == (
+            "A manager has approved this referral's rewards, so only a manager can flag it now."
+        )
+        assert operator.rows("SELECT id, status FROM rewards WHERE referral_id = ? ORDER BY id", alert_id(alert)) == (
+            approved
+        )
+        assert operator.rows("SELECT status FROM referrals WHERE id = ?", alert_id(alert)) == [{"status": "new"}]
+        await slack.click(MAYA, alert, "referral_flag")  # the manager may change the decision
+        await eventually(lambda: operator.count("referrals WHERE status = 'rejected'") == 1)
+
+
 @incentives(
     referrer=RewardRule(en="a thank-you note"),
     tiers=(

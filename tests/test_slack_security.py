@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bot.core.engine import Engine
 from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 
-from conftest import ALERTS, RITA, Operator
-from helpers import current, refer_ben
+from conftest import ALERTS, MAYA, RITA, Operator
+from helpers import ask, current, refer_ben
 
 
 @pytest.mark.parametrize(
@@ -39,3 +41,15 @@ async def test_a_slack_retry_of_a_click_has_no_second_effect(
     assert len(slack.thread(ALERTS, alert.ts)) == 1
     assert slack.ephemerals(RITA) == []  # the retry is recognised, not refused as a second claim
     assert operator.count("events WHERE kind = 'referral.status'") == 1
+
+
+async def test_a_replayed_slash_command_runs_once(
+    team: Engine, telegram: TelegramEmulator, slack: SlackEmulator
+) -> None:
+    await refer_ben(telegram, slack)
+    assert await ask(slack, MAYA, "export all") == "Here is the referral trail for all time: 1 event."
+    for _ in range(2):  # captured and sent again, validly signed, inside the five minutes Slack allows
+        assert (await slack.replay_last()).status == 200
+    await asyncio.sleep(0.3)  # time for a second answer and file to arrive, if the bot wrongly ran it again
+    assert len(slack.files(slack.dm_channel(MAYA))) == 1
+    assert len(slack.responses) == 1

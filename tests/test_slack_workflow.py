@@ -113,6 +113,21 @@ async def test_lost_asks_why_and_flag_revokes_rewards(
     ) == [{"status": "revoked"}]
 
 
+async def test_a_rep_is_told_why_they_cannot_flag_another_reps_referral(
+    team: Engine, telegram: TelegramEmulator, slack: SlackEmulator, operator: Operator
+) -> None:
+    alert = await refer_ben(telegram, slack)
+    await slack.click(RITA, alert, "referral_claim")
+    await slack.wait_for(lambda: "*Claimed* by" in current(slack, alert).plain(), what="claimed")
+    await slack.click(SAM, alert, "referral_flag")
+    await slack.wait_for(lambda: len(slack.ephemerals(SAM)) == 1, what="refusal")
+    assert slack.ephemerals(SAM)[0].text == (
+        f"<@{RITA}> has claimed this referral, so only they or a manager can flag it."
+    )
+    assert operator.rows("SELECT status, assignee FROM referrals") == [{"status": "claimed", "assignee": RITA}]
+    assert operator.rows("SELECT DISTINCT status FROM rewards") != [{"status": "revoked"}]
+
+
 async def test_the_team_and_the_friend_talk_through_the_bot(
     team: Engine, telegram: TelegramEmulator, slack: SlackEmulator
 ) -> None:

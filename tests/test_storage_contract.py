@@ -104,6 +104,11 @@ async def test_inbound_ids_and_outbox_keys_are_taken_once(store: Store, operator
         assert await tx.enqueue("telegram", "1", {"text": "b"}, "same", T0) is False
     rows = operator.rows("SELECT payload FROM outbox")
     assert [row["payload"] for row in rows] == ['{"text":"a"}']
+    # A request that changes nothing else (a report) claims its id on its own; a unit of work then sees it taken.
+    assert await store.claim_inbound("slack:command:U1:t1", T0) is True
+    assert await store.claim_inbound("slack:command:U1:t1", T0) is False
+    async with store.transaction() as tx:
+        assert await tx.claim_inbound("slack:command:U1:t1", T0) is False
 
 
 async def test_rows_sort_by_id_in_the_order_they_were_written(store: Store, operator: Operator) -> None:

@@ -166,3 +166,29 @@ async def test_a_double_click_delivered_twice_counts_once(domain: Domain) -> Non
 async def test_an_action_on_a_referral_that_is_gone_is_refused(domain: Domain) -> None:
     assert await act(domain, "no-such-referral", "claim") == Outcome("That referral no longer exists.")
     assert domain.outbox("slack", ALERTS) == []
+
+
+@pytest.mark.parametrize("action", ["contacted", "converted", "lost", "flag"])
+async def test_only_the_assignee_or_a_manager_moves_a_claimed_referral_on(domain: Domain, action: str) -> None:
+    referral_id = await refer_ben(domain)
+    await act(domain, referral_id, "claim", actor=RITA)
+    step = "flag it" if action == "flag" else f"mark it {action}"
+    refusal = f"<@U0RITA> has claimed this referral, so only they or a manager can {step}."
+    assert await act(domain, referral_id, action, actor=SAM, deal_value="950", reason="x") == Outcome(refusal)
+    assert (stored(domain, referral_id)["status"], len(thread(domain))) == ("claimed", 1)  # nothing changed
+    assert await act(domain, referral_id, action, actor=MAYA, deal_value="950", reason="x") == Outcome()
+    assert stored(domain, referral_id)["status"] != "claimed"
+
+
+async def test_a_rep_may_flag_what_they_claimed_or_what_is_unclaimed(domain: Domain) -> None:
+    unclaimed = await refer_ben(domain)
+    assert await act(domain, unclaimed, "flag", actor=SAM) == Outcome()
+    await domain.start(2002, "Cal", stored_code(domain))
+    (claimed,) = [r["id"] for r in domain.operator.rows("SELECT id FROM referrals WHERE status = 'new'")]
+    await act(domain, claimed, "claim", actor=SAM)
+    assert await act(domain, claimed, "flag", actor=SAM) == Outcome()
+    assert domain.operator.count("referrals WHERE status = 'rejected'") == 2
+
+
+def stored_code(domain: Domain) -> str:
+    return str(domain.operator.rows("SELECT referral_code FROM customers WHERE telegram_id = 1001")[0]["referral_code"])

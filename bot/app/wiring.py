@@ -31,6 +31,7 @@ from bot.team.alerts import HOME_PLATFORM, Alerts, Team
 from bot.team.sla import SlaScheduler
 from bot.team.workflow import TeamService
 from handlers.http.crm_api import CrmApi
+from handlers.http.listen import Limits
 from handlers.http.metrics_routes import routes as metrics_routes
 from handlers.http.server import HttpServer
 from handlers.http.webhook_sender import WebhookSender
@@ -38,6 +39,7 @@ from handlers.slack.channel import SlackChannel, build_slack_app
 from handlers.slack.commands import SlashCommands
 from handlers.slack.home import HomeSender, HomeTab
 from handlers.slack.managers import ManagersOnly
+from handlers.slack.replays import Replays
 from handlers.slack.reward_blocks import KINDS as REWARD_KINDS
 from handlers.slack.reward_blocks import RewardRoutes, RewardSender
 from handlers.slack.routes import SlackRoutes
@@ -235,6 +237,7 @@ async def _assemble(
             settings.telegram_webhook_secret,
             settings.telegram_webhook_host,
             settings.telegram_webhook_port,
+            Limits.of(settings),
         )
     telegram = await stack.enter_async_context(
         TelegramChannel(app, settings.telegram_poll_timeout, webhook, store.updates_at_once)
@@ -265,7 +268,7 @@ async def _assemble(
 
 def _http_server(settings: Settings, services: CustomerServices, alerts: Alerts | None) -> HttpServer:
     """The engine's own endpoints; every route is added here, as the server takes none once started."""
-    server = HttpServer(settings.http_host, settings.http_port)
+    server = HttpServer(settings.http_host, settings.http_port, Limits.of(settings))
     team = TeamService(services.units, alerts) if alerts is not None else None
     server.add_routes(CrmApi(CrmService(services.units, team), settings.crm_api_token).routes())
     return server
@@ -291,5 +294,7 @@ def _slack(
     SlackRoutes(TeamService(services.units, alerts), services.screens).install(slack_app)
     managers = ManagersOnly(team, services.screens)  # the one manager check, in front of every manager-only listener
     RewardRoutes(Rewards(services.units)).install(slack_app, managers)
-    SlashCommands(store, services.screens, clock, services.campaigns).install(slack_app, managers)
-    return SlackChannel(slack_app, settings.slack_app_token, settings.slack_http_host, settings.slack_http_port)
+    replays = Replays(store, clock)  # a signed slash command sent again runs once
+    SlashCommands(store, services.screens, clock, services.campaigns).install(slack_app, managers, replays)
+    host, port = settings.slack_http_host, settings.slack_http_port
+    return SlackChannel(slack_app, settings.slack_app_token, host, port, Limits.of(settings))

@@ -132,6 +132,12 @@ class Button:
     value: str = ""
 
 
+# An outbox payload key: once its row is sent (or given up on), storage keeps no chat id or text for it, so the
+# message confirming an erasure leaves nothing behind that links back to the person. It leads the payload, so storage
+# recognises it by the stored JSON's opening bytes.
+FORGET_CHAT = "forget_chat"
+
+
 @dataclass(frozen=True)
 class Outgoing:
     """One message to one Telegram chat, rendered and ready to send."""

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 
 from bot.core.buttons import ForgetChoice, ForgetChoiceValue
-from bot.core.models import ChatUser, Customer, Erased, Outgoing
+from bot.core.models import FORGET_CHAT, ChatUser, Customer, Erased, Outgoing
 from bot.core.unit_of_work import Units, Work
 from bot.team.alerts import Alerts
 from messages import normalize_locale
@@ -111,8 +111,10 @@ class Forgetting:
             else:
                 await erase(w, customer, self._alerts)
                 erased = True
-                # Queued after the erasure, so it is not dropped with their other messages; it names nobody.
-                await w.send(self._screens.text(None, user.id, customer.language, "forget_done"))
+                # Queued after the erasure, so it is not dropped with their other messages; it names nobody, and
+                # its row forgets their chat once sent.
+                done = self._screens.text(None, user.id, customer.language, "forget_done")
+                await w.post("telegram", str(user.id), {FORGET_CHAT: True, **done.to_payload()})
         if erased:
             await self._units.store.scrub()
         return True

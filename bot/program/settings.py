@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     webhook_urls: str = ""  # comma-separated receivers of referral events
     webhook_secret: str = ""  # signs each webhook (HMAC-SHA256 over timestamp and body)
     webhook_rate_per_second: float = Field(default=5.0, gt=0, le=10_000)
+    # Every server the bot runs (this one, the Telegram webhook, Slack's HTTP mode): a connection that has not sent
+    # a whole request head this long after it opened, or after its last response, is closed; past the cap, new
+    # connections are refused. Clients that connect and send nothing then cannot exhaust the file descriptors.
+    http_header_timeout_seconds: float = Field(default=15.0, gt=0, le=3600)
+    http_max_connections: int = Field(default=1000, ge=1, le=1_000_000)
 
     # Delivery: how fast and how wide the outbox sends. Defaults follow the platforms' published limits.
     telegram_rate_per_second: float = Field(default=30.0, gt=0, le=10_000)

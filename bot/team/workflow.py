@@ -74,12 +74,27 @@ class TeamService:
             allowed, target = TRANSITIONS[action]
             if referral.status not in allowed:
                 return Outcome(self._refusal(referral, action, actor))
+            overruled = self._overrules(referral, action, actor)
+            if overruled is not None:
+                return Outcome(self._refusal(referral, action, actor, overruled))
             await self._apply(w, referral, target, actor, details)
         return Outcome()
 
-    def _refusal(self, referral: Referral, action: str, actor: str) -> str:
+    def _overrules(self, referral: Referral, action: str, actor: str) -> str | None:
+        """Why this step would overrule someone else's call, which only a manager (or the CRM) may do; None if not.
+        A rep may move on only what they claimed, and flag only that or what is unclaimed; once a manager has
+        approved a referral's rewards, flagging it (which revokes them) is a manager's decision too."""
+        if action == "claim" or actor.startswith("crm:") or self._alerts.team.is_manager(actor):
+            return None
+        if referral.assignee and referral.assignee != actor:
+            return "not_assignee"
+        if action == "flag" and referral.review == "approved":
+            return "approved"
+        return None
+
+    def _refusal(self, referral: Referral, action: str, actor: str, reason: str | None = None) -> str:
         return self._screens.team(
-            "refused", action=action, status=referral.status, assignee=referral.assignee, actor=actor
+            "refused", action=action, status=referral.status, assignee=referral.assignee, actor=actor, reason=reason
         )
 
     async def _apply(self, w: Work, referral: Referral, target: Status, actor: str, details: dict[str, Any]) -> None:

@@ -8,14 +8,16 @@ import logging
 
 from aiohttp import web
 
+from handlers.http.listen import DEFAULT_LIMITS, Limits, serve
+
 log = logging.getLogger(__name__)
 
 
 class HttpServer:
     """Engine part and async context manager; port 0 picks a free port, read back from `.port`."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 8081) -> None:
-        self._host, self._port = host, port
+    def __init__(self, host: str = "127.0.0.1", port: int = 8081, limits: Limits = DEFAULT_LIMITS) -> None:
+        self._host, self._port, self._limits = host, port, limits
         self._routes: list[web.RouteDef] = []
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
@@ -29,10 +31,7 @@ class HttpServer:
     async def __aenter__(self) -> HttpServer:
         app = web.Application()
         app.add_routes(self._routes)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self._host, self._port).start()
-        self.port = self._runner.addresses[0][1]
+        self._runner, self.port = await serve(app, self._host, self._port, self._limits)
         log.info("HTTP endpoints at http://%s:%s", self._host, self.port)
         return self
 

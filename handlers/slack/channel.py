@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.errors import ConfigError, unreachable
+from handlers.http.listen import DEFAULT_LIMITS, Limits, serve
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +33,17 @@ def build_slack_app(bot_token: str, api_url: str, signing_secret: str) -> AsyncA
 class SlackChannel:
     """Async context manager; HTTP mode when there is no app token, else Socket Mode."""
 
-    def __init__(self, app: AsyncApp, app_token: str = "", host: str = "0.0.0.0", port: int = 3000) -> None:
+    def __init__(
+        self,
+        app: AsyncApp,
+        app_token: str = "",
+        host: str = "0.0.0.0",
+        port: int = 3000,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> None:
         self.app = app
         self._app_token = app_token
-        self._host, self._port = host, port
+        self._host, self._port, self._limits = host, port, limits
         self._runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self.port: int | None = None
@@ -82,10 +90,7 @@ class SlackChannel:
     async def _serve_http(self) -> None:
         server = web.Application()
         server.router.add_post("/slack/events", self._handle)
-        self._runner = web.AppRunner(server, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self._host, self._port).start()
-        self.port = self._runner.addresses[0][1]
+        self._runner, self.port = await serve(server, self._host, self._port, self._limits)
         log.info("Slack events at http://%s:%s/slack/events", self._host, self.port)
 
     async def _handle(self, request: web.Request) -> web.Response:

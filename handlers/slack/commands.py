@@ -22,6 +22,7 @@ from bot.program.texts import Texts
 from bot.reports import stats
 from bot.reports.tallies import counts_by_variant
 from handlers.slack.managers import ManagersOnly, subcommand
+from handlers.slack.replays import Replays
 from storage.base import Store
 
 
@@ -42,8 +43,8 @@ class SlashCommands:
         self._screens = screens
         self._clock = clock
 
-    def install(self, app: AsyncApp, managers: ManagersOnly) -> None:
-        app.command("/referrals", middleware=[managers.command])(self.referrals)
+    def install(self, app: AsyncApp, managers: ManagersOnly, replays: Replays) -> None:
+        app.command("/referrals", middleware=[replays.command, managers.command])(self.referrals)
 
     async def referrals(
         self,

@@ -16,6 +16,7 @@ from bot.program.texts import Texts
 from bot.rewards.ledger import Rewards
 from handlers.slack.api_errors import PERMANENT
 from handlers.slack.managers import ManagersOnly
+from handlers.slack.replays import action_id
 from storage.base import Store
 
 Block = dict[str, Any]
@@ -105,22 +106,17 @@ class RewardRoutes:
     async def reviewed(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         action = body["actions"][0]
         decision = action["action_id"].removeprefix("referral_")
-        refusal = await self._rewards.review(_inbound(body), action["value"], decision, body["user"]["id"])
+        refusal = await self._rewards.review(action_id(body), action["value"], decision, body["user"]["id"])
         await ack()
         await _explain(refusal, respond)
 
     async def done(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         action, container = body["actions"][0], body["container"]
         refusal = await self._rewards.done(
-            _inbound(body), action["value"], body["user"]["id"], container["channel_id"], container["message_ts"]
+            action_id(body), action["value"], body["user"]["id"], container["channel_id"], container["message_ts"]
         )
         await ack()
         await _explain(refusal, respond)
-
-
-def _inbound(body: dict[str, Any]) -> str:
-    # The trigger id is unique per click and repeated when Slack retries the same request.
-    return f"slack:action:{body.get('trigger_id') or body['actions'][0].get('action_ts')}"
 
 
 async def _explain(refusal: str | None, respond: AsyncRespond) -> None:

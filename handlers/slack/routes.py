@@ -15,17 +15,13 @@ from bot.core.validation import storable
 from bot.program.texts import Texts
 from bot.team.workflow import Outcome, TeamService
 from handlers.slack import blocks
+from handlers.slack.replays import action_id
 from messages.renderer import clean
 
 log = logging.getLogger(__name__)
 DIRECT_ACTIONS = re.compile(r"^referral_(claim|contacted|flag)(?:_\d+)?$")
 MODAL_ACTIONS = re.compile(r"^referral_(converted|lost|message)$")
 MAX_DEAL = Decimal("1000000000")
-
-
-def action_id(body: dict[str, Any]) -> str:
-    # The trigger id is unique per click and repeated when Slack retries the same request.
-    return f"slack:action:{body.get('trigger_id') or body['actions'][0].get('action_ts')}"
 
 
 class SlackRoutes:

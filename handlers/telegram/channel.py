@@ -19,6 +19,7 @@ from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
 from bot.core.errors import ConfigError, Unreachable, unreachable
+from handlers.http.listen import DEFAULT_LIMITS, Limits
 from handlers.telegram.aiohttp_request import AiohttpRequest
 from handlers.telegram.batches import process_batch
 from handlers.telegram.routes import Routes
@@ -75,6 +76,7 @@ class Webhook:
     secret: str
     host: str = "0.0.0.0"
     port: int = 8443
+    limits: Limits = DEFAULT_LIMITS
 
 
 class TelegramChannel:
@@ -94,7 +96,7 @@ class TelegramChannel:
         self._attempts: dict[int, int] = {}
         app.add_error_handler(self._record_failure)
         self.webhook = (
-            WebhookServer(app, webhook.url, webhook.secret, webhook.host, webhook.port, self._failed)
+            WebhookServer(app, webhook.url, webhook.secret, webhook.host, webhook.port, self._failed, webhook.limits)
             if webhook
             else None
         )

@@ -17,6 +17,8 @@ from aiohttp import web
 from telegram import Bot, Update
 from telegram.ext import Application
 
+from handlers.http.listen import DEFAULT_LIMITS, Limits, serve
+
 log = logging.getLogger(__name__)
 MAX_UPDATE_BYTES = 1_000_000
 ID_LIMIT = 2**63  # ids are stored as BIGINT
@@ -41,11 +43,12 @@ class WebhookServer:
         host: str,
         port: int,
         failed: set[int],
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self._app = app
         self._url = url
         self._secret = secret.encode()
-        self._host, self._port = host, port
+        self._host, self._port, self._limits = host, port, limits
         self._failed = failed  # update ids whose handler failed, filled by the channel's error handler
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
@@ -53,10 +56,7 @@ class WebhookServer:
     async def start(self) -> None:
         server = web.Application(client_max_size=MAX_UPDATE_BYTES)
         server.router.add_post(urlparse(self._url).path or "/", self._receive)
-        self._runner = web.AppRunner(server, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self._host, self._port).start()
-        self.port = self._runner.addresses[0][1]
+        self._runner, self.port = await serve(server, self._host, self._port, self._limits)
         await self._app.bot.set_webhook(
             self._url, secret_token=self._secret.decode(), allowed_updates=Update.ALL_TYPES, drop_pending_updates=False
         )
