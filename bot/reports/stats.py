@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -81,7 +81,7 @@ async def leaderboard(store: Store, limit: int) -> list[AdvocateLine]:
 
 async def pending(store: Store, limit: int = 50) -> list[dict[str, Any]]:
     """Unclaimed and uncontacted referrals, oldest first, as dicts the callers extend with what they show."""
-    return [asdict(line) for line in await store.pending_referrals(limit)]
+    return [dict(vars(line)) for line in await store.pending_referrals(limit)]  # flat: no deep copy
 
 
 @dataclass(frozen=True)
