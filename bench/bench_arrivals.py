@@ -26,6 +26,7 @@ from telegram.ext import ContextTypes, TypeHandler
 
 from bench.common import World, program, verdict, world, write_result
 from bot.app.wiring import build_engine
+from bot.core.clock import SystemClock
 from handlers.telegram import TelegramChannel
 from handlers.telegram.channel import build_application
 from storage import SQLiteStore
@@ -115,11 +116,13 @@ async def floor_a(world: World, updates: list[dict[str, Any]]) -> float:
 
     app.add_handler(TypeHandler(Update, nothing))
     await app.initialize()
+    store = await SQLiteStore.open(str(world.database.parent / "floor_a.db"))  # parks nothing: nothing fails
     try:
-        channel = TelegramChannel(app, at_once=SQLiteStore.updates_at_once)
+        channel = TelegramChannel(app, store, SystemClock().now, at_once=SQLiteStore.updates_at_once)
         await _feed(channel, updates[:WARM_UP])
         return await _feed(channel, updates[WARM_UP:])
     finally:
+        await store.close()
         await app.shutdown()
 
 

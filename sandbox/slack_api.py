@@ -12,7 +12,7 @@ from typing import Any, Self
 import aiohttp
 from aiohttp import web
 
-from sandbox.connections import client_port
+from sandbox.connections import client_port, listen_again, stop_listening
 from sandbox.slack_models import ApiCall, JSONDict, SlackError
 from sandbox.slack_people import SlackPeople
 
@@ -90,6 +90,17 @@ class SlackEmulator(SlackPeople):
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    async def go_down(self) -> None:
+        """An outage: the Web API and Socket Mode refuse connections (open ones are cut) until `come_back()`."""
+        assert self._runner is not None
+        await self.sockets.close()
+        await stop_listening(self._runner)
+
+    async def come_back(self) -> None:
+        assert self._runner is not None
+        self.sockets.closing = False
+        await listen_again(self._runner, self._port)
 
     @property
     def api_url(self) -> str:

@@ -10,7 +10,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from sandbox.connections import client_port
+from sandbox.connections import client_port, listen_again, stop_listening
 from sandbox.telegram_entities import ApiError, JSONDict, bad_request, check_inline_results, check_markup, message_text
 from sandbox.telegram_limits import OverallRate
 from sandbox.telegram_params import read_params
@@ -102,6 +102,19 @@ class TelegramEmulator(TelegramWorld):
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    async def go_down(self) -> None:
+        """An outage: the Bot API refuses connections (open ones, long polls too, are cut) until `come_back()`.
+        Chats and unconfirmed updates are kept, as Telegram keeps them."""
+        assert self._runner is not None
+        self._closing = True
+        self._notify()  # long polls return now
+        await stop_listening(self._runner)
+
+    async def come_back(self) -> None:
+        assert self._runner is not None
+        self._closing = False
+        await listen_again(self._runner, self._port)
 
     @property
     def base_url(self) -> str:

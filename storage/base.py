@@ -12,21 +12,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from bot.core.figures import (
-    AdvocateLine,
-    Counts,
-    ExportLine,
-    Measure,
-    NpsComment,
-    NpsFigures,
-    OutboxCount,
-    PendingLine,
-    ReferralSummary,
-    RepCounts,
-    RewardSummary,
-    SurveyAnswer,
+from bot.core.models import (
+    Customer,
+    Draft,
+    Erased,
+    NpsQuestion,
+    OutboxRow,
+    ParkedUpdate,
+    Referral,
+    Reward,
+    Timer,
 )
-from bot.core.models import Customer, Draft, Erased, NpsQuestion, OutboxRow, Referral, Reward, Timer
+from bot.core.retention import Mark, Pruned, Table
+from storage.reads import Reads
 
 
 class Transaction(Protocol):
@@ -50,6 +48,9 @@ class Transaction(Protocol):
     async def referral_by_contact(self, contact: str) -> Referral | None: ...
     async def referrals_by(self, referrer_id: int) -> Sequence[Referral]: ...
     async def count_referrals_since(self, referrer_id: int, since: datetime) -> int: ...
+    async def count_held(self, referrer_id: int) -> int:
+        """How many of the referrer's referrals wait in the managers' review queue."""
+
     async def insert_referral(self, referral: Referral) -> None: ...
     async def update_referral(self, referral_id: str, **changes: Any) -> None: ...
 
@@ -129,9 +130,16 @@ class Transaction(Protocol):
         """Append to the audit trail; rows are never updated or deleted."""
 
     async def enqueue(
-        self, platform: str, chat_id: str, payload: dict[str, Any], dedupe_key: str, at: datetime
+        self,
+        platform: str,
+        chat_id: str,
+        payload: dict[str, Any],
+        dedupe_key: str,
+        at: datetime,
+        about: Sequence[str] = (),
     ) -> bool:
-        """Add an outbox row; False when a row with that dedupe key exists already."""
+        """Add an outbox row; False when a row with that dedupe key exists already. `about` are the subjects
+        (bot/core/subjects.py) whose names its text carries besides its recipient's, so forgetting finds it."""
 
     async def privacy_counts(self, telegram_id: int) -> dict[str, int]:
         """How many asks, NPS answers and survey answers are stored about a customer."""
@@ -149,70 +157,6 @@ class Transaction(Protocol):
         at: datetime,
     ) -> Erased:
         """Erase a customer's personal data while the anonymous counts stay (see storage/privacy_sql.py)."""
-
-
-class Reads(Protocol):
-    """Reads outside any transaction that may scan tables: the figures, sweeps and operator tools. They run where
-    they hold up no writer. Timestamps in the lines they return are as stored (ISO text)."""
-
-    async def counts_by_variant(self, since: datetime | None) -> dict[str, Counts]:
-        """The funnel's counts per variant ('' for none) of what arrived and was shared from `since` on."""
-
-    async def median_minutes(
-        self, measure: Measure, since: datetime | None, count: int, rep: str | None = None
-    ) -> float | None:
-        """The median duration over the `count` referrals (of one rep) that have it and arrived from `since` on:
-        its index is walked in order to the middle, not read whole."""
-
-    async def leaderboard(self, limit: int) -> list[AdvocateLine]:
-        """The top advocates by conversions, then referrals; ties with the last line are included."""
-
-    async def pending_referrals(self, limit: int) -> list[PendingLine]:
-        """Unclaimed and uncontacted referrals, oldest first."""
-
-    async def pending_count(self) -> int: ...
-    async def rep_counts(self, since: datetime | None) -> list[RepCounts]: ...
-    async def export_lines(self, since: datetime | None) -> list[ExportLine]:
-        """Every creation, status change and reattribution of the referrals made from `since` on, in order."""
-
-    async def nps_figures(self, since: datetime | None) -> NpsFigures: ...
-    async def survey_answers(self, limit: int) -> list[SurveyAnswer]: ...
-    async def nps_comments(self, limit: int) -> list[NpsComment]: ...
-    async def customers_by_variant(self) -> dict[str | None, int]: ...
-
-    async def due_for_nps(
-        self, joined_before: datetime, segments: Sequence[str], asked_after: datetime, limit: int
-    ) -> list[int]:
-        """Customers who joined before a moment and may be asked NPS: not opted out, reachable, never asked this
-        way and not asked at all since `asked_after`; the longest-standing first."""
-
-    async def unalerted_detractors(self, answered_before: datetime, limit: int) -> list[NpsQuestion]: ...
-
-    async def referrals_page(
-        self,
-        status: str | None,
-        since: datetime | None,
-        until: datetime | None,
-        after: tuple[datetime, str] | None,
-        limit: int,
-    ) -> list[Referral]:
-        """Referrals oldest first, filtered by status and by [since, until), starting after a (created_at, id)
-        cursor; ids break ties between referrals created in the same instant."""
-
-    async def referral_trail(self, referral_id: str) -> list[dict[str, Any]]:
-        """The referral's audit events, oldest first, each with its data as JSON."""
-
-    async def reward_trail(self, referral_id: str) -> list[dict[str, Any]]:
-        """The referral's rewards, for the trail: each reward's own events are keyed by the reward's id."""
-
-    async def ping(self) -> None:
-        """Raises unless the database answers."""
-
-    async def referrals_by_status(self) -> dict[str, int]: ...
-    async def outbox_counts(self, statuses: Sequence[str] | None = None) -> list[OutboxCount]: ...
-    async def dead_letters(self) -> int: ...
-    async def referral_summaries(self) -> list[ReferralSummary]: ...
-    async def reward_summaries(self) -> list[RewardSummary]: ...
 
 
 @dataclass
@@ -262,6 +206,14 @@ class Store(Reads, Protocol):
         """Hand a leased row back at once (shutdown); a row already settled is left alone."""
 
     async def mark_dead(self, row_id: str, at: datetime, error: str) -> None: ...
+
+    async def park_update(self, update: ParkedUpdate, at: datetime) -> None:
+        """Keep an update whose handling failed (or that waits behind one), or record another failed attempt."""
+
+    async def parked_updates(self) -> Sequence[ParkedUpdate]:
+        """Every parked update, oldest first."""
+
+    async def unpark_update(self, update_id: int) -> None: ...
     async def claim_due_timers(self, now: datetime, limit: int, lease: timedelta) -> Sequence[Timer]: ...
     async def remember_alerts(
         self, referral_ids: Sequence[str], channel: str, ts: str, digest: bool, at: datetime, with_send: bool = False
@@ -279,6 +231,10 @@ class Store(Reads, Protocol):
     async def recount_report_figures(self) -> None:
         """Count the report tallies and stored durations again from the rows, in one transaction: after rows
         were changed by hand, outside the bot. Writers wait meanwhile (seconds for a million referrals)."""
+
+    async def prune(self, table: Table, before: datetime, after: Mark, limit: int) -> Pruned:
+        """Look at up to `limit` rows of `table` older than `before`, past `after`, and delete those the retention
+        lets go (bot/core/retention.py), in one short transaction; say where the scan now stands."""
 
     async def scrub(self) -> bool:
         """After an erasure: leave no earlier version of erased rows in the database files; False when another

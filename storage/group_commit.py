@@ -55,8 +55,8 @@ class GroupCommit:
             self._writer.execute_now("SAVEPOINT one_write")
             try:
                 yield
-            except BaseException:
-                self._undo_one(group)
+            except BaseException as error:
+                self._undo_one(group, error)
                 await self._finish_unless_joined(urgent)
                 raise
             self._writer.execute_now("RELEASE one_write")
@@ -76,7 +76,7 @@ class GroupCommit:
         self._open = _Group()
         return self._open
 
-    def _undo_one(self, group: _Group) -> None:
+    def _undo_one(self, group: _Group, error: BaseException) -> None:
         if self._writer.in_transaction:
             self._writer.execute_now("ROLLBACK TO one_write")
             self._writer.execute_now("RELEASE one_write")
@@ -84,7 +84,9 @@ class GroupCommit:
         # SQLite ended the whole transaction (a full disk, say): the writes before this one are gone too.
         self._open = None
         if group.members:
-            group.done.set_exception(RuntimeError("the shared transaction was rolled back by the database"))
+            lost = RuntimeError("the shared transaction was rolled back by the database")
+            lost.__cause__ = error  # what made it roll back: a full disk, say
+            group.done.set_exception(lost)
         else:
             group.done.set_result(None)
 

@@ -13,11 +13,13 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from bot.core.models import OutboxRow, Timer
+from storage.availability import Availability
 from storage.base import CommitCounts
 from storage.migrations import CREATE_LEDGER, load_migrations
 from storage.outbox_sql import CLAIMABLE
@@ -37,6 +39,27 @@ def pg_sql(sql: str) -> str:
     """The statement with PostgreSQL's numbered placeholders."""
     numbers = iter(range(1, sql.count("?") + 1))
     return _PLACEHOLDER.sub(lambda m: f"${next(numbers)}" if m.group() == "?" else m.group(), sql)
+
+
+# A server stopped, restarting or out of reach, or a connection it cut: every query fails until it is back.
+_AWAY = (
+    OSError,  # refused, unreachable, timed out (TimeoutError is one)
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.InternalClientError,  # a pooled connection the server cut mid-operation: "another operation…"
+)
+_ADVICE = (
+    "Nothing is acknowledged meanwhile: Telegram keeps the updates (the webhook answers 500) and messages wait in"
+    " the outbox. Start the server or mend the network; the bot reconnects by itself"
+)
+
+
+def _away(error: BaseException) -> str | None:
+    # asyncpg's "cannot call Transaction.__aexit__(): the underlying connection is closed" has no class of its own.
+    closed = isinstance(error, asyncpg.InterfaceError) and "connection is closed" in str(error)
+    return f"{type(error).__name__}: {error}" if closed or isinstance(error, _AWAY) else None
 
 
 def _changed(status: str) -> int:
@@ -62,23 +85,25 @@ class PostgresStore(SqlStoreBase):
     dialect = "postgresql"
     updates_at_once = 1
 
-    def __init__(self, pool: asyncpg.Pool[asyncpg.Record]) -> None:
+    def __init__(self, pool: asyncpg.Pool[asyncpg.Record], where: str = "PostgreSQL") -> None:
         super().__init__()
         self._pool = pool
         self.commit_counts = CommitCounts()
+        self._available = Availability(where, _ADVICE, _away)
 
     @classmethod
     async def open(cls, url: str, pool_size: int = 10) -> PostgresStore:
         # Query parameters of the URL (search_path=..., say) become the sessions' settings.
         pool = await asyncpg.create_pool(url, min_size=1, max_size=pool_size)
-        return cls(pool)
+        parts = urlsplit(url)
+        return cls(pool, f"PostgreSQL at {parts.hostname}:{parts.port or 5432}{parts.path}")
 
     async def close(self) -> None:
         await self._pool.close()
 
     @asynccontextmanager
     async def _write(self, urgent: bool = False) -> AsyncIterator[_PgExecutor]:
-        async with self._pool.acquire() as connection:
+        async with self._available.watch(), self._pool.acquire() as connection:
             async with connection.transaction():
                 yield _PgExecutor(connection)
             self.commit_counts.writes += 1  # each transaction is its own commit here
@@ -86,7 +111,7 @@ class PostgresStore(SqlStoreBase):
 
     @asynccontextmanager
     async def _lookup(self) -> AsyncIterator[_PgExecutor]:
-        async with self._pool.acquire() as connection:
+        async with self._available.watch(), self._pool.acquire() as connection:
             yield _PgExecutor(connection)
 
     def _scan(self) -> AbstractAsyncContextManager[_PgExecutor]:

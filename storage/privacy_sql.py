@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.core.models import Erased
+from bot.core.subjects import friend_of, person
 from storage.rows import json_text, to_db
 
 if TYPE_CHECKING:
@@ -148,26 +149,34 @@ class PrivacySql:
         await self._db.execute("UPDATE nps_answers SET comment = NULL WHERE customer_id = ?", (pseudonym,))
         await self._db.execute("DELETE FROM feedback_answers WHERE customer_id = ?", (telegram_id,))
         await self._db.execute("DELETE FROM drafts WHERE telegram_id = ?", (telegram_id,))
+        await self._db.execute("DELETE FROM parked_updates WHERE sender = ?", (telegram_id,))  # as they came
         await self._db.execute("DELETE FROM customers WHERE telegram_id = ?", (telegram_id,))
         return moved["referrals"]
 
     async def _erase_messages(
         self, telegram_id: int, pseudonym: int, forms: Sequence[str], friend_ids: Sequence[str], at: datetime
     ) -> tuple[int, int]:
-        """Messages to them or naming them: those not yet sent are dropped, the record of sent ones is blanked."""
+        """Messages to them or naming them: those not yet sent are dropped, the record of sent ones is blanked.
+        A message names them when it recorded them as a subject (outbox_subjects), whatever their name; one queued
+        before subjects were recorded is found by its text: a thread line or DM about their referral, or the
+        forms of their names (three letters or more) as whole words."""
+        subjects = [person(telegram_id), *(friend_of(referral_id) for referral_id in friend_ids)]
+        named = f"id IN (SELECT outbox_id FROM outbox_subjects WHERE subject IN ({', '.join('?' for _ in subjects)}))"
+        searched = [*forms, *friend_ids]
         rows = await self._db.fetch_all(
-            "SELECT id, platform, chat_id, payload, status, platform_message_id FROM outbox"
-            " WHERE (platform = 'telegram' AND chat_id = ?)"
-            + "".join(" OR payload LIKE ? ESCAPE '\\'" for _ in [*forms, *friend_ids]),
-            (str(telegram_id), *(_like(form) for form in [*forms, *friend_ids])),
+            f"SELECT id, platform, chat_id, payload, status, platform_message_id, {named} AS named FROM outbox"
+            f" WHERE (platform = 'telegram' AND chat_id = ?) OR {named}"
+            + "".join(" OR payload LIKE ? ESCAPE '\\'" for _ in searched),
+            (*subjects, str(telegram_id), *subjects, *(_like(form) for form in searched)),
         )
         dropped = blanked = 0
         for row in rows:
             payload = json.loads(row["payload"])
             to_them = row["platform"] == "telegram" and row["chat_id"] == str(telegram_id)
             about_them = payload.get("referral_id") in friend_ids and payload.get("kind") in ("thread", "dm")
-            if not (to_them or about_them or _names(row["payload"], forms)):
+            if not (to_them or about_them or row["named"] or _names(row["payload"], forms)):
                 continue  # the LIKE above is case-blind and finds parts of words; here only whole words count
+            await self._db.execute("DELETE FROM outbox_subjects WHERE outbox_id = ?", (row["id"],))
             chat = str(pseudonym) if to_them else row["chat_id"]
             if row["status"] in ("pending", "sending"):
                 dropped += await self._db.execute("DELETE FROM outbox WHERE id = ?", (row["id"],))

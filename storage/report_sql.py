@@ -18,6 +18,7 @@ from bot.core.figures import (
     AdvocateLine,
     Counts,
     ExportLine,
+    HeldLine,
     Measure,
     NpsComment,
     NpsFigures,
@@ -88,6 +89,15 @@ _PENDING = (
     " LEFT JOIN customers f ON f.telegram_id = r.friend_telegram_id"
     " ORDER BY r.created_at LIMIT ?"
 )
+# The review queue, oldest first from the status index.
+_HELD = (
+    "SELECT r.id, r.created_at, r.source, r.flag_reason, r.friend_name, f.first_name AS friend_first_name,"
+    " c.first_name AS referrer_name, c.username AS referrer_username"
+    " FROM (SELECT id FROM referrals WHERE status = 'held' ORDER BY created_at LIMIT ?) AS o"
+    " JOIN referrals r ON r.id = o.id JOIN customers c ON c.telegram_id = r.referrer_id"
+    " LEFT JOIN customers f ON f.telegram_id = r.friend_telegram_id"
+    " ORDER BY r.created_at, r.id"
+)
 _REPS = (
     "SELECT assignee, COUNT(*) AS claimed, SUM(CASE WHEN status = 'converted' THEN 1 ELSE 0 END) AS converted,"
     " COUNT(claim_seconds) AS timed_claims,"
@@ -155,6 +165,13 @@ class ReportSql(Scans):
 
     async def pending_count(self) -> int:
         rows = await self._rows("SELECT COUNT(*) AS n FROM referrals WHERE status IN ('new', 'claimed')")
+        return int(rows[0]["n"])
+
+    async def review_queue(self, limit: int) -> list[HeldLine]:
+        return [HeldLine(**row) for row in await self._rows(_HELD, limit)]
+
+    async def review_count(self) -> int:
+        rows = await self._rows("SELECT COUNT(*) AS n FROM referrals WHERE status = 'held'")
         return int(rows[0]["n"])
 
     async def rep_counts(self, since: datetime | None) -> list[RepCounts]:

@@ -7,12 +7,13 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any
 
-from bot.core.models import FORGET_CHAT
+from bot.core.models import FORGET_CHAT, ParkedUpdate
 from storage.crm_sql import CrmSql
 from storage.engagement_sql import EngagementScans
 from storage.migrations import Dialect
 from storage.operations_sql import OperationsSql
 from storage.report_sql import ReportSql
+from storage.retention_sql import RetentionSql
 from storage.rows import to_db
 from storage.sql_base import Executor
 from storage.sql_transaction import SqlTransaction
@@ -36,7 +37,7 @@ _SETTLED = (
 _FORGETS = (f'{{"{FORGET_CHAT}":true%',) * 2
 
 
-class SqlStoreBase(ReportSql, OperationsSql, EngagementScans, CrmSql):
+class SqlStoreBase(ReportSql, OperationsSql, EngagementScans, CrmSql, RetentionSql):
     dialect: Dialect
 
     def __init__(self) -> None:
@@ -98,6 +99,25 @@ class SqlStoreBase(ReportSql, OperationsSql, EngagementScans, CrmSql):
                 (error, *_FORGETS, row_id),
             )
             await SqlTransaction(db).log_event("outbox.dead", at, subject=row_id, error=error)
+
+    async def park_update(self, update: ParkedUpdate, at: datetime) -> None:
+        async with self._write() as db:
+            await db.execute(
+                "INSERT INTO parked_updates (update_id, sender, payload, attempts, parked_at) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (update_id) DO UPDATE SET attempts = excluded.attempts",
+                (update.update_id, update.sender, update.payload, update.attempts, to_db(at)),
+            )
+
+    async def parked_updates(self) -> list[ParkedUpdate]:
+        async with self._lookup() as db:
+            rows = await db.fetch_all(
+                "SELECT update_id, sender, payload, attempts FROM parked_updates ORDER BY update_id"
+            )
+        return [ParkedUpdate(**row) for row in rows]
+
+    async def unpark_update(self, update_id: int) -> None:
+        async with self._write() as db:
+            await db.execute("DELETE FROM parked_updates WHERE update_id = ?", (update_id,))
 
     async def remember_alerts(
         self, referral_ids: Sequence[str], channel: str, ts: str, digest: bool, at: datetime, with_send: bool = False

@@ -71,6 +71,12 @@ class SqlTransaction(EngagementSql, PrivacySql, TallySql, CrmWrites):
         )
         return int(row["n"]) if row else 0
 
+    async def count_held(self, referrer_id: int) -> int:
+        row = await self._one(
+            "SELECT COUNT(*) AS n FROM referrals WHERE referrer_id = ? AND status = 'held'", referrer_id
+        )
+        return int(row["n"]) if row else 0
+
     async def insert_referral(self, referral: Referral) -> None:
         durations = await self._count_arrival(referral)
         await self._insert("referrals", {**to_row(referral), **durations})
@@ -195,7 +201,13 @@ class SqlTransaction(EngagementSql, PrivacySql, TallySql, CrmWrites):
         await self._insert("events", {**row, "created_at": to_db(at)})
 
     async def enqueue(
-        self, platform: str, chat_id: str, payload: dict[str, Any], dedupe_key: str, at: datetime
+        self,
+        platform: str,
+        chat_id: str,
+        payload: dict[str, Any],
+        dedupe_key: str,
+        at: datetime,
+        about: Sequence[str] = (),
     ) -> bool:
         row = {
             "id": new_id(),
@@ -207,4 +219,8 @@ class SqlTransaction(EngagementSql, PrivacySql, TallySql, CrmWrites):
             "next_attempt_at": to_db(at),
             "created_at": to_db(at),
         }
-        return await self._insert("outbox", row, "ON CONFLICT (dedupe_key) DO NOTHING") == 1
+        if await self._insert("outbox", row, "ON CONFLICT (dedupe_key) DO NOTHING") != 1:
+            return False
+        for subject in dict.fromkeys(about):
+            await self._insert("outbox_subjects", {"subject": subject, "outbox_id": row["id"]})
+        return True

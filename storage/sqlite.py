@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -14,12 +15,14 @@ from typing import Any
 import aiosqlite
 
 from bot.core.models import OutboxRow, Timer
+from storage.availability import Availability
 from storage.group_commit import GroupCommit
 from storage.migrations import CREATE_LEDGER, load_migrations
 from storage.outbox_sql import CLAIMABLE
 from storage.rows import from_row, to_db
 from storage.sql_store import SqlStoreBase
 from storage.sql_transaction import SqlTransaction
+from storage.sqlite_files import DISK_ADVICE, disk_trouble, room
 
 
 class _Executor:
@@ -59,8 +62,11 @@ class _WriterExecutor(_LoopExecutor):
         super().__init__(connection)
         self._busy_timeout = busy_timeout_ms / 1000
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-lock")
+        self._changes_before = 0
+        self.wrote: Callable[[], None] = lambda: None  # told after a commit that changed rows went to disk
 
     async def begin(self) -> None:
+        self._changes_before = self._connection.total_changes
         try:
             self._connection.execute("BEGIN IMMEDIATE")  # the connection's own busy_timeout is 0: never blocks
         except sqlite3.OperationalError as error:
@@ -94,7 +100,10 @@ class _WriterExecutor(_LoopExecutor):
         self._connection.execute(statement)
 
     async def commit_off_loop(self) -> None:
+        changed = self._connection.total_changes != self._changes_before  # else COMMIT writes nothing: proves nothing
         await asyncio.get_running_loop().run_in_executor(self._thread, self._connection.execute, "COMMIT")
+        if changed:
+            self.wrote()
 
     def rollback(self) -> None:
         if self._connection.in_transaction:
@@ -124,6 +133,10 @@ def _busy(error: sqlite3.OperationalError) -> bool:
     return "locked" in str(error) or "busy" in str(error)
 
 
+# A write that changes a row without changing anything: on a full disk it fails like any other (see ping).
+_PROBE = "UPDATE schema_migrations SET name = name WHERE version = (SELECT MAX(version) FROM schema_migrations)"
+
+
 class SQLiteStore(SqlStoreBase):
     """Writes are serialised through one connection, so SQLite never answers "database is locked", and share
     commits when they queue up (storage/group_commit.py)."""
@@ -132,10 +145,18 @@ class SQLiteStore(SqlStoreBase):
     updates_at_once = 100  # a whole getUpdates batch side by side: group commit then carries up to 64 per fsync
 
     def __init__(
-        self, writer: sqlite3.Connection, lookups: sqlite3.Connection, reader: aiosqlite.Connection, busy_ms: int
+        self,
+        writer: sqlite3.Connection,
+        lookups: sqlite3.Connection,
+        reader: aiosqlite.Connection,
+        busy_ms: int,
+        path: str = "",
     ) -> None:
         super().__init__()
         self._writer = _WriterExecutor(writer, busy_ms)
+        self._folder = os.path.dirname(os.path.abspath(path))
+        self._available = Availability(f"SQLite database {path}", DISK_ADVICE, disk_trouble)
+        self._writer.wrote = self._wrote
         self._lookups = _LoopExecutor(lookups)  # indexed reads outside transactions: rendering an alert, say
         self._reader = _Executor(reader)  # reports and exports, which may scan: off the loop
         self._lookup_connection = lookups
@@ -164,7 +185,7 @@ class SQLiteStore(SqlStoreBase):
         # 64 KiB: kept in memory, an arrival's statements take 40% less time. A crash loses them either way.
         writer.execute("PRAGMA temp_store = MEMORY").fetchall()
         writer.execute("PRAGMA secure_delete = ON").fetchall()  # erased data is zeroed, not left in free space
-        return cls(writer, lookups, reader, busy_timeout_ms)
+        return cls(writer, lookups, reader, busy_timeout_ms, path)
 
     async def close(self) -> None:
         async with self._groups.exclusive():
@@ -174,7 +195,7 @@ class SQLiteStore(SqlStoreBase):
 
     @asynccontextmanager
     async def _write(self, urgent: bool = False) -> AsyncIterator[_WriterExecutor]:
-        async with self._groups.write(urgent):
+        async with self._available.watch(proves=False), self._groups.write(urgent):
             yield self._writer
 
     @asynccontextmanager
@@ -187,8 +208,20 @@ class SQLiteStore(SqlStoreBase):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlTransaction]:
-        async with self._groups.write():
+        async with self._available.watch(proves=False), self._groups.write():
             yield SqlTransaction(self._writer)
+
+    def _wrote(self) -> None:
+        if self._available.down and room(self._folder):
+            self._available.succeeded()
+
+    async def ping(self) -> None:
+        if self._available.down:  # reads work on a full disk: only room, and a write, tell that it is over
+            if not room(self._folder):
+                self._available.check()
+            async with self._write() as db:
+                await db.execute(_PROBE)
+        await super().ping()
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[SqlTransaction]:

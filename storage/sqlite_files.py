@@ -1,11 +1,20 @@
-"""A SQLite database file handled as a file, outside any store: an operator's online backup, its check, and
-whether the bot could write the file at all."""
+"""A SQLite database file handled as a file: an operator's online backup, its check, whether the bot could write
+the file at all, and whether the disk under it is full."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+
+# Free space below which the disk counts as still full after a write failed for want of it: a small write may fit in
+# what the failed ones left allocated, while a burst of arrivals (up to 64 in one commit) would fail again.
+ROOM = 1 << 20
+DISK_ADVICE = (
+    "Writes fail, so nothing is acknowledged: Telegram keeps the updates and messages wait in the outbox."
+    " Free space on that disk (or mend it); the bot carries on by itself"
+)
 
 
 def backup_copy(source_path: str, target: Path, progress: Callable[[int, int], None]) -> int:
@@ -43,3 +52,20 @@ def write_problem(path: Path) -> str | None:
             return None  # a writer holds it (a backup): writable, and the bot waits its turn
         return f"cannot write to {path}: {exc}"
     return None
+
+
+def disk_trouble(error: BaseException) -> str | None:
+    """A full disk or a failing one, which fails every write until the operator acts (the group commit's own error
+    for writes rolled back with a failed one carries it as its cause)."""
+    for cause in (error, error.__cause__):
+        if isinstance(cause, sqlite3.Error) and cause.sqlite_errorcode & 0xFF in (
+            sqlite3.SQLITE_FULL,
+            sqlite3.SQLITE_IOERR,
+        ):
+            return f"the disk cannot take the writes ({cause})"
+    return None
+
+
+def room(folder: str) -> bool:
+    """Whether the disk holding the database has room to go on writing (see ROOM)."""
+    return shutil.disk_usage(folder).free >= ROOM

@@ -40,11 +40,14 @@ def read(path: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
 
 def quiet_program(tmp_path: Path) -> Path:
     """The example program with the speed-to-lead timers out of reach: nudges depend on the time of day (Madrid
-    business hours), and the census counts what arrivals cause."""
+    business hours), and the census counts what arrivals cause. The velocity limit is lifted too: a referrer's
+    twentieth friend in an hour would wait in the managers' review queue, not reach the channel the census reads."""
     text = (ROOT / "program.example.toml").read_text()
     text = text.replace("claim_within_minutes = 5", "claim_within_minutes = 10000")
     text = text.replace("escalate_after_minutes = 15", "escalate_after_minutes = 10080")
+    text = text.replace("velocity_per_hour = 10\n", "velocity_per_hour = 10000\n")
     assert "= 10000" in text and "= 10080" in text, "program.example.toml changed its [sla] lines"
+    assert "velocity_per_hour = 10000" in text, "program.example.toml changed its [limits] lines"
     path = tmp_path / "program.toml"
     path.write_text(text)
     return path

@@ -119,6 +119,19 @@ async def ask(slack: SlackEmulator, user: str, text: str) -> str:
     return str(slack.responses[-1]["text"])
 
 
+async def review_queue(slack: SlackEmulator, user: str) -> SlackMessage:
+    """`/referrals review` from `user`, and the list of held referrals they see (only they see it)."""
+    before = len(slack.ephemerals(user))
+    await ask(slack, user, "review")
+    await slack.wait_for(lambda: len(slack.ephemerals(user)) > before, what="the review queue")
+    return slack.ephemerals(user)[-1]
+
+
+def as_seen(slack: SlackEmulator, message: SlackMessage) -> SlackMessage:
+    """An ephemeral message as its one reader sees it now, after the bot replaced it."""
+    return next(m for m in slack.ephemerals(message.ephemeral_to or "") if m.ts == message.ts)
+
+
 async def converted_referral(
     telegram: TelegramEmulator, slack: SlackEmulator, clock: FakeClock, operator: Operator
 ) -> None:

@@ -33,13 +33,14 @@ async def test_migrate_creates_the_schema_once(tmp_path: Path) -> None:
     out, _ = await first.communicate()
     applied = "applied: 0001_initial, 0002_team, 0003_slack_alerts, 0004_rewards, 0005_asks, 0006_feedback"
     applied += ", 0007_report_indexes, 0009_stored_durations, 0010_report_tallies, 0011_rep_indexes"
-    applied += ", 0012_advocate_tallies, 0013_request_keys"
+    applied += ", 0012_advocate_tallies, 0013_request_keys, 0014_outbox_subjects, 0015_retention_indexes"
+    applied += ", 0016_parked_updates"
     assert first.returncode == 0 and out.decode().strip() == applied
     second = await referral_bot(tmp_path, env, "migrate")
     out, _ = await second.communicate()
     assert out.decode().strip() == "database is up to date"
     versions = Operator(tmp_path / "referrals.db").rows("SELECT version FROM schema_migrations")
-    assert versions == [{"version": n} for n in (*range(1, 8), 9, 10, 11, 12, 13)]  # 0008 is PostgreSQL's alone
+    assert versions == [{"version": n} for n in (*range(1, 8), *range(9, 17))]  # 0008 is PostgreSQL's alone
 
 
 async def test_a_bad_program_file_stops_start_up_with_one_line(tmp_path: Path) -> None:

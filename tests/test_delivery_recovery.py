@@ -1,13 +1,16 @@
-"""After a crash: an alert the dead process had posted but not recorded is found in the channel, not posted twice."""
+"""After a crash: an alert the dead process had posted but not recorded is found in the channel, not posted twice.
+And while a platform cannot be reached, its messages wait for it without using up their tries."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import timedelta
 
 import pytest
 
 from bot.core.clock import FakeClock
+from bot.core.engine import Engine
 from bot.core.errors import ConfigError
 from bot.program.rules import Program
 from sandbox.slack_api import SlackEmulator
@@ -72,3 +75,28 @@ async def test_a_second_bot_on_the_same_database_is_refused(
                 pass
     async with team_bot(telegram, slack, program, clock, operator.path):  # the first one stopped: free again
         pass
+
+
+async def test_a_platform_that_cannot_be_reached_is_tried_by_one_send_at_a_time_and_no_message_loses_a_try(
+    engine: Engine, telegram: TelegramEmulator, clock: FakeClock, operator: Operator
+) -> None:
+    """Telegram answering 502 Bad Gateway (as in an outage): one send tries again after 1 s, then 2 s, while the
+    messages of every other chat wait for it; none of them uses up an attempt, and all go out once it answers."""
+    code, _ = await start(telegram, 1001, "Ana")
+    telegram.fail_next("sendMessage", 502, "Bad Gateway", times=3)
+    for n in range(4):
+        await telegram.open_deep_link(telegram.user(2000 + n, f"Friend {n}"), code)
+
+    def tries() -> int:
+        return sum(r.method == "sendMessage" and r.status == 502 for r in telegram.requests)
+
+    await eventually(lambda: tries() == 1)
+    for wait, tried in ((1, 2), (2, 3)):
+        await asyncio.sleep(0.5)  # claim passes come and go: nothing is sent while the platform is waited for
+        assert tries() == tried - 1
+        clock.advance(timedelta(seconds=wait))
+        await eventually(lambda: tries() == tried)  # noqa: B023 (checked before the loop moves on)
+    clock.advance(timedelta(seconds=4))
+    await eventually(lambda: operator.count("outbox WHERE status <> 'sent'") == 0)
+    assert {row["attempts"] for row in operator.rows("SELECT attempts FROM outbox")} == {1}
+    assert len(telegram.messages(1001)) == 5 and all(len(telegram.messages(2000 + n)) == 1 for n in range(4))

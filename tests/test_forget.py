@@ -3,6 +3,7 @@ the database files, the anonymous counts stay, and /privacy shows what is stored
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -160,3 +161,76 @@ async def test_a_forgotten_advocate_stays_on_the_leaderboard_unnamed_and_their_c
     assert "1. A forgotten advocate: 0 converted of 1 referred" in top and "Ana" not in top
     await eventually(lambda: operator.count("outbox WHERE status IN ('pending', 'sending')") == 0)
     assert operator.rows("SELECT id, status FROM outbox WHERE chat_id = '1001'") == []
+
+
+# Names too short for any text search (one and two letters, in Latin, Chinese, Cyrillic and Persian script): what
+# names them must be found by whose name it carries.
+SHORT_NAMES = [("Jo", "Qz"), ("王伟", "X"), ("Ян", "مه")]
+
+
+def names_left(operator: Operator, names: tuple[str, ...]) -> list[str]:
+    """The names still stored: in any row and, on SQLite, anywhere in the database files (a freed page, the WAL).
+    As whole words in text, since a random code or a page's binary header may hold the same letters."""
+    if operator.schema is not None:
+        listed = "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()"
+    else:
+        listed = "SELECT name FROM sqlite_master WHERE type = 'table'"
+    content = "".join(repr(operator.rows(f"SELECT * FROM {t['name']}")) for t in operator.rows(listed))
+    if operator.schema is None:
+        content += database_bytes(operator.path).decode("utf-8", "replace")
+    edge = r"[\w\x00-\x1f\ufffd]"  # a letter, a digit or a byte that is not text
+    return [name for name in names if re.search(f"(?<!{edge}){re.escape(name)}(?!{edge})", content)]
+
+
+async def short_names_meet(telegram: TelegramEmulator, slack: SlackEmulator, referrer: str, friend: str) -> None:
+    """The referrer names the friend directly, the friend arrives through the referrer's link, shares their phone,
+    rates us badly and writes to the team: every text that names one of them to the other or to the team."""
+    code, welcome = await start(telegram, 1001, referrer)
+    await telegram.press_button(telegram.user(1001, referrer), welcome, "refer")
+    await telegram.wait_for_messages(1001, 2)
+    for text in (friend, "+1 555 000 2222", "likes espresso"):
+        await say(telegram, 1001, referrer, text)
+    confirm = telegram.messages(1001)[-1]
+    await telegram.press_button(telegram.user(1001, referrer), confirm, "d:yes")
+    await telegram.wait_for_messages(1001, 6)
+    await telegram.open_deep_link(telegram.user(2001, friend), code)
+    await telegram.wait_for_messages(2001, 1)
+    await telegram.share_contact(telegram.user(2001, friend), phone_number="+15550002222")
+    await telegram.wait_for_messages(2001, 2)
+    await answer(telegram, 2001, friend, 3)
+    await say(telegram, 2001, friend, "Is the offer still on?")
+    await slack.wait_for(lambda: len(slack.messages(ALERTS)) >= 3, what="alerts, the support note and the reply")
+
+
+async def forget_in_chat(telegram: TelegramEmulator, user_id: int, name: str) -> None:
+    person, before = telegram.user(user_id, name), len(telegram.messages(user_id))
+    await telegram.send_command(person, "forget")
+    prompt = (await telegram.wait_for_messages(user_id, before + 1))[before]
+    await telegram.press_button(person, prompt, "forget:yes")
+    done = (await telegram.wait_for_messages(user_id, before + 2))[before + 1]
+    assert done.text.startswith("Done: we erased what we stored about you.")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+@pytest.mark.parametrize("friend_first", [True, False], ids=["friend first", "referrer first"])
+@pytest.mark.parametrize(
+    ("referrer", "friend"), SHORT_NAMES, ids=["Latin", "Chinese and Latin", "Cyrillic and Persian"]
+)
+async def test_forget_erases_names_of_one_and_two_letters_in_any_script(
+    team: Engine,
+    telegram: TelegramEmulator,
+    slack: SlackEmulator,
+    operator: Operator,
+    referrer: str,
+    friend: str,
+    friend_first: bool,
+) -> None:
+    await short_names_meet(telegram, slack, referrer, friend)
+    assert names_left(operator, (referrer, friend)) == [referrer, friend]  # the check finds them where they are
+    first, then = [(2001, friend), (1001, referrer)][:: 1 if friend_first else -1]
+    await forget_in_chat(telegram, *first)
+    assert names_left(operator, (referrer, friend)) == [then[1]]  # the other's name stays where it belongs
+    await forget_in_chat(telegram, *then)
+    assert names_left(operator, (referrer, friend)) == []
+    top = await ask(slack, MAYA, "top")
+    assert "1. A forgotten advocate: 0 converted of 2 referred" in top and referrer not in top

@@ -23,7 +23,7 @@ from sandbox.telegram_api import TelegramEmulator
 from storage import open_store
 
 from conftest import ALERTS, MAYA, RITA, ROOT, SAM, Operator, eventually, team_bot
-from helpers import current, said, start, with_incentives
+from helpers import as_seen, ask, current, review_queue, said, start, with_incentives
 
 BACKENDS = ("sqlite", "postgresql")  # the whole story runs on each
 
@@ -198,15 +198,20 @@ async def test_a_manual_reward_is_a_task_with_a_done_button(
 
 
 async def flagged_referral(telegram: TelegramEmulator, slack: SlackEmulator) -> SlackMessage:
-    """With one arrival an hour allowed, Ana's second friend is flagged and its rewards held."""
+    """With one arrival an hour allowed, Ana's second friend is held for review, with its rewards: the manager's
+    review queue, which lists it."""
     code, _ = await start(telegram, 1001, "Ana")
     await arrive(telegram, code, 2001, "Ben")
     await arrive(telegram, code, 2002, "Cal")
-    await slack.wait_for_messages(ALERTS, 2)
-    return alert_for(slack, "Cal")
+    await slack.wait_for_messages(ALERTS, 1)
+    await slack.wait_for(lambda: len(slack.dm(MAYA)) == 1, what="the managers told of the burst")
+    queue = await review_queue(slack, MAYA)
+    assert "*Cal* referred by Ana" in queue.plain()
+    return queue
 
 
 FAST_COUPON = {"friend": RewardRule(en="a welcome coupon", kind="coupon", pool="welcome", earned_on="arrival")}
+CAL = "(SELECT id FROM referrals WHERE friend_telegram_id = 2002)"
 
 
 @pytest.fixture
@@ -219,67 +224,63 @@ async def test_a_manager_approves_held_rewards_and_a_rep_cannot(
 ) -> None:
     async with team_bot(telegram, slack, with_incentives(strict, **FAST_COUPON), clock, operator.database):
         await add_codes(operator, "welcome", "CODE-A", "CODE-B")
-        alert = await flagged_referral(telegram, slack)
-        assert "The rewards of this referral are held" in alert.plain()
-        assert [b["text"] for b in alert.buttons()][-2:] == ["Approve rewards", "Reject rewards"]
+        queue = await flagged_referral(telegram, slack)
+        assert [b["text"] for b in queue.buttons()] == ["Approve", "Reject"]
         assert not [m for m in telegram.messages(2002) if "code" in m.text]  # Cal has no code yet
-        await slack.click(RITA, alert, "referral_approve")
-        await slack.wait_for(lambda: len(slack.ephemerals(RITA)) == 1, what="refusal")
-        assert slack.ephemerals(RITA)[0].text == "Only managers can approve or reject held rewards."
-        await slack.click(MAYA, alert, "referral_approve")
+        assert (await ask(slack, RITA, "review")).startswith("Sorry, `/referrals review` is for managers.")
+        await slack.click(MAYA, queue, "referral_approve_0")
         await slack.resend_last()  # Slack retries the same click
         cal = await said(telegram, 2002, "Your code")
         assert cal == "🎁 Cal, here is your reward: a welcome coupon\nYour code: CODE-B"
+        await slack.wait_for_messages(ALERTS, 2)
+        alert = alert_for(slack, "Cal")
         (audit,) = await slack.wait_for_messages(ALERTS, 1, thread_ts=alert.ts)
         assert audit.text == f":white_check_mark: <@{MAYA}> approved the held rewards (2): they are released"
         await slack.wait_for(lambda: "Rewards approved by" in current(slack, alert).plain(), what="alert updated")
         assert "Approve rewards" not in [b["text"] for b in current(slack, alert).buttons()]
-        rows = operator.rows("SELECT role, status FROM rewards WHERE referral_id = ? ORDER BY role", alert_id(alert))
+        rows = operator.rows(f"SELECT role, status FROM rewards WHERE referral_id = {CAL} ORDER BY role")
         assert rows == [{"role": "friend", "status": "issued"}, {"role": "referrer", "status": "pending"}]
-        await slack.click(MAYA, alert, "referral_reject")  # changing one's mind later changes nothing
-        await slack.wait_for(lambda: len(slack.ephemerals(MAYA)) == 1, what="second decision refused")
-        assert slack.ephemerals(MAYA)[0].text == f"<@{MAYA}> has already approved these rewards."
+        await slack.click(MAYA, queue, "referral_reject_0")  # from the list as it was: a change of mind changes nothing
+        refusal = f"<@{MAYA}> has already approved these rewards."
+        await slack.wait_for(lambda: refusal in [m.text for m in slack.ephemerals(MAYA)], what="decision refused")
         assert len(slack.thread(ALERTS, alert.ts)) == 1
-
-
-def alert_id(alert: SlackMessage) -> str:
-    return str(alert.buttons()[0]["value"])
+        assert len([m for m in telegram.messages(2002) if "Your code" in m.text]) == 1
 
 
 async def test_a_manager_rejects_held_rewards(
     telegram: TelegramEmulator, slack: SlackEmulator, strict: Program, clock: FakeClock, operator: Operator
 ) -> None:
     async with team_bot(telegram, slack, with_incentives(strict), clock, operator.database):
-        alert = await flagged_referral(telegram, slack)
-        await slack.click(MAYA, alert, "referral_reject")
-        (audit,) = await slack.wait_for_messages(ALERTS, 1, thread_ts=alert.ts)
-        assert audit.text == f":no_entry_sign: <@{MAYA}> rejected the held rewards (2): they are revoked"
+        queue = await flagged_referral(telegram, slack)
+        await slack.click(MAYA, queue, "referral_reject_0")
         told = await said(telegram, 2002, "finished its review")
         assert told.startswith("Cal, our team has finished its review, and we are sorry")
-        rows = operator.rows("SELECT DISTINCT status FROM rewards WHERE referral_id = ?", alert_id(alert))
+        rows = operator.rows(f"SELECT DISTINCT status FROM rewards WHERE referral_id = {CAL}")
         assert rows == [{"status": "revoked"}]
-        assert operator.rows("SELECT review, reviewed_by FROM referrals WHERE friend_telegram_id = 2002") == [
-            {"review": "rejected", "reviewed_by": MAYA}
+        assert operator.rows("SELECT status, review, reviewed_by FROM referrals WHERE friend_telegram_id = 2002") == [
+            {"status": "rejected", "review": "rejected", "reviewed_by": MAYA}
         ]
+        await slack.wait_for(lambda: "You rejected Cal" in as_seen(slack, queue).plain(), what="the list redrawn")
+        assert len(slack.messages(ALERTS)) == 1  # Cal never reached the team
 
 
 async def test_a_rep_cannot_undo_a_managers_approval_by_flagging(
     telegram: TelegramEmulator, slack: SlackEmulator, strict: Program, clock: FakeClock, operator: Operator
 ) -> None:
     async with team_bot(telegram, slack, with_incentives(strict), clock, operator.database):
-        alert = await flagged_referral(telegram, slack)
-        await slack.click(MAYA, alert, "referral_approve")
+        queue = await flagged_referral(telegram, slack)
+        await slack.click(MAYA, queue, "referral_approve_0")
+        await slack.wait_for_messages(ALERTS, 2)
+        alert = alert_for(slack, "Cal")
         await slack.wait_for(lambda: "Rewards approved by" in current(slack, alert).plain(), what="approved")
-        approved = operator.rows("SELECT id, status FROM rewards WHERE referral_id = ? ORDER BY id", alert_id(alert))
+        approved = operator.rows(f"SELECT id, status FROM rewards WHERE referral_id = {CAL} ORDER BY id")
         await slack.click(RITA, alert, "referral_flag")
         await slack.wait_for(lambda: len(slack.ephemerals(RITA)) == 1, what="refusal")
         assert slack.ephemerals(RITA)[0].text == (
             "A manager has approved this referral's rewards, so only a manager can flag it now."
         )
-        assert operator.rows("SELECT id, status FROM rewards WHERE referral_id = ? ORDER BY id", alert_id(alert)) == (
-            approved
-        )
-        assert operator.rows("SELECT status FROM referrals WHERE id = ?", alert_id(alert)) == [{"status": "new"}]
+        assert operator.rows(f"SELECT id, status FROM rewards WHERE referral_id = {CAL} ORDER BY id") == approved
+        assert operator.rows(f"SELECT status FROM referrals WHERE id = {CAL}") == [{"status": "new"}]
         await slack.click(MAYA, alert, "referral_flag")  # the manager may change the decision
         await eventually(lambda: operator.count("referrals WHERE status = 'rejected'") == 1)
 

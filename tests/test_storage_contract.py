@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.models import Customer, Referral, Reward
+from bot.core.models import Customer, ParkedUpdate, Referral, Reward
+from bot.core.subjects import person
 from storage import SQLiteStore, Store, open_store
 from storage.migrations import load_migrations
 
@@ -64,12 +65,14 @@ async def test_migrations_are_recorded_and_applied_once(store: Store, backend: s
         "0007_report_indexes",
     ]
     assert ("0008_outbox_order" in names) == (backend == "postgresql")  # SQLite has its own rowid
-    assert names[-5:] == [
+    assert names[names.index("0009_stored_durations") :][:7] == [
         "0009_stored_durations",
         "0010_report_tallies",
         "0011_rep_indexes",
         "0012_advocate_tallies",
         "0013_request_keys",
+        "0014_outbox_subjects",
+        "0015_retention_indexes",
     ]
     assert await store.migrate() == []
 
@@ -168,6 +171,36 @@ async def test_dead_rows_are_logged_for_operators(store: Store, operator: Operat
         {"kind": "outbox.dead", "subject": row.id, "data": '{"error":"Forbidden: bot was blocked by the user"}'}
     ]
     assert await store.claim_due(T0 + timedelta(days=1), 10, timedelta(seconds=60)) == []
+
+
+async def test_erasing_a_person_takes_the_messages_that_name_them_by_whose_name_they_carry(
+    store: Store, operator: Operator
+) -> None:
+    async with store.transaction() as tx:
+        await tx.insert_customer(customer(1, "AAAAAAAAAAAA"))
+        assert await tx.enqueue("telegram", "2", {"text": "Jo joined"}, "thanks", T0, about=[person(1)]) is True
+        assert await tx.enqueue("telegram", "2", {"text": "Jo joined"}, "thanks", T0, about=[person(1)]) is False
+        await tx.enqueue("telegram", "2", {"text": "Welcome, Ana"}, "welcome", T0, about=[person(2)])
+    assert operator.count("outbox_subjects") == 2
+    async with store.transaction() as tx:  # no text to search for: only the recorded subject finds the thank-you
+        erased = await tx.erase_person(1, -1, "~0", contacts=[], personal=[], at=T0)
+    assert erased.messages_dropped == 1
+    assert operator.rows("SELECT dedupe_key FROM outbox") == [{"dedupe_key": "welcome"}]
+    assert operator.rows("SELECT subject FROM outbox_subjects") == [{"subject": person(2)}]
+
+
+async def test_parked_updates_are_kept_in_order_and_erasing_a_person_takes_theirs(store: Store) -> None:
+    await store.park_update(ParkedUpdate(9, 1, '{"update_id": 9}', 1), T0)
+    await store.park_update(ParkedUpdate(7, 2, '{"update_id": 7}', 1), T0)
+    await store.park_update(ParkedUpdate(9, 1, '{"update_id": 9}', 3), T0)  # another failed attempt
+    assert [(u.update_id, u.attempts) for u in await store.parked_updates()] == [(7, 1), (9, 3)]
+    async with store.transaction() as tx:
+        await tx.insert_customer(customer(1, "AAAAAAAAAAAA"))
+    async with store.transaction() as tx:
+        await tx.erase_person(1, -1, "~0", contacts=[], personal=[], at=T0)  # what they sent goes with them
+    assert [u.update_id for u in await store.parked_updates()] == [7]
+    await store.unpark_update(7)
+    assert await store.parked_updates() == []
 
 
 async def test_sqlite_is_durable_by_default(tmp_path: Path) -> None:

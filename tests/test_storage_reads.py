@@ -10,7 +10,15 @@ from decimal import Decimal
 
 import pytest
 
-from bot.core.figures import NpsComment, NpsFigures, OutboxCount, ReferralSummary, RewardSummary, SurveyAnswer
+from bot.core.figures import (
+    HeldLine,
+    NpsComment,
+    NpsFigures,
+    OutboxCount,
+    ReferralSummary,
+    RewardSummary,
+    SurveyAnswer,
+)
 from bot.core.models import Customer, Referral, Reward
 from storage import Store, open_store
 
@@ -144,3 +152,23 @@ async def test_the_demo_summary_names_both_sides(store: Store) -> None:
         RewardSummary("Ana", "10% off", "pending"),
         RewardSummary("Dee", "Free coffee", "issued"),
     ]
+
+
+async def test_the_review_queue_lists_held_referrals_oldest_first_and_counts_them_per_referrer(store: Store) -> None:
+    assert (await store.review_queue(10), await store.review_count()) == ([], 0)
+    async with store.transaction() as tx:
+        for n, (referrer, friend) in enumerate(((1, 7), (2, None), (1, None))):
+            held = Referral(
+                f"h{n}", referrer, "link" if friend else "direct", "link", "held", T0 + n * DAY, T0 + n * DAY,
+                friend_telegram_id=friend, friend_name=None if friend else f"Typed{n}", flagged=True,
+                flag_reason="velocity",
+            )  # fmt: skip
+            await tx.insert_referral(held)
+        assert (await tx.count_held(1), await tx.count_held(2), await tx.count_held(5)) == (2, 1, 0)
+    assert await store.review_queue(2) == [
+        HeldLine("h0", stamp(T0), "link", "velocity", None, "Gus", "Ana", "ana"),
+        HeldLine("h1", stamp(T0 + DAY), "direct", "velocity", "Typed1", None, "Ben", "ben"),
+    ]
+    assert [line.friend for line in await store.review_queue(10)] == ["Gus", "Typed1", "Typed2"]
+    assert await store.review_count() == 3
+    assert await store.pending_count() == 2  # held referrals are not the team's yet

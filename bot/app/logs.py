@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from bot.core.errors import DatabaseUnavailable
 from bot.program.settings import Settings
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -52,6 +53,19 @@ class RedactingFormatter(logging.Formatter):
         return text
 
 
+class SaidOnce(logging.Filter):
+    """Leaves out lines about a DatabaseUnavailable, below DEBUG: the store says once when the database goes away
+    and once when it is back, and a line (with a traceback) for every update, send and sweep it refused meanwhile
+    would bury both. Said with the error attached or as an argument, by any logger, ours or a library's."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        carried: list[object] = [record.exc_info[1] if record.exc_info else None]
+        carried += record.args if isinstance(record.args, tuple) else []
+        if not any(isinstance(item, DatabaseUnavailable) for item in carried):
+            return True
+        return logging.getLogger().isEnabledFor(logging.DEBUG)
+
+
 def secrets_of(settings: Settings) -> list[str]:
     """Every configured secret, as it may appear in a log line; a JSON line escapes some characters, so both."""
     found = [
@@ -81,5 +95,6 @@ def configure(level: str, style: str = "text", secrets: Iterable[str] = ()) -> N
     handler = logging.StreamHandler(sys.stderr)
     inner = JsonFormatter() if style == "json" else logging.Formatter(TEXT_FORMAT)
     handler.setFormatter(RedactingFormatter(inner, secrets))
+    handler.addFilter(SaidOnce())
     logging.basicConfig(level=level, handlers=[handler])
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Bot API call drowns everything else

@@ -1,5 +1,5 @@
-"""Operator commands of `referral-bot`: stats, recount, export, backup, check and forget. Reports go to stdout,
-progress bars and problems to stderr, so scripts can read the one and people watch the other."""
+"""Operator commands of `referral-bot`: stats, recount, prune, export, backup, check and forget. Reports go to
+stdout, progress bars and problems to stderr, so scripts can read the one and people watch the other."""
 
 from __future__ import annotations
 
@@ -88,6 +88,28 @@ def recount(program: ProgramOption = None) -> None:
 
     referrals, shares = asyncio.run(main())
     typer.echo(f"recounted the report figures: {_counted(referrals, 'referral')}, {_counted(shares, 'share')}")
+
+
+@app.command()
+def prune() -> None:
+    """Delete now what RETENTION_DAYS lets go, as the running bot does every hour; safe while it runs."""
+    from bot.app.wiring import open_migrated_store
+    from bot.core.pruner import Pruner
+    from bot.core.retention import summary
+
+    settings = load_settings()
+    if not settings.retention_days:
+        err.print("referral-bot prune: RETENTION_DAYS is 0, which keeps everything: nothing was deleted")
+        raise typer.Exit(2)
+
+    async def main() -> str:
+        store = await open_migrated_store(settings)
+        try:
+            return summary(await Pruner(store, SystemClock(), settings.retention_days).prune())
+        finally:
+            await store.close()
+
+    typer.echo(f"pruned what is older than {settings.retention_days} days: {asyncio.run(main())}")
 
 
 def _counted(number: int, noun: str) -> str:

@@ -16,6 +16,7 @@ from bot.core.clock import Clock, SystemClock
 from bot.core.engine import Engine, Part, collect_cycles_less_often
 from bot.core.errors import ConfigError, unreachable
 from bot.core.models import OutboxRow
+from bot.core.pruner import Pruner
 from bot.customers.services import CustomerServices
 from bot.delivery.outbox import Dispatcher, DispatchPolicy, Sender
 from bot.delivery.rate_limits import ChatRate
@@ -26,7 +27,6 @@ from bot.integrations.webhooks import Webhooks
 from bot.program.rules import Program
 from bot.program.settings import Settings, hide_password, run_problems, slack_problems
 from bot.reports.metrics import Health, Metrics
-from bot.rewards.ledger import Rewards
 from bot.team.alerts import HOME_PLATFORM, Alerts, Team
 from bot.team.sla import SlaScheduler
 from bot.team.workflow import TeamService
@@ -166,6 +166,7 @@ def dispatch_policy(settings: Settings) -> DispatchPolicy:
     return DispatchPolicy(
         lease=timedelta(seconds=settings.outbox_lease_seconds),
         concurrency=settings.outbox_concurrency,
+        outage_backoff=settings.outbox_outage_backoff_seconds,
         rates=(
             ("telegram", ChatRate(settings.telegram_chat_rate_per_second, settings.telegram_chat_burst)),
             ("slack", ChatRate(settings.slack_channel_rate_per_second, 1)),
@@ -187,8 +188,7 @@ async def build_engine(
     settings: Settings, program: Program, clock: Clock | None = None, policy: DispatchPolicy | None = None
 ) -> Engine:
     """Everything `referral-bot run` runs: Telegram, Slack when configured, the outbox and the SLA timers."""
-    problems = run_problems(settings)
-    if problems:  # `referral-bot check` lists them all
+    if problems := run_problems(settings):  # `referral-bot check` lists them all
         raise ConfigError(problems[0])
     collect_cycles_less_often()
     clock = clock or SystemClock()
@@ -230,17 +230,10 @@ async def _assemble(
         settings.telegram_rate_per_second,
         settings.telegram_group_rate_per_minute,
     )
-    webhook = None
-    if settings.telegram_webhook_url:
-        webhook = Webhook(
-            settings.telegram_webhook_url,
-            settings.telegram_webhook_secret,
-            settings.telegram_webhook_host,
-            settings.telegram_webhook_port,
-            Limits.of(settings),
-        )
     telegram = await stack.enter_async_context(
-        TelegramChannel(app, settings.telegram_poll_timeout, webhook, store.updates_at_once)
+        TelegramChannel(
+            app, store, clock.now, settings.telegram_poll_timeout, Webhook.of(settings), store.updates_at_once
+        )
     )
     senders: dict[str, Sender] = {"telegram": TelegramSender(app.bot)}
     dispatcher = Dispatcher(store, senders, clock, policy or dispatch_policy(settings))
@@ -255,6 +248,7 @@ async def _assemble(
     FloodGuard(services, settings.telegram_user_updates_per_minute).install(app)
     await telegram.install(Routes(services), services.screens.command_menu(), program.program.default_locale)
     parts: list[Part] = [telegram, dispatcher, FollowUpSweep(services.units), FeedbackSweep(services.units)]
+    parts.append(Pruner(store, clock, settings.retention_days, metrics.rows_pruned))
     if team is not None and alerts is not None:
         slack = _slack(settings, store, clock, services, team, alerts, senders)
         parts += [await stack.enter_async_context(slack), SlaScheduler(services.units, metrics=metrics)]
@@ -293,7 +287,7 @@ def _slack(
     HomeTab(services.units).install(slack_app)
     SlackRoutes(TeamService(services.units, alerts), services.screens).install(slack_app)
     managers = ManagersOnly(team, services.screens)  # the one manager check, in front of every manager-only listener
-    RewardRoutes(Rewards(services.units)).install(slack_app, managers)
+    RewardRoutes(services.units, alerts).install(slack_app, managers)  # and the review queue's Approve / Reject
     replays = Replays(store, clock)  # a signed slash command sent again runs once
     SlashCommands(store, services.screens, clock, services.campaigns).install(slack_app, managers, replays)
     host, port = settings.slack_http_host, settings.slack_http_port

@@ -16,6 +16,12 @@ class Unreachable(Exception):
     (the network comes back, the server starts), so the CLI exits with a status systemd restarts on."""
 
 
+class DatabaseUnavailable(Exception):
+    """The database can do no work for now, for a reason outside the bot: a full disk, a server that is away. Nothing
+    was stored. The store tells the operator once when this starts and once when it ends, so whoever meets it
+    meanwhile (an update, a send, a sweep) need not say it again: the bot's logging leaves such lines out."""
+
+
 def unreachable(service: str, url: str, setting: str, error: BaseException, secret: str = "") -> Unreachable:
     """Why `service` at `url` (shown as given: pass no password in it) could not be reached, in words, from the
     operating system's error found in `error`'s chain. The setting is named too, as a wrong address fails alike;

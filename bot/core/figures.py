@@ -68,6 +68,24 @@ class PendingLine:
 
 
 @dataclass(frozen=True)
+class HeldLine:
+    """A referral in the managers' review queue (held past the velocity limit), with what a manager decides on."""
+
+    id: str
+    created_at: str
+    source: str
+    flag_reason: str | None
+    friend_name: str | None  # as the referrer typed it (a direct referral)
+    friend_first_name: str | None  # the friend's own, once they started the bot
+    referrer_name: str
+    referrer_username: str | None
+
+    @property
+    def friend(self) -> str:
+        return self.friend_first_name or self.friend_name or "a friend"
+
+
+@dataclass(frozen=True)
 class RepCounts:
     """A rep's referrals of a period, and how many of them have each duration (for the medians)."""
 

@@ -18,6 +18,7 @@ class Segment(StrEnum):
 
 
 class Status(StrEnum):
+    HELD = "held"  # past the velocity limit: in the managers' review queue, unseen by the reps until approved
     NEW = "new"
     CLAIMED = "claimed"
     CONTACTED = "contacted"
@@ -225,3 +226,13 @@ class Erased:
     messages_blanked: int
     events_cleaned: int
     friend_of: tuple[str, ...] = ()  # the referrals that named them as the friend, whose alerts need redrawing
+
+
+@dataclass(frozen=True)
+class ParkedUpdate:
+    """A platform update whose handling failed, kept as it came so it can be handled again later."""
+
+    update_id: int
+    sender: int
+    payload: str  # the update's JSON
+    attempts: int

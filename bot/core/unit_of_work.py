@@ -4,7 +4,7 @@ the outbox rows commit together, and the dispatcher is woken only after the comm
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,14 +35,17 @@ class Work:
     inbound_id: str
     _sent: int = 0
 
-    async def send(self, message: Outgoing) -> None:
-        """Queue a Telegram message."""
-        await self.post("telegram", str(message.chat_id), message.to_payload())
+    async def send(self, message: Outgoing, about: Sequence[str] = ()) -> None:
+        """Queue a Telegram message; `about` are the other people it names (bot/core/subjects.py)."""
+        await self.post("telegram", str(message.chat_id), message.to_payload(), about=about)
 
-    async def post(self, platform: str, chat_id: str, payload: dict[str, Any], key: str | None = None) -> None:
-        """Queue any outbox row; the key defaults to one unique to this event and row."""
+    async def post(
+        self, platform: str, chat_id: str, payload: dict[str, Any], key: str | None = None, about: Sequence[str] = ()
+    ) -> None:
+        """Queue any outbox row; the key defaults to one unique to this event and row. `about` are the people whose
+        names it carries besides its recipient's: forgetting one of them erases it, whatever the name."""
         self._sent += 1
-        await self.tx.enqueue(platform, chat_id, payload, key or f"{self.inbound_id}/{self._sent}", self.now)
+        await self.tx.enqueue(platform, chat_id, payload, key or f"{self.inbound_id}/{self._sent}", self.now, about)
 
 
 class Units:

@@ -10,9 +10,10 @@ from __future__ import annotations
 from bot.core.buttons import DirectChoice, DirectChoiceValue
 from bot.core.ids import new_id
 from bot.core.models import DRAFT_TTL, ChatUser, Customer, Draft, Referral, Source, Status
+from bot.core.subjects import friend_of
 from bot.core.unit_of_work import Units, Work
 from bot.core.validation import Invalid, check_contact, check_name, check_note
-from bot.customers.eligibility import Friend, refusal
+from bot.customers.eligibility import Friend, known_as, refusal
 from bot.customers.referrals import ReferralService
 
 
@@ -55,10 +56,11 @@ class DirectReferrals:
         return True
 
     async def _free_text(self, w: Work, customer: Customer, text: str) -> None:
-        """A referred friend's message goes to the team's alert thread; anyone else gets the menu."""
+        """A referred friend's message goes to the team's alert thread; anyone else gets the menu (so does a friend
+        whose referral waits for a manager's review: the team has no alert for it yet)."""
         referral = await w.tx.referral_for_friend(customer.telegram_id)
         alerts = self._units.alerts
-        if referral is None or alerts is None or not text.strip():
+        if referral is None or alerts is None or referral.status == Status.HELD or not text.strip():
             await w.send(self._screens.welcome(customer, returning=True))
             return
         reply = self._screens.team("friend_reply", friend=customer.display_name, text=text)
@@ -78,16 +80,16 @@ class DirectReferrals:
             return
         data = dict(draft.data)
         if draft.step == "name":
-            data["name"] = str(result)
+            data["name"], data["id"] = str(result), new_id()  # the referral's id to be: whose name the texts carry
             await w.tx.save_draft(Draft(chat, "contact", data, w.now))
-            await w.send(screens.to(customer, "refer_ask_contact", friend_name=data["name"]))
+            await w.send(screens.to(customer, "refer_ask_contact", friend_name=data["name"]), about=_named(data))
         elif draft.step == "contact":
             data["contact"], data["kind"] = result.value, result.kind  # type: ignore[union-attr]
             if await self._refused(w, customer, data):
                 return
             await w.tx.save_draft(Draft(chat, "note", data, w.now))
             ask = screens.to(customer, "refer_ask_note", friend_name=data["name"])
-            await w.send(screens.with_buttons(ask, (screens.label(locale, "skip"), DirectChoice("skip"))))
+            await w.send(screens.with_buttons(ask, (screens.label(locale, "skip"), DirectChoice("skip"))), _named(data))
         else:
             data["note"] = str(result)
             await self._ask_consent(w, customer, Draft(chat, "consent", data, w.now))
@@ -101,7 +103,8 @@ class DirectReferrals:
                 ask,
                 (screens.label(locale, "consent_yes"), DirectChoice("yes")),
                 (screens.label(locale, "consent_no"), DirectChoice("no")),
-            )
+            ),
+            about=_named(draft.data),
         )
 
     async def button(self, inbound_id: str, user: ChatUser, choice: DirectChoiceValue) -> bool:
@@ -132,7 +135,8 @@ class DirectReferrals:
             return False
         await w.tx.delete_draft(customer.telegram_id)
         await w.tx.log_event("referral.refused", w.now, actor=f"tg:{customer.telegram_id}", reason=reason)
-        await w.send(self._screens.to(customer, reason, friend_name=data["name"]))
+        about = [*_named(data), *await known_as(w.tx, friend)]  # and whose name it is, when the friend is known
+        await w.send(self._screens.to(customer, reason, friend_name=data["name"]), about=about)
         return True
 
     async def _create(self, w: Work, customer: Customer, draft: Draft) -> None:
@@ -142,11 +146,11 @@ class DirectReferrals:
             return
         flagged = await self._referrals.too_fast(w, customer)
         referral = Referral(
-            id=new_id(),
+            id=data.get("id") or new_id(),
             referrer_id=customer.telegram_id,
             source=Source.DIRECT,
             channel="direct",
-            status=Status.NEW,
+            status=Status.HELD if flagged else Status.NEW,
             created_at=w.now,
             updated_at=w.now,
             friend_name=data["name"],
@@ -159,4 +163,10 @@ class DirectReferrals:
             variant=customer.variant,
         )
         await self._referrals.record(w, referral, customer, friend=None)
-        await w.send(self._screens.to(customer, "refer_done", friend_name=data["name"], held=flagged))
+        done = self._screens.to(customer, "refer_done", friend_name=data["name"], held=flagged)
+        await w.send(done, about=[friend_of(referral.id)])
+
+
+def _named(data: dict[str, str]) -> list[str]:
+    """The friend a draft names, by the id their referral will have (a draft begun before drafts kept one: none)."""
+    return [friend_of(data["id"])] if "id" in data else []

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.core.models import Customer
+from bot.core.subjects import friend_of, person
 from storage.base import Transaction
 
 
@@ -33,6 +34,16 @@ async def refusal(tx: Transaction, referrer: Customer, friend: Friend) -> str | 
     if friend.telegram_id is not None and await tx.referral_for_friend(friend.telegram_id) is not None:
         return "refer_duplicate"
     return None
+
+
+async def known_as(tx: Transaction, friend: Friend) -> list[str]:
+    """Whose name the referrer typed, when the friend is known already (bot/core/subjects.py): the customer, or the
+    friend of the referral that has their contact."""
+    known = await _customer(tx, friend)
+    if known is not None:
+        return [person(known.telegram_id)]
+    referral = await tx.referral_by_contact(friend.contact) if friend.contact is not None else None
+    return [friend_of(referral.id)] if referral is not None else []
 
 
 def _own_username(referrer: Customer, friend: Friend) -> bool:

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 
 from bot.core.buttons import ForgetChoice, ForgetChoiceValue
-from bot.core.models import FORGET_CHAT, ChatUser, Customer, Erased, Outgoing
+from bot.core.models import FORGET_CHAT, ChatUser, Customer, Erased, Outgoing, Status
 from bot.core.unit_of_work import Units, Work
 from bot.team.alerts import Alerts
 from messages import normalize_locale
@@ -36,12 +36,18 @@ def _pseudonym() -> int:
     return -(secrets.randbelow(2**52) + 1)
 
 
+async def _with_alerts(w: Work, referral_ids: tuple[str, ...]) -> list[str]:
+    """The referrals the team has an alert for: a held one has none until a manager approves it."""
+    found = [await w.tx.referral(referral_id) for referral_id in referral_ids]
+    return [referral.id for referral in found if referral is not None and referral.status != Status.HELD]
+
+
 async def erase(w: Work, customer: Customer, alerts: Alerts | None) -> Erased:
     """Erase one customer's personal data inside the caller's unit of work."""
     tx, contacts = w.tx, _contacts(customer)
     personal = [customer.display_name, customer.first_name, customer.last_name or "", *contacts]
     personal += [customer.username or "", *await tx.notes_about(customer.telegram_id, contacts)]
-    made = [r.id for r in await tx.referrals_by(customer.telegram_id)]
+    made = [r.id for r in await tx.referrals_by(customer.telegram_id) if r.status != Status.HELD]  # with alerts
     pseudonym = _pseudonym()
     erased = await tx.erase_person(
         customer.telegram_id, pseudonym, "~" + secrets.token_hex(8), contacts, [p for p in personal if p], w.now
@@ -54,7 +60,7 @@ async def erase(w: Work, customer: Customer, alerts: Alerts | None) -> Erased:
         referrals_as_friend=erased.referrals_as_friend,
     )
     if alerts is not None:  # Slack alerts that showed their name are redrawn without it
-        for referral_id in dict.fromkeys([*made, *erased.friend_of]):
+        for referral_id in dict.fromkeys([*made, *await _with_alerts(w, erased.friend_of)]):
             await alerts.refresh(w, referral_id)
     return erased
 

@@ -8,10 +8,12 @@ from datetime import timedelta
 from bot.core.codes import parse_payload
 from bot.core.ids import new_id
 from bot.core.models import ChatUser, Customer, Referral, Segment, Source, Status
+from bot.core.subjects import friend_of, person
 from bot.core.unit_of_work import Units, Work
 from bot.customers.eligibility import Friend, refusal
 from bot.program.texts import InviteCard
 from bot.rewards.ledger import Rewards
+from bot.team.review import hold
 from bot.team.sla import schedule_claim_timers
 from messages import normalize_locale
 
@@ -81,7 +83,7 @@ class ReferralService:
             friend_name=friend.display_name,
             source=Source.INLINE_SHARE if channel == "inline" else Source.LINK,
             channel=channel,
-            status=Status.NEW,
+            status=Status.HELD if flagged else Status.NEW,
             flagged=flagged,
             flag_reason="velocity" if flagged else None,
             variant=referrer.variant,
@@ -89,8 +91,8 @@ class ReferralService:
             updated_at=w.now,
         )
         # Welcome and thanks first: a reward issued on arrival (a coupon code) follows them in each chat.
-        await w.send(self._screens.friend_welcome(friend, referrer))
-        await self._thank(w, referrer, friend.display_name, held=flagged)
+        await w.send(self._screens.friend_welcome(friend, referrer), about=[person(referrer.telegram_id)])
+        await self._thank(w, referrer, friend, held=flagged)
         await self.record(w, referral, referrer, friend)
 
     async def record(self, w: Work, referral: Referral, referrer: Customer, friend: Customer | None) -> None:
@@ -108,11 +110,12 @@ class ReferralService:
             flagged=referral.flagged,
         )
         await self._units.webhooks.referral_created(w, referral)
-        if self._units.alerts is not None:
+        if referral.status == Status.HELD:  # the managers' review queue, not the channel: no alert, no SLA yet
+            log.warning("referral %s held: referrer %s passed the velocity limit", referral.id, referrer.telegram_id)
+            await hold(w, self._units, referral, referrer)
+        elif self._units.alerts is not None:
             await self._units.alerts.post(w, referral.id)
             await schedule_claim_timers(w, self._units, referral.id)
-        if referral.flagged:
-            log.warning("referral %s flagged: referrer %s passed the velocity limit", referral.id, referrer.telegram_id)
 
     async def too_fast(self, w: Work, referrer: Customer) -> bool:
         """More arrivals this hour than the program allows: the next one waits for review."""
@@ -123,17 +126,18 @@ class ReferralService:
         """Two-sided: the referrer's reward and the friend's incentive, held while a referral is under review."""
         await self._rewards.grant(w, referral, referrer, friend)
 
-    async def _thank(self, w: Work, referrer: Customer, friend_name: str, held: bool) -> None:
+    async def _thank(self, w: Work, referrer: Customer, friend: Customer, held: bool) -> None:
         await w.send(
             self._screens.text(
                 referrer,
                 referrer.telegram_id,
                 referrer.language,
                 "referrer_thanks",
-                friend_name=friend_name,
+                friend_name=friend.display_name,
                 held=held,
                 referrer_reward=self._rewards.rule(referrer, "referrer").get(referrer.language),
-            )
+            ),
+            about=[person(friend.telegram_id)],
         )
 
     async def _known_arrival(self, w: Work, friend: Customer, referrer: Customer, channel: str) -> None:
@@ -164,7 +168,7 @@ class ReferralService:
                 previous=existing.referrer_id,
                 referrer=referrer.telegram_id,
             )
-            await self._thank(w, referrer, friend.display_name, held=existing.flagged)
+            await self._thank(w, referrer, friend, held=existing.flagged)
         else:
             await w.tx.log_event(
                 "arrival.known", w.now, actor=f"tg:{friend.telegram_id}", referrer=referrer.telegram_id
@@ -187,7 +191,9 @@ class ReferralService:
             customer = await self._units.customer(w, user)
             referrals = await w.tx.referrals_by(customer.telegram_id)
             rewards = await w.tx.rewards_for(customer.telegram_id)
-            await w.send(self._screens.my_referrals(customer, referrals, rewards))
+            await w.send(
+                self._screens.my_referrals(customer, referrals, rewards), about=[friend_of(r.id) for r in referrals]
+            )
         return True
 
     async def invite_card(self, user: ChatUser) -> InviteCard | None:
@@ -227,8 +233,8 @@ class ReferralService:
                     friend_consent_at=w.now,
                     updated_at=w.now,
                 )
-            if referral is not None and self._units.alerts is not None:
-                await self._units.alerts.refresh(w, referral.id)
+            if referral is not None and referral.status != Status.HELD and self._units.alerts is not None:
+                await self._units.alerts.refresh(w, referral.id)  # a held referral's alert shows it once approved
                 note = self._screens.team("contact_shared", friend=customer.display_name, phone=phone[:32])
                 await self._units.alerts.thread(w, referral.id, note)
             await w.tx.log_event(

@@ -14,58 +14,17 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
 
 from bot.core.clock import Clock
 from bot.core.models import OutboxRow
-from bot.delivery.rate_limits import ChatLimits, ChatRate
+from bot.delivery.rate_limits import ChatLimits
+from bot.delivery.sending import BatchSender, DispatchPolicy, Outages, Sender, SendFailed
 from bot.reports.metrics import Metrics
 from storage.base import Store
 
 log = logging.getLogger(__name__)
-
-
-class SendFailed(Exception):
-    """A send that did not go through. `retry_after` is the platform's own wait; `permanent`
-    means trying again cannot help (blocked by the user, chat gone)."""
-
-    def __init__(
-        self, reason: str, retry_after: float | None = None, permanent: bool = False, throttled: bool = False
-    ) -> None:
-        super().__init__(reason)
-        self.retry_after = retry_after
-        self.permanent = permanent
-        self.throttled = throttled  # the platform itself said "too many requests": pause all sends to it
-
-
-class Sender(Protocol):
-    async def send(self, row: OutboxRow) -> str | None:
-        """Deliver one row; return the platform's message id. Raise SendFailed when it did not go."""
-
-
-@runtime_checkable
-class BatchSender(Protocol):
-    async def send_batch(self, rows: Sequence[OutboxRow]) -> dict[str, str]:
-        """Send some leading rows of one chat merged into one message; return row id → message id
-        for those it sent (none when merging is not due)."""
-
-
-@dataclass(frozen=True)
-class DispatchPolicy:
-    batch: int = 200
-    lease: timedelta = timedelta(seconds=60)
-    max_attempts: int = 12
-    max_backoff: float = 300.0
-    idle_wait: float = 1.0
-    claim_gap: float = 0.02
-    concurrency: int = 1  # sends in flight per platform: each is one a crash could repeat
-    rates: tuple[tuple[str, ChatRate], ...] = (
-        ("telegram", ChatRate(1.0, 3)),
-        ("slack", ChatRate(1.0, 1)),
-        ("webhook", ChatRate(5.0, 1)),  # per receiving URL
-    )
+__all__ = ["BatchSender", "DispatchPolicy", "Dispatcher", "SendFailed", "Sender"]  # senders import them from here
 
 
 class Dispatcher:
@@ -78,6 +37,7 @@ class Dispatcher:
         self._policy = policy or DispatchPolicy()
         self._stopping = False
         self._limits = ChatLimits(dict(self._policy.rates), clock)
+        self._outages = Outages(self._policy.outage_backoff)
         self._slots: dict[str, asyncio.Semaphore] = {}  # per platform; senders may be added after start
         self._in_flight: dict[str, set[str]] = {}  # per platform: rows being sent
         self._busy: dict[str, set[str]] = {}  # per platform: chats being sent to, one task each
@@ -192,7 +152,7 @@ class Dispatcher:
             if retry_at is None:
                 retry_at = paused or await self._deliver(row)
             if paused is not None:
-                await self._store.retry_later(row.id, paused, "waiting for the platform's retry_after", counts=False)
+                await self._store.retry_later(row.id, paused, "waiting for the platform", counts=False)
             if retry_at is not None:
                 # Keep the chat's order: later rows wait until the one that failed goes again.
                 for later in rows[index + 1 :]:
@@ -210,10 +170,12 @@ class Dispatcher:
             async with self._slot(rows[0].platform):
                 started = time.monotonic()  # the call itself, not the wait for a slot
                 sent = await sender.send_batch(rows)
+                if sent:
+                    self._reached(rows[0].platform)
                 self.metrics.sent(rows[: len(sent)], self._clock.now(), time.monotonic() - started)
                 await self._settle({row.id: sent[row.id] for row in rows[: len(sent)]})
         except SendFailed as failure:
-            if failure.retry_after is None:  # the merged message failed: send the rows one by one instead
+            if failure.retry_after is None and not failure.unreachable:  # the merged message failed: send singly
                 log.warning(
                     "merged send to %s:%s failed (%s); sending singly", rows[0].platform, rows[0].chat_id, failure
                 )
@@ -234,8 +196,12 @@ class Dispatcher:
             return None
         try:
             async with self._slot(row.platform):
+                if (paused := self._limits.paused_until(row.platform)) is not None:  # the try before ours failed
+                    await self._store.retry_later(row.id, paused, "waiting for the platform", counts=False)
+                    return paused
                 started = time.monotonic()  # the call itself, not the wait for a slot
                 message_id = await sender.send(row)
+                self._reached(row.platform)
                 self.metrics.sent([row], self._clock.now(), time.monotonic() - started)
                 await self._settle({row.id: message_id})  # before the slot is free: see _slot
         except SendFailed as failure:
@@ -266,19 +232,32 @@ class Dispatcher:
                 recorded.set_result(None)
 
     async def _record_batch(self, sent: dict[str, str | None]) -> None:
-        """If the database is busy, keep trying for a while: a row left leased is sent a second
-        time when its lease ends."""
-        for attempt in range(1, 6):
+        """If the database is busy or away, keep trying while the rows' lease lasts: nothing sends them again before
+        it ends (here their chat is still busy), and giving up sooner would only make that second send certain."""
+        attempt, deadline = 0, time.monotonic() + self._policy.lease.total_seconds()
+        while time.monotonic() + min(attempt, 5) < deadline:
+            await asyncio.sleep(min(attempt, 5))
             try:
                 await self._store.mark_sent(sent, self._clock.now())
                 return
-            except Exception:
-                log.warning("%d outbox rows sent but not yet recorded (attempt %d)", len(sent), attempt)
-                await asyncio.sleep(attempt)
+            except Exception as error:
+                attempt += 1
+                if attempt == 1:
+                    log.warning("%d outbox rows sent but not yet recorded (%s); retrying", len(sent), error)
         log.error("outbox rows %s sent but not recorded; they will be sent again after their lease", sorted(sent))
+
+    def _reached(self, platform: str) -> None:
+        if self._outages.reached(platform):
+            log.warning("%s can be reached again; the messages that waited go out now", platform)
 
     async def _failed(self, row: OutboxRow, failure: SendFailed) -> datetime | None:
         now = self._clock.now()
+        if failure.unreachable:  # not this message's fault: it keeps its attempts, and every send waits
+            wait = self._outages.failed(row.platform)
+            log.warning("%s cannot be reached (%s); sends wait, next try in %.0fs", row.platform, failure, wait)
+            until = self._limits.pause(row.platform, wait)
+            await self._store.retry_later(row.id, until, str(failure), counts=False)
+            return until
         if failure.permanent or row.attempts >= self._policy.max_attempts:
             log.error("outbox row %s to %s:%s is dead: %s", row.id, row.platform, row.chat_id, failure)
             await self._store.mark_dead(row.id, now, str(failure))

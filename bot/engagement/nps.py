@@ -15,6 +15,7 @@ from typing import Literal
 from bot.core.buttons import NpsScore, NpsSkip, callback_button
 from bot.core.figures import NpsFigures
 from bot.core.models import DRAFT_TTL, ChatUser, Customer, Draft, NpsQuestion, Outgoing, Referral
+from bot.core.subjects import person
 from bot.core.unit_of_work import Units, Work
 from bot.engagement.asks import send_ask
 from bot.engagement.survey import SURVEY_STEP, SurveyService, check_free_text
@@ -169,7 +170,7 @@ async def alert_support(w: Work, units: Units, customer: Customer, question: Nps
     if alerts is None or question.alerted_at is not None:
         return
     text = units.screens.team("nps_alert", customer=customer, question=question)
-    await alerts.support(w, text, key=f"nps-alert:{question.id}")
+    await alerts.support(w, text, key=f"nps-alert:{question.id}", about=[person(customer.telegram_id)])
     await w.tx.update_nps(question.id, alerted_at=w.now)
 
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from bot.core.models import Referral, Reward
+from bot.core.subjects import friend_of
 from bot.core.wire import wire
 
 if TYPE_CHECKING:
@@ -30,21 +31,22 @@ class Webhooks:
     def __init__(self, urls: Sequence[str] = ()) -> None:
         self.urls = tuple(urls)
 
-    async def emit(self, w: Work, kind: str, subject: str, data: dict[str, Any]) -> None:
+    async def emit(self, w: Work, kind: str, subject: str, data: dict[str, Any], about: Sequence[str] = ()) -> None:
+        """`about`: whose names the data carries (bot/core/subjects.py)."""
         if not self.urls:
             return
         event_id = event_id_for(w.inbound_id, kind, subject)
         event = {"id": event_id, "type": kind, "created_at": wire(w.now), "data": data}
         for url in self.urls:
-            await w.post("webhook", url, event, key=f"webhook:{event_id}:{url}")
+            await w.post("webhook", url, event, key=f"webhook:{event_id}:{url}", about=about)
 
     async def referral_created(self, w: Work, referral: Referral) -> None:
-        await self.emit(w, "referral.created", referral.id, referral_data(referral))
+        await self.emit(w, "referral.created", referral.id, referral_data(referral), [friend_of(referral.id)])
 
     async def status_changed(self, w: Work, referral: Referral, previous: str, actor: str) -> None:
         """`referral` as it is after the change."""
         data = {**referral_data(referral), "previous_status": previous, "actor": actor}
-        await self.emit(w, "referral.status_changed", referral.id, data)
+        await self.emit(w, "referral.status_changed", referral.id, data, [friend_of(referral.id)])
 
     async def reward_issued(self, w: Work, reward: Reward) -> None:
         await self.emit(w, "reward.issued", reward.id, reward_data(reward))

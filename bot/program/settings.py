@@ -62,10 +62,14 @@ class Settings(BaseSettings):
     slack_digest_threshold: int = Field(default=60, ge=2, le=100_000)
     outbox_concurrency: int = Field(default=1, ge=1, le=1000)  # sends in flight per platform
     outbox_lease_seconds: int = Field(default=60, ge=5, le=3600)
+    outbox_outage_backoff_seconds: float = Field(default=60.0, ge=1, le=3600)  # the longest wait to retry a platform
 
     database_url: str = "sqlite:///referrals.db"
     sqlite_synchronous: Literal["FULL", "EXTRA", "NORMAL"] = "FULL"
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0, le=600_000)
+    # Days to keep sent messages, processed update ids (7 at least) and audit events not about a referral; 0 keeps
+    # everything (bot/core/retention.py says what stays whatever its age).
+    retention_days: int = Field(default=90, ge=0, le=3650)
     program_file: Path = Path("program.toml")
     templates_dir: Path | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

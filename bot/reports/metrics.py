@@ -9,7 +9,7 @@ restart and whatever process changed them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from prometheus_client.registry import Collector
 
 from bot.core.figures import OutboxCount
 from bot.core.models import OutboxRow
+from bot.core.retention import Table
 from storage.base import Store
 
 # From a message being queued to it being sent: most go within a second, a throttled backlog in minutes.
@@ -82,6 +83,9 @@ class Metrics:
         self.dead_letters = Counter("referral_bot_dead_letters", "Messages given up on", ["platform"], registry=r)
         self.sla_breaches = Counter("referral_bot_sla_breaches", "Speed-to-lead limits run out", ["sla"], registry=r)
         self.nudges = Counter("referral_bot_nudges_sent", "Nudges and escalations to the team", ["kind"], registry=r)
+        self.pruned = Counter(
+            "referral_bot_pruned_rows", "Rows deleted as older than RETENTION_DAYS", ["table"], registry=r
+        )
         self._store = StoreCollector(store) if store is not None else None
         if self._store is not None:
             r.register(self._store)
@@ -98,6 +102,11 @@ class Metrics:
         self.nudges.labels(kind).inc()
         if kind in ("claim_nudge", "contact_nudge"):
             self.sla_breaches.labels(kind.removesuffix("_nudge")).inc()
+
+    def rows_pruned(self, removed: Mapping[Table, int]) -> None:
+        """One pass of the retention prune: the rows it deleted per table."""
+        for table, count in removed.items():
+            self.pruned.labels(table).inc(count)
 
     async def scrape(self) -> bytes:
         if self._store is not None:

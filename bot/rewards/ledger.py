@@ -19,7 +19,6 @@ from bot.program.sections import RewardRule
 from bot.rewards.coupons import take_code
 
 log = logging.getLogger(__name__)
-DECISIONS = {"approve": "approved", "reject": "rejected"}
 
 
 def new_reward(
@@ -141,20 +140,9 @@ class Rewards:
 
     # --- Slack: a manager reviews held rewards, a rep marks a manual reward done ---------------------------
 
-    async def review(self, inbound_id: str, referral_id: str, action: str, actor: str) -> str | None:
-        """Approve releases a flagged referral's held rewards, Reject revokes them. Only managers get here: the Slack
-        adapter's manager guard (handlers/slack/managers.py) refuses everyone else before this is called.
-        Returns what the clicking person is told privately, or None when it worked."""
-        async with self._units.once(inbound_id) as w:
-            if w is None:
-                return None
-            referral = await w.tx.referral(referral_id)
-            refusal = self._review_refusal(referral)
-            if refusal is None and referral is not None:
-                await self._decide(w, referral, DECISIONS[action], actor)
-        return refusal
-
-    def _review_refusal(self, referral: Referral | None) -> str | None:
+    def review_refusal(self, referral: Referral | None) -> str | None:
+        """Why a manager's Approve / Reject cannot apply to this referral; None when it can. The review queue
+        (bot/team/review.py) asks before it decides; only managers get that far (handlers/slack/managers.py)."""
         if self._units.alerts is None:  # no Slack team: nobody is a manager
             return self._screens.team("reward_refused", reason="not_manager")
         if referral is None:
@@ -165,7 +153,9 @@ class Rewards:
             return self._screens.team("reward_refused", reason="not_held")
         return None
 
-    async def _decide(self, w: Work, referral: Referral, decision: str, actor: str) -> None:
+    async def settle_review(self, w: Work, referral: Referral, decision: str, actor: str) -> int:
+        """Approved releases the referral's held rewards, rejected revokes them, and each person is told.
+        Returns how many rewards changed."""
         await w.tx.update_referral(referral.id, review=decision, reviewed_by=actor, reviewed_at=w.now, updated_at=w.now)
         changed = 0
         for reward in await w.tx.rewards_of(referral.id):
@@ -180,10 +170,7 @@ class Rewards:
             else:
                 await w.tx.update_reward(reward.id, status="pending", updated_at=w.now)
         await w.tx.log_event(f"reward.{decision}", w.now, actor=f"slack:{actor}", subject=referral.id, rewards=changed)
-        assert self._units.alerts is not None  # only managers of a Slack team get this far
-        await self._units.alerts.refresh(w, referral.id)
-        audit = self._screens.team("reward_review_audit", decision=decision, actor=actor, count=changed)
-        await self._units.alerts.thread(w, referral.id, audit)
+        return changed
 
     async def done(self, inbound_id: str, reward_id: str, actor: str, channel: str, ts: str) -> str | None:
         """A rep sent a manual reward: the task shows who did it, and the customer is told."""

@@ -10,11 +10,13 @@ changes costs one views.publish per manager, rendered at send time from the figu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from bot.core.models import Customer, Referral, Status
+from bot.core.subjects import friend_of
 from bot.core.unit_of_work import Work
 from storage.base import Store
 
@@ -114,16 +116,21 @@ class Alerts:
         await queue_home_refresh(w, self.team)
 
     async def thread(self, w: Work, referral_id: str, text: str) -> None:
+        """A line in the referral's alert thread, which may name its friend (their reply, a nudge, an audit)."""
         payload = {"kind": "thread", "referral_id": referral_id, "text": text}
-        await w.post("slack", self.team.alert_channel, payload)
+        await w.post("slack", self.team.alert_channel, payload, about=[friend_of(referral_id)])
 
-    async def direct(self, w: Work, user_id: str, text: str, referral_id: str | None = None) -> None:
+    async def direct(
+        self, w: Work, user_id: str, text: str, referral_id: str | None = None, about: Sequence[str] = ()
+    ) -> None:
+        """A DM to one of the team; `about` names whose names it carries besides the referral's friend."""
         payload = {"kind": "dm", "user": user_id, "text": text, "referral_id": referral_id}
-        await w.post("slack", f"dm:{user_id}", payload)
+        subjects = [*about, friend_of(referral_id)] if referral_id else list(about)
+        await w.post("slack", f"dm:{user_id}", payload, about=subjects)
 
-    async def support(self, w: Work, text: str, key: str) -> None:
-        """A message to the support channel, such as an unhappy customer's NPS answer."""
-        await w.post("slack", self.team.support_chat, {"kind": "notice", "text": text}, key=key)
+    async def support(self, w: Work, text: str, key: str, about: Sequence[str] = ()) -> None:
+        """A message to the support channel, such as an unhappy customer's NPS answer (`about` names them)."""
+        await w.post("slack", self.team.support_chat, {"kind": "notice", "text": text}, key=key, about=about)
 
 
 async def load_alert(store: Store, referral_id: str, now: datetime) -> AlertView | None:

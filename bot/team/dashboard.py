@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,6 +11,7 @@ from bot.reports import stats
 from storage.base import Store
 
 PENDING_SHOWN = 10
+HELD_SHOWN = 5
 ADVOCATES_SHOWN = 5
 
 
@@ -21,6 +22,8 @@ class Dashboard:
     pending_total: int
     advocates: list[AdvocateLine]
     now: datetime
+    held: list[dict[str, Any]] = field(default_factory=list)  # the review queue's oldest, each with its age
+    held_total: int = 0
 
 
 def age(created_at: str, now: datetime) -> str:
@@ -46,4 +49,7 @@ async def load_dashboard(store: Store, now: datetime) -> Dashboard:
         for row in waiting
     ]
     advocates = await stats.leaderboard(store, ADVOCATES_SHOWN)
-    return Dashboard(funnel, pending, total, advocates, now)
+    queue = await store.review_queue(HELD_SHOWN)
+    held = [{**vars(line), "friend": line.friend, "age": age(line.created_at, now)} for line in queue]
+    held_total = await store.review_count() if len(queue) == HELD_SHOWN else len(queue)
+    return Dashboard(funnel, pending, total, advocates, now, held, held_total)

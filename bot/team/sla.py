@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from bot.core.models import Referral, Status, Timer
 from bot.core.unit_of_work import Units, Work
@@ -66,7 +66,7 @@ class SlaScheduler:
         if referral is None or alerts is None or referral.status != WAITING_FOR[timer.kind]:
             await w.tx.finish_timer(timer.id, "skipped", w.now)
             return False
-        waited = self._units.hours.elapsed(self._since(referral, timer), w.now)
+        waited = self._units.hours.elapsed(timer.created_at, w.now)  # since the team had it (arrival, approval, claim)
         minutes = max(1, round(waited.total_seconds() / 60))
         screens, name = self._units.screens, await self._friend_name(w, referral)
         if timer.kind == "claim_nudge":
@@ -80,10 +80,6 @@ class SlaScheduler:
         await w.tx.finish_timer(timer.id, "fired", w.now)
         await w.tx.log_event(f"sla.{timer.kind}", w.now, subject=referral.id, waited_minutes=minutes)
         return True
-
-    @staticmethod
-    def _since(referral: Referral, timer: Timer) -> datetime:
-        return referral.claimed_at if timer.kind == "contact_nudge" and referral.claimed_at else referral.created_at
 
     @staticmethod
     async def _friend_name(w: Work, referral: Referral) -> str:

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.core.models import Referral, Status
+from bot.core.subjects import friend_of, person
 from bot.core.unit_of_work import Units, Work
 from bot.engagement.nps import after_conversion
 from bot.rewards.ledger import Rewards
@@ -165,12 +166,14 @@ class TeamService:
             await w.send(
                 self._screens.to(
                     referrer, "converted_referrer", friend_name=friend_name, held=held, referrer_reward=reward
-                )
+                ),
+                about=[friend_of(referral.id)],
             )
         if friend is not None and referrer is not None:
             gift = sides.get("friend") or self._units.program.incentives.friend.get(friend.language)
             await w.send(
-                self._screens.to(friend, "converted_friend", referrer=referrer, held=held, friend_incentive=gift)
+                self._screens.to(friend, "converted_friend", referrer=referrer, held=held, friend_incentive=gift),
+                about=[person(referrer.telegram_id)],
             )
         await self._reward_rules.converted(w, referral)
 

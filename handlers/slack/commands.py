@@ -23,6 +23,7 @@ from bot.reports import stats
 from bot.reports.tallies import counts_by_variant
 from handlers.slack.managers import ManagersOnly, subcommand
 from handlers.slack.replays import Replays
+from handlers.slack.review import review_queue
 from storage.base import Store
 
 
@@ -57,6 +58,10 @@ class SlashCommands:
         """Reaches here only for a manager, or for a subcommand open to all (the guard sets `manager`)."""
         await ack()
         name, args = subcommand(command.get("text"))
+        if name == "review":  # the held referrals, each with Approve and Reject
+            text, blocks = await review_queue(self._store, self._screens, self._clock.now())
+            await respond(text=text, blocks=blocks, response_type="ephemeral")
+            return
         text = await self._answer(name, args, bool(context["manager"]), command["user_id"], client)
         await respond(text=text, response_type="ephemeral")
 

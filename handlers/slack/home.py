@@ -39,6 +39,10 @@ def home_view(screens: Texts, team: Team, board: Dashboard | None) -> dict[str, 
         {"type": "divider"},
         _section(screens.team("home_pending", rows=board.pending, total=board.pending_total)),
         {"type": "divider"},
+    ]
+    if board.held_total:  # the managers' review queue, only when something waits in it
+        blocks += [_section(screens.team("home_review", rows=board.held, total=board.held_total)), {"type": "divider"}]
+    blocks += [
         _section(screens.team("top", rows=board.advocates)),
         {"type": "context", "elements": [{"type": "mrkdwn", "text": fit(updated, 2000)}]},
     ]

@@ -47,7 +47,7 @@ class ManagersOnly:
     async def review(
         self, ack: AsyncAck, context: AsyncBoltContext, respond: AsyncRespond, next_: Next
     ) -> BoltResponse:
-        """Approve / Reject on a flagged referral's held rewards."""
+        """Approve / Reject: a held referral in the review queue, or a flagged referral's held rewards on its alert."""
         if self._allowed(context):
             return await next_()
         response = await ack()

@@ -1,6 +1,6 @@
 """Rewards in Slack: Approve / Reject on a flagged referral's alert, the task card of a manual reward with its Done
-button, pool warnings, and the listeners for those buttons. Task cards are rendered when they are sent, from the
-reward as it is then, like the referral alerts."""
+button, pool warnings, and the listeners for those buttons (Approve / Reject through handlers/slack/review.py).
+Task cards are rendered when they are sent, from the reward as it is then, like the referral alerts."""
 
 from __future__ import annotations
 
@@ -11,16 +11,19 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.models import OutboxRow, Referral, Status
+from bot.core.unit_of_work import Units
 from bot.delivery.outbox import SendFailed
 from bot.program.texts import Texts
 from bot.rewards.ledger import Rewards
+from bot.team.alerts import Alerts
+from bot.team.review import ReviewQueue
 from handlers.slack.api_errors import PERMANENT
 from handlers.slack.managers import ManagersOnly
 from handlers.slack.replays import action_id
+from handlers.slack.review import ReviewRoutes
 from storage.base import Store
 
 Block = dict[str, Any]
-REVIEW_ACTIONS = ("approve", "reject")
 KINDS = frozenset({"reward_task", "reward_task_update", "reward_notice"})
 
 
@@ -95,20 +98,13 @@ class RewardRoutes:
     """Approve / Reject (managers only, see handlers/slack/managers.py) and Done. Applied before they are
     acknowledged, like every click."""
 
-    def __init__(self, rewards: Rewards) -> None:
-        self._rewards = rewards
+    def __init__(self, units: Units, alerts: Alerts) -> None:
+        self._rewards = Rewards(units)
+        self._review = ReviewRoutes(ReviewQueue(units, alerts), units.store, units.screens, units.clock)
 
     def install(self, app: AsyncApp, managers: ManagersOnly) -> None:
-        app.action("referral_approve", middleware=[managers.review])(self.reviewed)
-        app.action("referral_reject", middleware=[managers.review])(self.reviewed)
+        self._review.install(app, managers)
         app.action("reward_done")(self.done)
-
-    async def reviewed(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        action = body["actions"][0]
-        decision = action["action_id"].removeprefix("referral_")
-        refusal = await self._rewards.review(action_id(body), action["value"], decision, body["user"]["id"])
-        await ack()
-        await _explain(refusal, respond)
 
     async def done(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         action, container = body["actions"][0], body["container"]

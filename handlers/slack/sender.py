@@ -51,7 +51,7 @@ class SlackSender:
         except SlackApiError as error:
             raise _failure(error) from error
         except (OSError, TimeoutError) as error:
-            raise SendFailed(f"network: {error}") from error
+            raise SendFailed(f"network: {error}", unreachable=True) from error
 
     async def send_batch(self, rows: Sequence[OutboxRow]) -> dict[str, str]:
         """Merge the leading new-alert rows into one digest when the channel is backed up.
@@ -68,6 +68,8 @@ class SlackSender:
             return await self._digest(rows[0].chat_id, chunk)
         except SlackApiError as error:
             raise _failure(error) from error
+        except (OSError, TimeoutError) as error:  # not left to escape: it would end the chat's sending task
+            raise SendFailed(f"network: {error}", unreachable=True) from error
 
     async def _digest(self, channel: str, chunk: Sequence[OutboxRow]) -> dict[str, str]:
         views, settled = [], {}

@@ -2,17 +2,19 @@
 Telegram only after its effect is committed.
 
 PTB's own Updater moves the getUpdates offset as soon as updates are fetched, before handlers
-run, so a crash in between would lose them. Our poller hands each update to
-`Application.process_update` and moves the offset only once that returned without error; a
-failed update is fetched again, and the inbound-id check makes the second run safe.
+run, so a crash in between would lose them. Our poller moves the offset only past updates that are
+settled: handled, or parked in the database to be retried (handlers/telegram/intake.py). One that
+could not even be parked is fetched again, and the inbound-id check makes the second run safe.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from telegram import Bot, BotCommand, Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
@@ -22,12 +24,16 @@ from bot.core.errors import ConfigError, Unreachable, unreachable
 from handlers.http.listen import DEFAULT_LIMITS, Limits
 from handlers.telegram.aiohttp_request import AiohttpRequest
 from handlers.telegram.batches import process_batch
+from handlers.telegram.intake import BACKOFF_CAP_SECONDS, Intake, ParkingStore
 from handlers.telegram.routes import Routes
 from handlers.telegram.sender import retry_seconds
 from handlers.telegram.webhook import WebhookServer
 
+if TYPE_CHECKING:
+    from bot.program.settings import Settings
+
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 5  # then the update is logged as poison and skipped, so one bad update cannot stall the bot
+POLL_BACKOFF_CAP_SECONDS = 8.0  # how late polling may notice that Telegram is back
 
 
 def build_application(
@@ -78,6 +84,19 @@ class Webhook:
     port: int = 8443
     limits: Limits = DEFAULT_LIMITS
 
+    @classmethod
+    def of(cls, settings: Settings) -> Webhook | None:
+        """The webhook the settings ask for; None to poll."""
+        if not settings.telegram_webhook_url:
+            return None
+        return cls(
+            settings.telegram_webhook_url,
+            settings.telegram_webhook_secret,
+            settings.telegram_webhook_host,
+            settings.telegram_webhook_port,
+            Limits.of(settings),
+        )
+
 
 class TelegramChannel:
     """Async context manager: initialises the bot on entry; `run()` polls until cancelled."""
@@ -85,6 +104,8 @@ class TelegramChannel:
     def __init__(
         self,
         app: Application,  # type: ignore[type-arg]
+        store: ParkingStore,
+        now: Callable[[], datetime],
         poll_timeout: int = 30,
         webhook: Webhook | None = None,
         at_once: int = 1,
@@ -93,10 +114,13 @@ class TelegramChannel:
         self._at_once = at_once  # senders whose updates run side by side (handlers/telegram/batches.py)
         self._timeout = poll_timeout
         self._failed: set[int] = set()
-        self._attempts: dict[int, int] = {}
+        self.intake = Intake(app, store, self._failed, now)
+        self._settled: set[int] = set()  # fetched again after a failure: not handled twice (inline queries!)
+        self._unsettled = 0  # updates in a row that could not be parked: the database is away
+        self._fetch_failures = 0  # getUpdates calls in a row that failed: Telegram is away
         app.add_error_handler(self._record_failure)
         self.webhook = (
-            WebhookServer(app, webhook.url, webhook.secret, webhook.host, webhook.port, self._failed, webhook.limits)
+            WebhookServer(app, self.intake, webhook.url, webhook.secret, webhook.host, webhook.port, webhook.limits)
             if webhook
             else None
         )
@@ -113,6 +137,7 @@ class TelegramChannel:
             await self.app.initialize()
             if self.webhook is None:
                 await self.app.bot.delete_webhook()  # polling and a webhook exclude each other
+            await self.intake.load()
         except InvalidToken:
             await self._close_transports()
             raise ConfigError("setting TELEGRAM_BOT_TOKEN: Telegram refused the token") from None
@@ -131,21 +156,24 @@ class TelegramChannel:
 
     async def _record_failure(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         if isinstance(update, Update):
-            log.error("update %s failed; it will be fetched again", update.update_id, exc_info=context.error)
+            log.error("update %s failed", update.update_id, exc_info=context.error)
             self._failed.add(update.update_id)
 
     async def run(self) -> None:
-        if self.webhook is not None:
-            await self.webhook.start()  # only now: the routes are installed, so no update is answered unhandled
-            await asyncio.Event().wait()
-        offset = 0
-        while True:
-            done = await self.process_batch(await self._fetch(offset))
-            if done is not None:
-                offset = done + 1
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self.intake.retry_forever())
+            if self.webhook is not None:
+                await self.webhook.start()  # only now: the routes are installed, so no update is answered unhandled
+                return
+            offset = 0
+            while True:
+                done = await self.process_batch(await self._fetch(offset))
+                if done is not None:
+                    offset = done + 1
+                    self._settled = {update_id for update_id in self._settled if update_id >= offset}
 
     async def process_batch(self, updates: Sequence[Update]) -> int | None:
-        """Process one getUpdates batch; the last update id up to which all is stored (None: not the first)."""
+        """Process one getUpdates batch; the last update id up to which all is settled (None: not the first)."""
         return await process_batch(updates, self._process, self._at_once)
 
     async def _fetch(self, offset: int) -> tuple[Update, ...]:
@@ -156,25 +184,30 @@ class TelegramChannel:
                 read_timeout=self._timeout + 10,
                 allowed_updates=Update.ALL_TYPES,
             )
-            return updates
         except RetryAfter as error:
             await asyncio.sleep(retry_seconds(error))
+            return ()
         except (TimedOut, NetworkError) as error:
-            log.warning("getUpdates failed: %s; retrying", error)
-            await asyncio.sleep(1.0)
-        return ()
+            # One warning per outage, then quiet retries further and further apart: Telegram may be away for minutes.
+            self._fetch_failures += 1
+            wait = min(2.0 ** (self._fetch_failures - 1), POLL_BACKOFF_CAP_SECONDS)
+            log.log(logging.WARNING if self._fetch_failures == 1 else logging.DEBUG, "getUpdates failed: %s", error)
+            await asyncio.sleep(wait)
+            return ()
+        if self._fetch_failures:
+            log.info("getUpdates works again after %d failed tries", self._fetch_failures)
+            self._fetch_failures = 0
+        return updates
 
     async def _process(self, update: Update) -> bool:
-        """True when the update's effect is stored (or it is given up as poison)."""
-        await self.app.process_update(update)
-        if update.update_id not in self._failed:
-            self._attempts.pop(update.update_id, None)
+        """True when the update is settled: handled, parked or dropped."""
+        if update.update_id in self._settled:
             return True
-        self._failed.discard(update.update_id)
-        attempts = self._attempts.get(update.update_id, 0) + 1
-        self._attempts[update.update_id] = attempts
-        if attempts >= MAX_ATTEMPTS:
-            log.error("update %s failed %d times; skipping it", update.update_id, attempts)
+        if await self.intake.take(update):
+            self._settled.add(update.update_id)
+            self._unsettled = 0
             return True
-        await asyncio.sleep(min(2.0**attempts, 30.0))
+        # Not even parked: the database is away, and whatever comes next would fail the same way.
+        self._unsettled += 1
+        await asyncio.sleep(min(2.0**self._unsettled, BACKOFF_CAP_SECONDS))
         return False

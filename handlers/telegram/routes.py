@@ -10,6 +10,7 @@ from typing import assert_never
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InlineQuery,
     InlineQueryResultArticle,
     InlineQueryResultsButton,
     InputTextMessageContent,
@@ -179,7 +180,7 @@ class Routes:
             # Not a customer yet: offer to start the bot, which registers them and makes their link.
             label = self._s.referrals.start_prompt(chat_user(update))
             button = InlineQueryResultsButton(text=label, start_parameter="inline")
-            await query.answer([], cache_time=0, is_personal=True, button=button)
+            await self._answer_inline(query, [], button)
             return
         result = InlineQueryResultArticle(
             id=card.result_id,
@@ -188,7 +189,16 @@ class Routes:
             input_message_content=InputTextMessageContent(card.text, parse_mode=ParseMode.HTML),
             reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(card.button_text, url=card.url)]]),
         )
-        await query.answer([result], cache_time=0, is_personal=True)
+        await self._answer_inline(query, [result])
+
+    @staticmethod
+    async def _answer_inline(
+        query: InlineQuery, results: list[InlineQueryResultArticle], button: InlineQueryResultsButton | None = None
+    ) -> None:
+        try:
+            await query.answer(results, cache_time=0, is_personal=True, button=button)
+        except BadRequest as error:  # too old: the person typed on, and their newer query is answered instead
+            log.info("inline query %s not answered: %s", query.id, error.message)
 
     async def chosen_inline(self, update: Update, context: Context) -> None:
         chosen = update.chosen_inline_result

@@ -82,7 +82,9 @@ class TelegramSender:
         except BadRequest as error:
             # Chat not found, or content Telegram refuses: sending the same bytes again cannot help.
             raise SendFailed(error.message, permanent=True) from error
-        except (NetworkError, TelegramError) as error:
+        except NetworkError as error:  # refused, timed out, a 5xx: Telegram, not this message, is in trouble
+            raise SendFailed(str(error), unreachable=True) from error
+        except TelegramError as error:
             raise SendFailed(str(error)) from error
         return str(sent.message_id)
 

@@ -1,7 +1,8 @@
 """Telegram webhook mode: our own aiohttp route, guarded by the secret token Telegram sends back.
 
-The route answers 200 only after the update's effect is committed; on failure it answers 500 and
-Telegram delivers the update again (the inbound-id check makes that safe). A body that can never be an
+The route answers 200 only after the update is settled: its effect committed, or the update parked to be
+retried (handlers/telegram/intake.py); when even that fails it answers 500 and Telegram delivers the update
+again (the inbound-id check makes that safe). A body that can never be an
 update gets 400: a 500 would have Telegram retry it for ever.
 """
 
@@ -18,6 +19,7 @@ from telegram import Bot, Update
 from telegram.ext import Application
 
 from handlers.http.listen import DEFAULT_LIMITS, Limits, serve
+from handlers.telegram.intake import Intake
 
 log = logging.getLogger(__name__)
 MAX_UPDATE_BYTES = 1_000_000
@@ -38,18 +40,18 @@ class WebhookServer:
     def __init__(
         self,
         app: Application,  # type: ignore[type-arg]
+        intake: Intake,
         url: str,
         secret: str,
         host: str,
         port: int,
-        failed: set[int],
         limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self._app = app
+        self._intake = intake
         self._url = url
         self._secret = secret.encode()
         self._host, self._port, self._limits = host, port, limits
-        self._failed = failed  # update ids whose handler failed, filled by the channel's error handler
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
 
@@ -74,9 +76,7 @@ class WebhookServer:
         if isinstance(update, str):
             log.warning("webhook body refused, it is not a Telegram update: %s", update)
             return web.Response(status=400, text="not an update")
-        await self._app.process_update(update)
-        if update.update_id in self._failed:
-            self._failed.discard(update.update_id)
+        if not await self._intake.take(update):
             return web.Response(status=500, text="not stored; send it again")
         return web.Response(text="ok")
 
