@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ def rtl_lines(text: str) -> str:
 class Renderer:
     def __init__(self, override_dir: Path | None = None) -> None:
         loaders = [FileSystemLoader(str(override_dir))] if override_dir else []
+        self._override = override_dir
         self._dirs = [d for d in (override_dir, BUILT_IN) if d is not None]
         self._env = Environment(
             loader=ChoiceLoader([*loaders, FileSystemLoader(str(BUILT_IN))]),
@@ -83,6 +85,14 @@ class Renderer:
         except TemplateNotFound:
             template = self._slack.get_template(f"en/{name}.mrkdwn")
         return template.render(**context).strip()
+
+    def slack_first(self, names: Sequence[str], locale: str = "en", **context: Any) -> str:
+        """The first of `names` there is a Slack template for, such as a segment's call script before the default
+        one. A file of TEMPLATES_DIR comes before every built-in one: a business that writes its own default
+        expects it to be used, not a built-in text for some segment it did not think to override."""
+        paths = [f"{code}/{name}.mrkdwn" for name in names for code in dict.fromkeys((locale, "en"))]
+        own = [path for path in paths if self._override is not None and (self._override / path).is_file()]
+        return self._slack.select_template([*own, *paths]).render(**context).strip()
 
     def label(self, locale: str, key: str, **context: Any) -> str:
         """A short plain-text label, such as a button's text."""

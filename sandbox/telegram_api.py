@@ -12,13 +12,13 @@ from aiohttp import web
 
 from sandbox.connections import client_port, listen_again, stop_listening
 from sandbox.telegram_entities import ApiError, JSONDict, bad_request, check_inline_results, check_markup, message_text
+from sandbox.telegram_files import FileStore
 from sandbox.telegram_limits import OverallRate
 from sandbox.telegram_params import read_params
 from sandbox.telegram_people import SentMessage, TelegramWorld
 from sandbox.telegram_webhook import WEBHOOK_CONFLICT, WebhookSender
 
 _COMMAND = re.compile(r"[a-z0-9_]{1,32}")
-_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
 _POLL_CONFLICT = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
 _NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly the same as a "
@@ -67,13 +67,15 @@ class TelegramEmulator(TelegramWorld):
         self._floods: list[_Flood] = []
         self._overall: OverallRate | None = None
         self._failures: dict[str, list[ApiError]] = {}
-        self._files: dict[str, bytes] = {}
+        self.files = FileStore()  # photos and documents the bot uploaded, by file_id
         self._commands: dict[str, Any] = {}
         self.webhook = WebhookSender(self._updates, self._notify, self._wait_until, clock, webhook_retry_delay)
         self._poll_generation = 0
         self._methods: dict[str, Callable[[JSONDict], Any]] = {
             "getMe": lambda _: self.bot_user, "getUpdates": self._get_updates, "sendMessage": self._send_message,
-            "sendPhoto": self._send_photo, "editMessageText": self._edit_message_text,
+            "sendPhoto": lambda params: self._send_file(params, "photo"),
+            "sendDocument": lambda params: self._send_file(params, "document"),
+            "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
             "answerCallbackQuery": self._answer_callback_query, "answerInlineQuery": self._answer_inline_query,
             "setMyCommands": self._set_my_commands,
@@ -215,18 +217,19 @@ class TelegramEmulator(TelegramWorld):
         text, entities = message_text(raw, parse_mode, params.get("entities"))
         return self._deliver(params, SentMessage(0, chat_id, text, str(raw), parse_mode, tuple(entities), None, 0))
 
-    async def _send_photo(self, params: JSONDict) -> JSONDict:
+    async def _send_file(self, params: JSONDict, kind: str) -> JSONDict:
         chat_id, raw, parse_mode = (
             self._chat_for_bot(params.get("chat_id")),
             params.get("caption"),
             params.get("parse_mode"),
         )
         caption, entities = message_text(raw, parse_mode, params.get("caption_entities"), caption=True)
-        photo, file_id = self._photo_file(params.get("photo"))
+        stored = self.files.take(params.get(kind), kind)
+        media = {"photo": stored.data} if kind == "photo" else {"document": stored.data, "file_name": stored.name}
         draft = SentMessage(
-            0, chat_id, "", str(raw or ""), parse_mode, tuple(entities), None, 0, photo, caption or None
+            0, chat_id, "", str(raw or ""), parse_mode, tuple(entities), None, 0, caption=caption or None
         )
-        return self._deliver(params, replace(draft, file_id=file_id))
+        return self._deliver(params, replace(draft, file_id=stored.file_id, **media))
 
     def _deliver(self, params: JSONDict, draft: SentMessage) -> JSONDict:
         """Checks what every send shares, then stores the message under the chat's next message id."""
@@ -235,20 +238,6 @@ class TelegramEmulator(TelegramWorld):
         reply_to = None if reply.get("message_id") is None else int(reply["message_id"])
         draft = replace(draft, reply_markup=markup, date=self._now(), reply_to_message_id=reply_to)
         return self._store(replace(draft, message_id=self._new_message_id(draft.chat_id)))
-
-    def _photo_file(self, value: Any) -> tuple[bytes, str]:
-        """An uploaded PNG or JPEG, or the file_id of one uploaded before (URLs are not fetched)."""
-        if isinstance(value, str) and value in self._files:
-            return self._files[value], value
-        if not isinstance(value, bytes):
-            raise bad_request(
-                "there is no photo in the request" if value is None else "wrong file identifier specified"
-            )
-        if not value.startswith(_IMAGE_MAGIC):
-            raise bad_request("IMAGE_PROCESS_FAILED")
-        file_id = f"AgACAgIAAxkBAAI{len(self._files) + 1:06d}"
-        self._files[file_id] = value
-        return value, file_id
 
     async def _edit_message_text(self, params: JSONDict) -> JSONDict | bool:
         text, entities = message_text(params.get("text"), params.get("parse_mode"), params.get("entities"))
@@ -285,6 +274,7 @@ class TelegramEmulator(TelegramWorld):
 
     async def _answer_inline_query(self, params: JSONDict) -> bool:
         results = check_inline_results(params.get("results"))
+        self.files.check_results(results)
         query_id = str(params.get("inline_query_id", ""))
         return self._answer_query("inline_query", query_id, self._inline_answers, results)
 

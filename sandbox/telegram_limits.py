@@ -8,7 +8,7 @@ import time
 from sandbox.telegram_entities import ApiError
 
 # Calls that put something in a chat count towards the limit; reading updates and answering queries do not.
-MESSAGE_METHODS = frozenset({"sendmessage", "sendphoto", "editmessagetext", "editmessagereplymarkup"})
+MESSAGE_METHODS = frozenset({"sendmessage", "sendphoto", "senddocument", "editmessagetext", "editmessagereplymarkup"})
 
 
 class OverallRate:

@@ -6,11 +6,22 @@ from typing import Any
 from aiohttp import web
 
 from sandbox.telegram_entities import JSONDict
+from sandbox.telegram_files import Uploaded
 
 # PTB form-encodes every parameter, JSON-encoding all but strings; Telegram then reads each by its declared type.
 # Decoding every form value as JSON does the same, except for free text that merely looks like JSON ("42", "true").
 _FREE_TEXT = frozenset(
-    {"text", "caption", "url", "photo", "callback_query_id", "inline_query_id", "inline_message_id", "secret_token"}
+    {
+        "text",
+        "caption",
+        "url",
+        "photo",
+        "document",
+        "callback_query_id",
+        "inline_query_id",
+        "inline_message_id",
+        "secret_token",
+    }
 )
 
 
@@ -31,5 +42,5 @@ async def read_params(request: web.Request) -> JSONDict:
         raw |= body if isinstance(body, dict) else {}
     elif request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         for key, value in (await request.post()).items():
-            raw[key] = value.file.read() if isinstance(value, web.FileField) else value
+            raw[key] = Uploaded.named(value.file.read(), value.filename) if isinstance(value, web.FileField) else value
     return {key: _coerce(key, value) for key, value in raw.items()}

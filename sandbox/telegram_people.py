@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from sandbox.telegram_entities import ApiError, JSONDict, bad_request
+from sandbox.telegram_files import media_of
 
 _DEEP_LINK_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _BOT_COMMAND = re.compile(r"/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![A-Za-z0-9_@])")
@@ -37,7 +38,7 @@ class FakeUser:
 
 @dataclass(frozen=True)
 class SentMessage:
-    """What a chat shows of a bot message: `text` or, for a photo, `caption`; `html` is exactly as sent."""
+    """What a chat shows of a bot message: `text` or, with a file, `caption`; `html` is exactly as sent."""
 
     message_id: int
     chat_id: int
@@ -52,6 +53,8 @@ class SentMessage:
     edited: bool = False
     file_id: str | None = None
     reply_to_message_id: int | None = None
+    document: bytes | None = None
+    file_name: str | None = None
 
     def buttons(self) -> list[JSONDict]:
         rows = (self.reply_markup or {}).get("inline_keyboard", [])
@@ -284,17 +287,11 @@ class TelegramWorld:
         data["chat"] = self._users[message.chat_id].private_chat()
         data["edit_date"] = self._now() if message.edited else None
         if message.file_id:
-            data |= {"photo": [_photo_size(message.photo, message.file_id)], "caption": message.caption}
+            data |= media_of(message.file_id, message.photo, message.document, message.file_name)
+            data["caption"] = message.caption
         else:
             data["text"] = message.text
         data["caption_entities" if message.file_id else "entities"] = list(message.entities)
         if message.reply_markup and "inline_keyboard" in message.reply_markup:
             data["reply_markup"] = message.reply_markup  # a Message carries only an inline keyboard
         return _present(data)
-
-
-def _photo_size(photo: bytes | None, file_id: str) -> JSONDict:
-    png = photo or b""
-    is_png = png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) >= 24  # width and height open the IHDR chunk
-    size = {"width": int.from_bytes(png[16:20]), "height": int.from_bytes(png[20:24])} if is_png else {"width": 512}
-    return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(png), "height": 512} | size

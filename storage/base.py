@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from bot.core.models import (
     Customer,
     Draft,
+    DueAsk,
     Erased,
     NpsQuestion,
     OutboxRow,
@@ -87,6 +88,9 @@ class Transaction(Protocol):
     async def ask_times(self, customer_id: int, since: datetime) -> Sequence[datetime]:
         """When the customer was asked (follow-ups aside) since a moment: for cooldowns and caps."""
 
+    async def latest_ask_reason(self, customer_id: int, since: datetime) -> str | None:
+        """The reason of the customer's latest ask (follow-ups aside) since a moment: what prompted their referral."""
+
     async def customers_in_segments(self, segments: Sequence[str]) -> Sequence[Customer]: ...
     async def follow_ups_due(self, asked_before: datetime, limit: int) -> Sequence[tuple[str, int, datetime]]:
         """(ask id, customer id, asked at) of open asks made before a moment: each may need its reminder."""
@@ -96,6 +100,24 @@ class Transaction(Protocol):
 
     async def shared_since(self, customer_id: int, since: datetime) -> bool:
         """Whether the customer shared their link or brought a referral since a moment."""
+
+    async def last_nps_score(self, customer_id: int) -> int | None:
+        """The score of the customer's latest NPS answer; None when they never answered."""
+
+    async def add_due_ask(self, ask: DueAsk, at: datetime) -> bool:
+        """Schedule an ask for its trigger's moment; False when one with that id exists already (a replay)."""
+
+    async def schedule_due_asks(
+        self, id_prefix: str, trigger: str, segments: Sequence[str], due_at: datetime, at: datetime
+    ) -> int:
+        """A schedule's ask for everyone in the segments who may be asked at all (not opted out, reachable), each
+        with the id `id_prefix` + their Telegram id; returns how many were added (not there already)."""
+
+    async def settle_due_ask(self, ask_id: str, outcome: str, at: datetime) -> bool:
+        """Record what became of a waiting ask; False when it was settled already (by another instance)."""
+
+    async def due_asks(self, ids: Sequence[str]) -> Sequence[DueAsk]:
+        """The scheduled asks with these ids, soonest first."""
 
     async def draft(self, telegram_id: int) -> Draft | None: ...
     async def save_draft(self, draft: Draft) -> None: ...
@@ -227,6 +249,12 @@ class Store(Reads, Protocol):
 
     async def waiting_alerts(self, channel: str) -> int:
         """How many new-referral alerts are queued for a channel: the backlog that triggers digests."""
+
+    async def kit_files(self) -> dict[tuple[str, str], str]:
+        """(kind, digest) → Telegram's file_id, for every referral-kit file uploaded so far."""
+
+    async def remember_kit_file(self, kind: str, digest: str, file_id: str, at: datetime) -> None:
+        """Keep the file_id Telegram gave an uploaded kit file (photo or document), so it is never uploaded again."""
 
     async def recount_report_figures(self) -> None:
         """Count the report tallies and stored durations again from the rows, in one transaction: after rows

@@ -10,10 +10,11 @@ from typing import Any
 from bot.core.ids import new_id
 from bot.core.models import Customer, NpsQuestion
 from storage.rows import from_row, to_db
-from storage.sql_base import Scans, SqlBase
+from storage.source_sql import SourceTallySql
+from storage.sql_base import Scans
 
 
-class EngagementSql(SqlBase):
+class EngagementSql(SourceTallySql):  # an ask sent is counted for the stats by source
     async def insert_ask(
         self,
         ask_id: str,
@@ -26,7 +27,10 @@ class EngagementSql(SqlBase):
     ) -> bool:
         row = {"id": ask_id, "customer_id": customer_id, "kind": kind, "reason": reason, "variant": variant}
         row = {**row, "follows": follows, "created_at": to_db(at)}
-        return await self._insert("asks", row, "ON CONFLICT (id) DO NOTHING") == 1
+        inserted = await self._insert("asks", row, "ON CONFLICT (id) DO NOTHING") == 1
+        if inserted:
+            await self._count_ask(kind, reason, at)
+        return inserted
 
     async def ask_times(self, customer_id: int, since: datetime) -> Sequence[datetime]:
         rows = await self._db.fetch_all(

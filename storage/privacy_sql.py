@@ -31,6 +31,7 @@ _REPOINTED = (
     ("rewards", "customer_id"),
     ("share_events", "customer_id"),
     ("asks", "customer_id"),
+    ("ask_triggers", "customer_id"),  # waiting asks follow too, and are then skipped: the pseudonym opted out
     ("nps_answers", "customer_id"),
     ("customers", "referred_by"),
 )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 from bot.core.figures import (
     AdvocateLine,
+    CampaignLine,
     Counts,
     ExportLine,
     HeldLine,
@@ -19,9 +21,10 @@ from bot.core.figures import (
     ReferralSummary,
     RepCounts,
     RewardSummary,
+    SourceCounts,
     SurveyAnswer,
 )
-from bot.core.models import NpsQuestion, Referral
+from bot.core.models import DueAsk, NpsQuestion, Referral
 
 
 class Reads(Protocol):
@@ -56,6 +59,18 @@ class Reads(Protocol):
     async def survey_answers(self, limit: int) -> list[SurveyAnswer]: ...
     async def nps_comments(self, limit: int) -> list[NpsComment]: ...
     async def customers_by_variant(self) -> dict[str | None, int]: ...
+    async def source_counts(self, since: datetime | None) -> list[SourceCounts]:
+        """Asks, arrivals, conversions, revenue and rewards' cost per share channel and prompting ask, of what
+        arrived (and was asked) from `since` on."""
+
+    async def campaigns(self, ids: Sequence[str]) -> list[CampaignLine]:
+        """The ask campaigns with these ids, as their events recorded them."""
+
+    async def arrivals_between(self, start: datetime, end: datetime) -> int:
+        """Referrals that arrived in [start, end), counted from their time index."""
+
+    async def conversions_between(self, start: datetime, end: datetime) -> tuple[int, Decimal]:
+        """Referrals converted in [start, end), and the sum of their deal values (to the cent)."""
 
     async def due_for_nps(
         self, joined_before: datetime, segments: Sequence[str], asked_after: datetime, limit: int
@@ -64,6 +79,8 @@ class Reads(Protocol):
         way and not asked at all since `asked_after`; the longest-standing first."""
 
     async def unalerted_detractors(self, answered_before: datetime, limit: int) -> list[NpsQuestion]: ...
+    async def waiting_asks(self, due_by: datetime | None, limit: int) -> list[DueAsk]:
+        """Asks waiting for their trigger's moment, due by a moment (None: whenever), soonest first."""
 
     async def referrals_page(
         self,

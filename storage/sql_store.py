@@ -10,14 +10,18 @@ from typing import Any
 from bot.core.models import FORGET_CHAT, ParkedUpdate
 from storage.crm_sql import CrmSql
 from storage.engagement_sql import EngagementScans
+from storage.goal_sql import GoalSql
+from storage.kit_sql import KitSql
 from storage.migrations import Dialect
 from storage.operations_sql import OperationsSql
 from storage.report_sql import ReportSql
 from storage.retention_sql import RetentionSql
 from storage.rows import to_db
+from storage.source_sql import SourceScans
 from storage.sql_base import Executor
 from storage.sql_transaction import SqlTransaction
 from storage.tally_sql import recount_statements
+from storage.trigger_sql import TriggerScans
 
 # A referral erased meanwhile is skipped rather than failing the commit it rides in (mark_sent's, with_send).
 _REMEMBER_ALERT = (
@@ -37,7 +41,9 @@ _SETTLED = (
 _FORGETS = (f'{{"{FORGET_CHAT}":true%',) * 2
 
 
-class SqlStoreBase(ReportSql, OperationsSql, EngagementScans, CrmSql, RetentionSql):
+class SqlStoreBase(
+    ReportSql, SourceScans, GoalSql, OperationsSql, EngagementScans, TriggerScans, CrmSql, RetentionSql, KitSql
+):
     dialect: Dialect
 
     def __init__(self) -> None:

@@ -14,11 +14,12 @@ from storage.privacy_sql import PrivacySql
 from storage.rows import checked_columns, from_row, to_db, to_row
 from storage.sql_base import Executor, SqlBase
 from storage.tally_sql import TallySql
+from storage.trigger_sql import TriggerSql
 
 __all__ = ["Executor", "SqlBase", "SqlTransaction"]
 
 
-class SqlTransaction(EngagementSql, PrivacySql, TallySql, CrmWrites):
+class SqlTransaction(EngagementSql, TriggerSql, PrivacySql, TallySql, CrmWrites):
     async def claim_inbound(self, inbound_id: str, at: datetime) -> bool:
         row = {"id": inbound_id, "processed_at": to_db(at)}
         return await self._insert("processed_inbound", row, "ON CONFLICT (id) DO NOTHING") == 1
@@ -79,15 +80,18 @@ class SqlTransaction(EngagementSql, PrivacySql, TallySql, CrmWrites):
 
     async def insert_referral(self, referral: Referral) -> None:
         durations = await self._count_arrival(referral)
+        await self._count_source_arrival(referral)
         await self._insert("referrals", {**to_row(referral), **durations})
 
     async def update_referral(self, referral_id: str, **changes: Any) -> None:
         values = checked_columns(Referral, changes)
         durations = await self._count_steps(referral_id, changes)
+        await self._count_source_change(referral_id, changes)
         await self._update("referrals", "id", referral_id, {**values, **durations})
 
     async def insert_reward(self, reward: Reward) -> None:
         await self._insert("rewards", to_row(reward))
+        await self._count_new_reward(reward)
 
     async def rewards_for(self, customer_id: int) -> Sequence[Reward]:
         rows = await self._db.fetch_all(
@@ -120,6 +124,7 @@ class SqlTransaction(EngagementSql, PrivacySql, TallySql, CrmWrites):
         return [from_row(Reward, row) for row in rows]
 
     async def update_reward(self, reward_id: str, **changes: Any) -> None:
+        await self._count_reward_change(reward_id, changes)
         await self._update("rewards", "id", reward_id, checked_columns(Reward, changes))
 
     async def add_coupon(self, pool: str, code: str, at: datetime) -> bool:

@@ -59,6 +59,7 @@ _RESET = (
     "DELETE FROM referral_tallies",
     "DELETE FROM advocate_tallies",
     "DELETE FROM share_tallies",
+    "DELETE FROM source_tallies",
     "UPDATE referrals SET claim_seconds = NULL, contact_seconds = NULL"
     " WHERE claim_seconds IS NOT NULL OR contact_seconds IS NOT NULL",
 )
@@ -67,7 +68,12 @@ _RESET = (
 def recount_statements(dialect: Dialect) -> tuple[str, ...]:
     """Everything counted again from the rows by the migrations' own backfill: for a bulk load that wrote rows
     directly, for rows an operator changed by hand, and to check the counts kept change by change."""
-    backfills = {"0009_stored_durations": "UPDATE", "0010_report_tallies": "INSERT", "0012_advocate_tallies": "INSERT"}
+    backfills = {
+        "0009_stored_durations": "UPDATE",
+        "0010_report_tallies": "INSERT",
+        "0012_advocate_tallies": "INSERT",
+        "0018_referral_sources": "INSERT",
+    }
     return _RESET + tuple(
         statement
         for migration in load_migrations(dialect)

@@ -172,9 +172,10 @@ async def team_bot(
     clock: FakeClock,
     database: Path | str,
     mode: str = "http",
+    **overrides: Any,
 ) -> AsyncIterator[Engine]:
-    """The whole bot, Telegram and Slack, against both emulators."""
-    settings = settings_for(telegram, database, **slack_settings(slack, mode))
+    """The whole bot, Telegram and Slack, against both emulators; `overrides` are other settings (crm_api_token)."""
+    settings = settings_for(telegram, database, **slack_settings(slack, mode), **overrides)
     async with await build_engine(settings, program, clock) as running:
         if mode == "http":
             slack.bot_endpoint = f"http://127.0.0.1:{running.part(SlackChannel).port}/slack/events"

@@ -21,6 +21,7 @@ from bot.core.engine import Engine
 from bot.program.rules import Program
 from bot.program.sections import Incentives, LocalizedText, RewardRule, Variant
 from handlers.http.server import HttpServer
+from handlers.slack.blocks import SCRIPT_BLOCK
 from sandbox.slack_api import SlackEmulator
 from sandbox.slack_models import SlackMessage
 from sandbox.telegram_api import TelegramEmulator
@@ -130,6 +131,17 @@ async def review_queue(slack: SlackEmulator, user: str) -> SlackMessage:
 def as_seen(slack: SlackEmulator, message: SlackMessage) -> SlackMessage:
     """An ephemeral message as its one reader sees it now, after the bot replaced it."""
     return next(m for m in slack.ephemerals(message.ephemeral_to or "") if m.ts == message.ts)
+
+
+def call_scripts(slack: SlackEmulator, user: str) -> list[SlackMessage]:
+    """The call scripts `user` was shown privately (a claim shows the claimer one)."""
+    return [m for m in slack.ephemerals(user) if m.blocks and m.blocks[0].get("block_id") == SCRIPT_BLOCK]
+
+
+def told_privately(slack: SlackEmulator, user: str) -> list[str]:
+    """What `user` was told privately besides call scripts, such as why a click changed nothing."""
+    scripts = call_scripts(slack, user)
+    return [m.text for m in slack.ephemerals(user) if m not in scripts]
 
 
 async def converted_referral(

@@ -111,8 +111,8 @@ async def test_first_touch_keeps_the_first_referrer(
     assert len(telegram.messages(1003)) == 1
 
 
-@pytest.mark.parametrize(("days_later", "credited"), [(29, 1003), (31, 1001)])
-async def test_last_touch_moves_the_credit_only_within_the_window(
+@pytest.mark.parametrize(("days_later", "credited"), [(29, 1003), (31, 1003)])
+async def test_last_touch_gives_the_credit_to_the_newest_link(
     telegram: TelegramEmulator, program: Program, clock: FakeClock, tmp_path: Path, days_later: int, credited: int
 ) -> None:
     rules = program.model_copy(update={"attribution": program.attribution.model_copy(update={"model": "last_touch"})})

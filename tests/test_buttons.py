@@ -20,12 +20,14 @@ from bot.core.buttons import (
     ButtonDataError,
     DirectChoice,
     ForgetChoice,
+    FriendConsent,
     Language,
     MyReferrals,
     NpsScore,
     NpsSkip,
     ReferFriend,
     ResumeAsks,
+    ShowKit,
     ShowQr,
     SurveySkip,
     pack,
@@ -37,6 +39,7 @@ from messages import LOCALES
 WIRE: list[tuple[ButtonData, str]] = [
     (ShowQr(), "qr"),
     (MyReferrals(), "mine"),
+    (ShowKit(), "kit"),
     (ReferFriend(), "refer"),
     (ResumeAsks(), "resume"),
     (AskLater(), "ask:later"),
@@ -51,6 +54,8 @@ WIRE: list[tuple[ButtonData, str]] = [
     (DirectChoice("no"), "d:no"),
     (ForgetChoice("yes"), "forget:yes"),
     (ForgetChoice("no"), "forget:no"),
+    (FriendConsent("yes"), "fc:yes"),
+    (FriendConsent("no"), "fc:no"),
 ]
 
 
@@ -66,12 +71,13 @@ def test_every_kind_is_covered_by_the_wire_table() -> None:
 
 ids = st.text(st.characters(exclude_characters=":", exclude_categories=["Cs"]), min_size=1, max_size=20)
 kinds: st.SearchStrategy[ButtonData] = st.one_of(
-    st.sampled_from([ShowQr(), MyReferrals(), ReferFriend(), ResumeAsks(), AskLater(), AskStop()]),
+    st.sampled_from([ShowQr(), MyReferrals(), ShowKit(), ReferFriend(), ResumeAsks(), AskLater(), AskStop()]),
     st.sampled_from([NpsSkip(), SurveySkip()]),
     st.builds(Language, ids),
     st.builds(NpsScore, ids, st.integers(0, 10)),
     st.builds(DirectChoice, st.sampled_from(get_args(buttons.DirectChoiceValue))),
     st.builds(ForgetChoice, st.sampled_from(get_args(buttons.ForgetChoiceValue))),
+    st.builds(FriendConsent, st.sampled_from(get_args(buttons.FriendConsentValue))),
 )
 
 

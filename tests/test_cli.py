@@ -35,12 +35,18 @@ async def test_migrate_creates_the_schema_once(tmp_path: Path) -> None:
     applied += ", 0007_report_indexes, 0009_stored_durations, 0010_report_tallies, 0011_rep_indexes"
     applied += ", 0012_advocate_tallies, 0013_request_keys, 0014_outbox_subjects, 0015_retention_indexes"
     applied += ", 0016_parked_updates"
+    applied += ", 0017_goal_indexes"
+    applied += ", 0018_referral_sources"
+    applied += ", 0019_kit_files"
+    applied += ", 0020_ask_triggers"
+    applied += ", 0021_one_friend_across_paths"
     assert first.returncode == 0 and out.decode().strip() == applied
     second = await referral_bot(tmp_path, env, "migrate")
     out, _ = await second.communicate()
     assert out.decode().strip() == "database is up to date"
     versions = Operator(tmp_path / "referrals.db").rows("SELECT version FROM schema_migrations")
-    assert versions == [{"version": n} for n in (*range(1, 8), *range(9, 17))]  # 0008 is PostgreSQL's alone
+    # 0008 is PostgreSQL's alone
+    assert versions == [{"version": n} for n in (*range(1, 8), *range(9, 22))]
 
 
 async def test_a_bad_program_file_stops_start_up_with_one_line(tmp_path: Path) -> None:
@@ -51,7 +57,7 @@ async def test_a_bad_program_file_stops_start_up_with_one_line(tmp_path: Path) -
     assert process.returncode == 2
     lines = stderr.decode().strip().splitlines()
     assert len(lines) == 1
-    assert "field attribution.window_days (line 31): Input should be greater than or equal to 1" in lines[0]
+    assert "field attribution.window_days (line 34): Input should be greater than or equal to 1" in lines[0]
 
 
 async def test_a_refused_token_stops_start_up_with_one_line(telegram: TelegramEmulator, tmp_path: Path) -> None:

@@ -243,7 +243,8 @@ async def test_one_referral_comes_with_its_trail_in_order(
 
 REUSED = (
     "Idempotency-Key: keys for idempotent requests can only be used with the same parameters they were first used "
-    "with; this key was first sent for another referral or with another body. Send a new key for a new request."
+    "with; this key was first sent for another referral or customer, or with another body. Send a new key for a new "
+    "request."
 )
 
 

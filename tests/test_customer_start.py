@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlparse
 
+import pytest
+
 from bot.core.engine import Engine
 from handlers.telegram.sender import qr_png
 from sandbox.telegram_api import TelegramEmulator
@@ -76,9 +78,12 @@ async def test_inline_share_offers_a_personal_card_and_counts_the_share(
     ]
 
 
-async def test_inline_query_from_a_stranger_offers_to_start_the_bot(engine: Engine, telegram: TelegramEmulator) -> None:
+@pytest.mark.parametrize("query", ["", "kit 1"])  # the invite card, and a referral kit item's card
+async def test_inline_query_from_a_stranger_offers_to_start_the_bot(
+    engine: Engine, telegram: TelegramEmulator, query: str
+) -> None:
     stranger = telegram.user(3003, "Zed")
-    _, query_id = await telegram.inline_query(stranger, "")
+    _, query_id = await telegram.inline_query(stranger, query)
     assert await telegram.wait_for_inline_answer(query_id) == []
     params = next(r.params for r in telegram.requests if r.method.lower() == "answerinlinequery")
     assert params["button"]["text"] == "Start the bot to get your link"

@@ -23,7 +23,7 @@ TELEGRAM_BUTTONS = (
     "Open Acme Coffee",
     "📞 Share my phone number",
 )
-SLACK_BUTTONS = ("Claim", "Contacted", "Converted", "Lost", "Flag", "Message friend")
+SLACK_BUTTONS = ("Claim", "Contacted", "Converted", "Lost", "Flag", "Message friend", "Call script")
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,12 @@ def test_on_a_narrow_terminal_buttons_wrap_between_labels(tmp_path: Path) -> Non
         assert any(f" {label} " in line for line in narrow.lines), f"{label!r} is broken across lines"
     first = next(n for n, line in enumerate(narrow.lines) if " Claim " in line and " Flag " in line)
     assert " Message friend " in narrow.lines[first + 1]  # the alert's last button, whole on the next line
+
+
+def test_the_rep_who_claims_is_shown_the_call_script(screen: Screen) -> None:
+    shown = screen.prose.find("Slack · #referrals, only visible to Rita")
+    assert shown != -1 and "Call script · Ben, referred by Ana (customer)" in screen.prose[shown:]
+    assert screen.prose.index("Ana is a customer of ours", shown) < screen.prose.index("after her call with Ben")
 
 
 def test_money_is_shown_with_its_currency(screen: Screen) -> None:

@@ -18,6 +18,7 @@ DEPLOY = ROOT / "deploy"
 SCOPES = {
     "auth_test": set(),
     "chat_postMessage": {"chat:write"},
+    "chat_postEphemeral": {"chat:write"},
     "chat_update": {"chat:write"},
     "conversations_open": {"im:write"},
     "conversations_history": {"channels:history", "groups:history"},

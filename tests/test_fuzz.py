@@ -413,7 +413,8 @@ def expected_alert_body(name: str, referrer: str, contact: str, note: str | None
     body = (
         f"*New referral* · {mrkdwn(name)} was referred by *{mrkdwn(referrer)}*\n"
         f"Referred directly by the customer · customer · 0 past conversions\n"
-        f"*Contact:* {mrkdwn(contact)} (agreed to be contacted)"
+        f"*Contact:* {mrkdwn(contact)} (agreed to be contacted, on {mrkdwn(referrer)}'s word: {mrkdwn(name)} has not"
+        " confirmed it yet)"
     )
     return body  # the note has a section of its own
 

@@ -24,15 +24,17 @@ async def test_stats_prints_the_figures_of_the_slash_command(
 ) -> None:
     await converted_referral(telegram, slack, clock, operator)
     slash = await ask(slack, MAYA, "stats all")
-    code, out, _ = await run(operator.path.parent, "stats", "all")
+    # The goals as on the test clock's day: the command itself runs on the real clock.
+    code, out, _ = await run(operator.path.parent, "stats", "all", "--goals-on", f"{clock.now():%Y-%m-%d}")
     assert code == 0
     lines = out.splitlines()
     assert lines[0] == "Referrals, all time"
-    assert "Shared 0 → arrived 1 → claimed 1 → contacted 1 → converted 1" in lines
+    assert "Asked 0 → shared 0 → arrived 1 → claimed 1 → contacted 1 → converted 1" in lines
     assert "Conversion rate: 100.0%" in lines
     assert "Median time to claim: 3 min · to first contact: 10 min" in lines
-    for line in lines:  # every line is the slash command's line without Slack's marks
-        assert line in slash.replace("*", "").replace("`", "")
+    # every line is the slash command's line without Slack's marks, pointing to the terminal's own commands
+    for line in lines:
+        assert line in slash.replace("*", "").replace("`", "").replace("/referrals stats", "referral-bot stats")
     code, _, err = await run(operator.path.parent, "stats", "fortnight")
     assert code == 2 and "'fortnight' is not a period" in err
 
@@ -44,11 +46,11 @@ async def test_recount_puts_the_figures_right_after_a_referral_was_changed_by_ha
     # The rep converted the wrong referral; an operator puts it back to claimed with the sqlite3 shell.
     operator.execute("UPDATE referrals SET status = 'claimed', contacted_at = NULL, converted_at = NULL")
     _, before, _ = await run(operator.path.parent, "stats", "all")
-    assert "Shared 0 → arrived 1 → claimed 1 → contacted 1 → converted 1" in before.splitlines()
+    assert "Asked 0 → shared 0 → arrived 1 → claimed 1 → contacted 1 → converted 1" in before.splitlines()
     code, out, _ = await run(operator.path.parent, "recount")
     assert code == 0 and out.strip() == "recounted the report figures: 1 referral, 0 shares"
     _, after, _ = await run(operator.path.parent, "stats", "all")
-    assert "Shared 0 → arrived 1 → claimed 1 → contacted 0 → converted 0" in after.splitlines()
+    assert "Asked 0 → shared 0 → arrived 1 → claimed 1 → contacted 0 → converted 0" in after.splitlines()
     assert "Median time to claim: 3 min · to first contact: n/a" in after.splitlines()
 
 
@@ -125,7 +127,7 @@ async def test_check_says_ok_or_names_each_problem(tmp_path: Path) -> None:
     lines = err.strip().splitlines()
     assert lines[0] == "referral-bot check: setting SQLITE_SYNCHRONOUS: Input should be 'FULL', 'EXTRA' or 'NORMAL'"
     assert lines[1].startswith("referral-bot check: setting TEMPLATES_DIR: ")
-    assert "field attribution.window_days (line 31): Input should be greater than or equal to 1" in lines[2]
+    assert "field attribution.window_days (line 34): Input should be greater than or equal to 1" in lines[2]
     assert lines[3].startswith("referral-bot check: 3 problems; checked offline: ")
     assert len(lines) == 4
     assert not (tmp_path / "referrals.db").exists()  # nothing was started, not even the database

@@ -92,7 +92,8 @@ async def test_the_command_menu_is_published_in_each_language(engine: Engine, te
         for r in telegram.requests
         if r.method.lower() == "setmycommands"
     }
-    names = ("start", "refer", "referrals", "feedback", "survey", "language", "stop", "privacy", "forget", "help")
+    mine = ("start", "refer", "referrals", "kit")  # /kit is there because the example program has a kit
+    names = (*mine, "feedback", "survey", "language", "stop", "privacy", "forget", "help")
     assert set(menus) == {(None, names), ("es", names), ("fa", names)}
     assert menus[(None, names)][0]["description"] == "Your personal link and share buttons"
     assert menus[("es", names)][1]["description"] == "Recomienda directamente a alguien"

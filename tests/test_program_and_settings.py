@@ -13,6 +13,9 @@ from bot.program.settings import load_settings
 from conftest import ROOT
 
 EXAMPLE = (ROOT / "program.example.toml").read_text(encoding="utf-8")
+# Where these keys stand in the example, however the sections above them grow.
+VELOCITY = EXAMPLE.splitlines().index("velocity_per_hour = 10") + 1
+MODEL = EXAMPLE.splitlines().index('model = "first_touch"') + 1
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -32,8 +35,8 @@ def test_the_example_program_is_valid() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (("velocity_per_hour = 10", "velocity_per_hour = 0"), "field limits.velocity_per_hour (line 35)"),
-        (('model = "first_touch"', 'model = "most_touch"'), "field attribution.model (line 30)"),
+        (("velocity_per_hour = 10", "velocity_per_hour = 0"), f"field limits.velocity_per_hour (line {VELOCITY})"),
+        (('model = "first_touch"', 'model = "most_touch"'), f"field attribution.model (line {MODEL})"),
         (('name = "Acme Coffee"', 'name = ""'), "field program.name (line 5)"),
         (("[incentives.referrer]", "[incentives.referer]"), "field incentives.referrer"),
         (("window_days = 30", "window_days = thirty"), "not valid TOML"),
@@ -46,6 +49,19 @@ def test_a_bad_program_file_names_the_field_and_line(tmp_path: Path, change: tup
         load_program(write(tmp_path, EXAMPLE.replace(old, new)))
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_a_segments_own_tiers_out_of_order_are_named_with_their_line(tmp_path: Path) -> None:
+    tier = (
+        '[[incentives.segments.inner_circle.tiers]]\nconversions = {}\nname = {{ en = "T" }}\nbonus = {{ en = "B" }}\n'
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_program(write(tmp_path, EXAMPLE + "\n" + tier.format(3) + tier.format(2)))
+    line = EXAMPLE.count("\n") + 2  # the first of the segment's tiers
+    assert str(caught.value).endswith(
+        f"field incentives.segments.inner_circle.tiers (line {line}): Value error, tiers must have distinct"
+        " conversions, in ascending order"
+    )
 
 
 def test_a_missing_program_file_says_so(tmp_path: Path) -> None:

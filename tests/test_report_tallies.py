@@ -130,9 +130,9 @@ async def test_stats_count_the_periods_first_day_from_its_start_and_claims_made_
         clock.advance(datetime(2026, 1, 5, 9, 0, tzinfo=UTC) - clock.now())
         week = await ask(slack, MAYA, "stats 7d")
         everything = await ask(slack, MAYA, "stats all")
-    assert "Shared 0 → arrived 2 → claimed 2 → contacted 0 → converted 0" in week
+    assert "Asked 0 → shared 0 → arrived 2 → claimed 2 → contacted 0 → converted 0" in week
     assert "Median time to claim: *4 min*" in week  # between Cal's 2 and Dee's 6
-    assert "Shared 0 → arrived 3 → claimed 3 → contacted 0 → converted 0" in everything
+    assert "Asked 0 → shared 0 → arrived 3 → claimed 3 → contacted 0 → converted 0" in everything
     assert "Median time to claim: *6 min*" in everything  # Dee's: Cal's 2 below it, Ben's day above
 
 

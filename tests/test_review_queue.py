@@ -156,7 +156,7 @@ async def test_what_a_held_friend_writes_or_shares_waits_for_the_approval(
         queue = await review_queue(slack, MAYA)
         await slack.click(MAYA, queue, "referral_approve_0")
         card = (await slack.wait_for_messages(ALERTS, 2))[1]
-        assert "*Contact:* 34600111222 (agreed to be contacted)" in card.plain()
+        assert "*Contact:* +34600111222 (agreed to be contacted, confirmed by Cal on " in card.plain()
         assert operator.count("outbox WHERE status = 'dead'") == 0
 
 

@@ -23,7 +23,7 @@ from sandbox.telegram_api import TelegramEmulator
 from storage import open_store
 
 from conftest import ALERTS, MAYA, RITA, ROOT, SAM, Operator, eventually, team_bot
-from helpers import as_seen, ask, current, review_queue, said, start, with_incentives
+from helpers import as_seen, ask, current, review_queue, said, start, told_privately, with_incentives
 
 BACKENDS = ("sqlite", "postgresql")  # the whole story runs on each
 
@@ -190,8 +190,8 @@ async def test_a_manual_reward_is_a_task_with_a_done_button(
     assert told == "📦 Good news, Ana: your reward is on its way! a free bag of beans"
     before = len(telegram.messages(1001))
     await slack.click(RITA, task, "reward_done")  # a stale screen: the second click changes nothing
-    await slack.wait_for(lambda: len(slack.ephemerals(RITA)) == 1, what="refusal")
-    assert slack.ephemerals(RITA)[0].text == f"<@{SAM}> has already marked this reward done."
+    await slack.wait_for(lambda: len(told_privately(slack, RITA)) == 1, what="refusal")
+    assert told_privately(slack, RITA) == [f"<@{SAM}> has already marked this reward done."]
     assert operator.rows("SELECT fulfilled_by FROM rewards WHERE role = 'referrer'") == [{"fulfilled_by": SAM}]
     await asyncio.sleep(0.2)
     assert len(telegram.messages(1001)) == before
@@ -327,13 +327,49 @@ async def test_crossing_a_tier_grants_its_bonus_once_and_progress_is_shown(
     ]
 
 
+@incentives(
+    tiers=(Tier(conversions=3, name=LocalizedText(en="Gold"), bonus=RewardRule(en="a grinder")),),
+    segments={
+        "inner_circle": SidesOverride(
+            tiers=(
+                Tier(conversions=1, name=LocalizedText(en="Insider"), bonus=RewardRule(en="a tasting box")),
+                Tier(conversions=2, name=LocalizedText(en="Ambassador"), bonus=RewardRule(en="a grinder")),
+            )
+        ),
+        "partner": SidesOverride(tiers=()),  # no ladder at all
+    },
+)
+async def test_a_segment_climbs_its_own_ladder_and_my_referrals_follows_it(
+    rewards_bot: Engine, telegram: TelegramEmulator, slack: SlackEmulator, operator: Operator
+) -> None:
+    code, welcome = await start(telegram, 1001, "Ana")
+    await set_segment(operator, 1001, "inner_circle")
+    await arrive(telegram, code, 2001, "Ben")
+    await slack.wait_for_messages(ALERTS, 1)
+    await convert(slack, alert_for(slack, "Ben"), operator, referral_of(operator, 2001))
+    reached = await said(telegram, 1001, "you reached")
+    assert reached.startswith("🏆 Ana, you reached Insider: 1 friends have become customers")
+    await telegram.press_button(telegram.user(1001, "Ana"), welcome, "mine")
+    assert "🏆 1 of 2 conversions to Ambassador" in await said(telegram, 1001, "Your referrals")
+    for customer_id, name, segment, progress in ((1002, "Cal", "customer", "🏆 0 of 3"), (1003, "Dee", "partner", "")):
+        _, theirs = await start(telegram, customer_id, name)
+        await set_segment(operator, customer_id, segment)
+        await telegram.press_button(telegram.user(customer_id, name), theirs, "mine")
+        screen = (await telegram.wait_for_messages(customer_id, 2))[1].text
+        assert (progress in screen) and (("🏆" in screen) == bool(progress))
+    assert operator.rows("SELECT tier FROM rewards WHERE tier IS NOT NULL") == [{"tier": 1}]
+
+
 def test_the_commented_examples_in_the_program_file_are_valid() -> None:
     """Uncommenting the examples of each reward kind, the segments and a tier gives a valid program."""
     source = (ROOT / "program.example.toml").read_text(encoding="utf-8")
     head, marker, examples = source.partition("# Rewards.")
+    examples = examples.partition("# The referral kit")[0]  # its examples name files a business adds itself
     uncommented = "\n".join(re.sub(r"^# ((\[|\w+ = ).*)$", r"\1", line) for line in examples.splitlines())
     incentives = Program.model_validate(tomllib.loads(head + marker + uncommented)).incentives
     rules = [incentives.for_side(s, r) for s in ("inner_circle", "partner") for r in ("friend", "referrer")]
     assert {rule.kind for rule in rules} | {incentives.tiers[0].bonus.kind} == {"text", "coupon", "manual", "credit"}
     assert incentives.for_side("inner_circle", "friend").earned_on == "arrival"
     assert incentives.low_pool_warning == 20 and incentives.tiers[0].conversions == 3
+    assert incentives.tiers_for("inner_circle")[0].conversions == 2  # its own ladder
+    assert incentives.tiers_for("partner") == incentives.tiers

@@ -31,7 +31,7 @@ from sandbox.telegram_api import TelegramEmulator
 from sandbox.telegram_webhook import SECRET_HEADER
 
 from conftest import ALERTS, RITA, Operator, eventually, settings_for
-from helpers import current, refer_ben, start
+from helpers import call_scripts, current, refer_ben, start, told_privately
 
 SECRET = "s3cret-token-for-the-webhook"
 SITE = "https://bot.example.com"
@@ -362,6 +362,7 @@ async def test_slack_requests_and_their_retries_reach_the_team_through_the_balan
         await receiver.kill()
         assert (await slack.resend_last(retry_num=2)).status == 200
         await slack.wait_for(lambda: current(slack, alert).edits == 1, what="the claim shown on the alert")
-    assert len(slack.thread(ALERTS, alert.ts)) == 1 and slack.ephemerals(RITA) == []
+    await slack.wait_for(lambda: len(call_scripts(slack, RITA)) == 1, what="Rita's call script")
+    assert len(slack.thread(ALERTS, alert.ts)) == 1 and told_privately(slack, RITA) == []
     assert operator.rows("SELECT status, assignee FROM referrals") == [{"status": "claimed", "assignee": RITA}]
     assert operator.count("events WHERE kind = 'referral.status'") == 1

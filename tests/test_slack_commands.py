@@ -41,7 +41,7 @@ async def test_stats_top_and_reps_show_the_funnel_and_response_times(
     )
     await slack.wait_for_messages(ALERTS, 2)
     stats = await ask(slack, MAYA, "stats 7d")
-    assert "Shared 0 → arrived 2 → claimed 1 → contacted 1 → converted 1" in stats
+    assert "Asked 0 → shared 0 → arrived 2 → claimed 1 → contacted 1 → converted 1" in stats
     assert "Conversion rate: *50.0%*" in stats
     assert "Median time to claim: *3 min* · to first contact: *10 min*" in stats
     assert (

@@ -11,7 +11,7 @@ from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 
 from conftest import ALERTS, MAYA, RITA, Operator
-from helpers import ask, current, refer_ben
+from helpers import ask, call_scripts, current, refer_ben, told_privately
 
 
 @pytest.mark.parametrize(
@@ -39,7 +39,8 @@ async def test_a_slack_retry_of_a_click_has_no_second_effect(
     await slack.wait_for_messages(ALERTS, 1, thread_ts=alert.ts)
     await slack.wait_for(lambda: current(slack, alert).edits == 1, what="one update")
     assert len(slack.thread(ALERTS, alert.ts)) == 1
-    assert slack.ephemerals(RITA) == []  # the retry is recognised, not refused as a second claim
+    await slack.wait_for(lambda: len(call_scripts(slack, RITA)) == 1, what="Rita's call script")
+    assert told_privately(slack, RITA) == []  # the retry is recognised, not refused as a second claim
     assert operator.count("events WHERE kind = 'referral.status'") == 1
 
 

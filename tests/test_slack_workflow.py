@@ -10,7 +10,7 @@ from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 
 from conftest import ALERTS, MAYA, RITA, SAM, Operator, eventually
-from helpers import current, refer_ben, start
+from helpers import call_scripts, current, refer_ben, start, told_privately
 
 BACKENDS = ("sqlite", "postgresql")  # the whole story runs on each
 
@@ -26,7 +26,7 @@ async def test_an_arrival_raises_an_alert_with_everything_a_rep_needs(
     assert "Great fit: Offices of 5 to 50 people" in text
     assert "Waiting to be claimed" in text
     labels = [b["text"] for b in alert.buttons()]
-    assert labels == ["Claim", "Contacted", "Converted", "Lost", "Flag", "Message friend"]
+    assert labels == ["Claim", "Contacted", "Converted", "Lost", "Flag", "Message friend", "Call script"]
 
 
 async def test_claiming_updates_the_alert_in_place_and_audits_in_the_thread(
@@ -48,15 +48,17 @@ async def test_a_second_claim_and_a_premature_conversion_are_explained_privately
 ) -> None:
     alert = await refer_ben(telegram, slack)
     await slack.click(SAM, alert, "referral_contacted")
-    await slack.wait_for(lambda: len(slack.ephemerals(SAM)) == 1, what="ephemeral")
-    assert slack.ephemerals(SAM)[0].text == "Claim this referral first."
+    await slack.wait_for(lambda: len(told_privately(slack, SAM)) == 1, what="ephemeral")
+    assert told_privately(slack, SAM) == ["Claim this referral first."]
     await slack.click(RITA, alert, "referral_claim")
     await slack.click(SAM, alert, "referral_claim")  # the same stale message, clicked by another rep
-    await slack.wait_for(lambda: len(slack.ephemerals(SAM)) == 2, what="second ephemeral")
-    assert slack.ephemerals(SAM)[1].text == f"<@{RITA}> has already claimed this referral."
+    await slack.wait_for(lambda: len(told_privately(slack, SAM)) == 2, what="second ephemeral")
+    assert told_privately(slack, SAM)[1] == f"<@{RITA}> has already claimed this referral."
     await slack.click(RITA, alert, "referral_claim")  # a double click
-    await slack.wait_for(lambda: len(slack.ephemerals(RITA)) == 1, what="double click explained")
-    assert slack.ephemerals(RITA)[0].text == "You have already claimed this referral."
+    await slack.wait_for(lambda: len(told_privately(slack, RITA)) == 1, what="double click explained")
+    assert told_privately(slack, RITA) == ["You have already claimed this referral."]
+    await slack.wait_for(lambda: len(call_scripts(slack, RITA)) == 1, what="the claimer's call script")
+    assert call_scripts(slack, SAM) == []  # a refused claim shows no script
     assert operator.rows("SELECT assignee FROM referrals") == [{"assignee": RITA}]
     await slack.wait_for_messages(ALERTS, 1, thread_ts=alert.ts)
     assert len(slack.thread(ALERTS, alert.ts)) == 1  # one audit line: the only change
@@ -166,7 +168,7 @@ async def test_a_direct_referral_alerts_with_the_contact_and_note(
     text = alert.plain()
     assert "Bea &lt;Boss&gt; was referred by *Ana*" in text
     assert "Referred directly by the customer" in text
-    assert "*Contact:* bea@example.com (agreed to be contacted)" in text
+    assert "*Contact:* bea@example.com (agreed to be contacted, on Ana's word: Bea &lt;Boss&gt; has not" in text
     assert "*Note from Ana:* Call after 5 &amp; ask for Bea" in text
     assert "Message friend" not in [b["text"] for b in alert.buttons()]  # no Telegram chat to write into
 

@@ -24,6 +24,7 @@ from sandbox.telegram_api import TelegramEmulator
 
 from conftest import ALERTS, RITA, ROOT, SAM, eventually, slack_settings
 from crash_feeder import BotProcess
+from helpers import call_scripts, told_privately
 from postgres import Schema, fresh_schema
 
 PUBLIC_HOOK = "https://referrals.example.com/telegram/hook"
@@ -162,8 +163,10 @@ async def _two_reps_claim_at_once(slack: SlackEmulator, schema: Schema) -> None:
     """Rita and Sam click Claim on the same alerts at once; the balancer hands the clicks to different instances."""
     cards = [post for post in slack.messages(ALERTS) if post.buttons()][:4]
     await asyncio.gather(*(slack.click(rep, card, "referral_claim") for card in cards for rep in (RITA, SAM)))
-    await eventually(lambda: len(slack.ephemerals(RITA)) + len(slack.ephemerals(SAM)) == len(cards))
-    refusals = [m.text for rep in (RITA, SAM) for m in slack.ephemerals(rep)]
+    await eventually(lambda: len(told_privately(slack, RITA)) + len(told_privately(slack, SAM)) == len(cards))
+    refusals = [text for rep in (RITA, SAM) for text in told_privately(slack, rep)]
+    # Whichever instance took it, each claim shows its rep the call script once.
+    await eventually(lambda: len(call_scripts(slack, RITA)) + len(call_scripts(slack, SAM)) == len(cards))
     assert all(text.endswith("has already claimed this referral.") for text in refusals), refusals
     claimed = schema.rows("SELECT assignee FROM referrals WHERE status = 'claimed'")
     assert len(claimed) == len(cards) and {row["assignee"] for row in claimed} <= {RITA, SAM}

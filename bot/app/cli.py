@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from bot.app import operator_cli  # noqa: F401  (registers stats, backup, check, ... on `app`)
+from bot.app import operator_cli, triggers_cli  # noqa: F401  (register stats, backup, check, triggers ... on `app`)
 from bot.app.cli_base import ProgramOption, app, err, progress, setup
 from bot.core.errors import ConfigError, Unreachable, unreachable
 from bot.program.rules import Program

@@ -102,6 +102,12 @@ async def team_follows_up(slack: SlackEmulator, clock: FakeClock, alert: SlackMe
     person_presses("Rita", slack_button(alert, "referral_claim"))
     await slack.click(RITA, alert, "referral_claim")
     await show_thread_reply(slack, alert, 3)
+    narrate(
+        "Only Rita sees her call script: what to say to Ben, in the words for Ana's segment. The alert's Call script"
+        " button opens it again, for anyone."
+    )
+    await slack.wait_for(lambda: bool(slack.ephemerals(RITA)), what="Rita's call script")
+    slack_says("#referrals, only visible to Rita", slack.ephemerals(RITA)[0])
     clock.advance(timedelta(minutes=9))
     person_presses("Rita", slack_button(alert, "referral_contacted"), "after her call with Ben")
     await slack.click(RITA, alert, "referral_contacted")

@@ -14,6 +14,7 @@ import typer
 from pydantic import ValidationError
 
 from bot.app.cli_base import ProgramOption, app, err, progress, setup
+from bot.app.stats_text import stats_text
 from bot.core.clock import SystemClock
 from bot.core.errors import ConfigError
 from bot.customers.forget import Forgetting, Forgotten
@@ -23,6 +24,10 @@ from bot.reports.stats import Period, parse_period
 from storage import backup_copy, integrity
 
 PeriodArgument = Annotated[str, typer.Argument(help="7d, 30d, 90d, all, or any number of days such as 14d")]
+GoalsOnOption = Annotated[
+    str | None, typer.Option("--goals-on", help="Show the goals and break-even as of the end of this day (YYYY-MM-DD)")
+]
+StatsArgument = Annotated[str | None, typer.Argument(help="After `sources` or `money`: the period (default 30d)")]
 _MRKDWN = re.compile(r"[*`]|:warning: ?")
 
 
@@ -35,38 +40,30 @@ def _period(command: str, text: str) -> Period:
 
 
 @app.command()
-def stats(period: PeriodArgument = "30d", program: ProgramOption = None) -> None:
-    """The funnel, response times, NPS and A/B variants: the figures of `/referrals stats`."""
-    from bot.app.wiring import open_migrated_store
-    from bot.core.links import Links
-    from bot.engagement.nps import nps_figures
-    from bot.engagement.variants import variant_figures
-    from bot.program.texts import Texts
-    from bot.reports.stats import funnel
-    from bot.reports.tallies import counts_by_variant
-    from messages import Renderer
+def stats(
+    period: PeriodArgument = "30d",
+    then: StatsArgument = None,
+    program: ProgramOption = None,
+    goals_on: GoalsOnOption = None,
+) -> None:
+    """The funnel, response times, NPS, A/B variants, goals, sources and money: the figures of `/referrals stats`.
+    `stats sources [PERIOD]` and `stats money [PERIOD]` show where referrals come from and what they are worth."""
+    from bot.reports.goals import as_it_stood
+    from bot.reports.worth import VIEWS
 
     settings, rules = setup(program)
-    chosen = _period("stats", period)
-
-    async def main() -> str:
-        store = await open_migrated_store(settings)
-        try:
-            dead = await store.dead_letters()
-            counts = await counts_by_variant(store, chosen.since)
-            return Texts(Renderer(settings.templates_dir), rules, Links("")).team(
-                "stats",
-                f=await funnel(store, chosen, counts),
-                minutes=_minutes,
-                dead=dead,
-                nps=await nps_figures(store, chosen),
-                variants=await variant_figures(store, chosen, [variant.name for variant in rules.variants], counts),
-            )
-        finally:
-            await store.close()
-
+    view = period.lower() if period.lower() in VIEWS else None
+    if view is None and then is not None:
+        err.print(f"referral-bot stats: {period!r} is not sources or money, so {then!r} has no place after it")
+        raise typer.Exit(2)
+    chosen = _period("stats", (then or "30d") if view else period)
+    goals_at = SystemClock().now() if goals_on is None else as_it_stood(goals_on, rules)
+    if goals_at is None:
+        err.print(f"referral-bot stats: --goals-on {goals_on!r} is not a date (write it as YYYY-MM-DD)")
+        raise typer.Exit(2)
+    text = asyncio.run(stats_text(settings, rules, view, chosen, goals_at))
     # The slash command's own template, without Slack's bold and code marks.
-    typer.echo("\n".join(_MRKDWN.sub("", line) for line in asyncio.run(main()).splitlines() if line.strip()))
+    typer.echo("\n".join(_MRKDWN.sub("", line) for line in text.splitlines() if line.strip()))
 
 
 @app.command()
@@ -114,12 +111,6 @@ def prune() -> None:
 
 def _counted(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
-
-
-def _minutes(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:.0f} min" if value < 120 else f"{value / 60:.1f} h"
 
 
 @app.command()

@@ -21,9 +21,11 @@ from bot.customers.services import CustomerServices
 from bot.delivery.outbox import Dispatcher, DispatchPolicy, Sender
 from bot.delivery.rate_limits import ChatRate
 from bot.engagement.ask_sweep import FollowUpSweep
+from bot.engagement.ask_triggers import TriggerSweep
 from bot.engagement.feedback_sweep import FeedbackSweep
 from bot.integrations.crm import CrmService
 from bot.integrations.webhooks import Webhooks
+from bot.program.kit_screens import KIT_FILE
 from bot.program.rules import Program
 from bot.program.settings import Settings, hide_password, run_problems, slack_problems
 from bot.reports.metrics import Health, Metrics
@@ -47,6 +49,7 @@ from handlers.slack.sender import SlackSender
 from handlers.telegram import TelegramChannel, TelegramSender, build_application
 from handlers.telegram.channel import Webhook, close_transports, telegram_unreachable
 from handlers.telegram.flood import FloodGuard
+from handlers.telegram.kit_sender import KitFileSender
 from handlers.telegram.routes import Routes
 from messages import Renderer
 from storage import AlreadyRunning, Store, only_instance, open_store
@@ -236,6 +239,7 @@ async def _assemble(
         )
     )
     senders: dict[str, Sender] = {"telegram": TelegramSender(app.bot)}
+    senders[f"telegram/{KIT_FILE}"] = KitFileSender(app.bot, store, clock.now)  # uploads a kit file once
     dispatcher = Dispatcher(store, senders, clock, policy or dispatch_policy(settings))
     dispatcher.on_dead = unreachable_marker(store, clock)
     dispatcher.metrics = metrics = Metrics(store)  # this engine's own registry
@@ -247,7 +251,8 @@ async def _assemble(
     )
     FloodGuard(services, settings.telegram_user_updates_per_minute).install(app)
     await telegram.install(Routes(services), services.screens.command_menu(), program.program.default_locale)
-    parts: list[Part] = [telegram, dispatcher, FollowUpSweep(services.units), FeedbackSweep(services.units)]
+    units = services.units
+    parts: list[Part] = [telegram, dispatcher, FollowUpSweep(units), FeedbackSweep(units), TriggerSweep(units)]
     parts.append(Pruner(store, clock, settings.retention_days, metrics.rows_pruned))
     if team is not None and alerts is not None:
         slack = _slack(settings, store, clock, services, team, alerts, senders)

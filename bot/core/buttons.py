@@ -17,6 +17,7 @@ NPS_SCORES = range(0, 11)
 
 DirectChoiceValue = Literal["skip", "yes", "no"]
 ForgetChoiceValue = Literal["yes", "no"]
+FriendConsentValue = Literal["yes", "no"]
 
 
 class ButtonDataError(ValueError):
@@ -31,6 +32,11 @@ class ShowQr:
 @dataclass(frozen=True)
 class MyReferrals:
     """The welcome's "my referrals" button."""
+
+
+@dataclass(frozen=True)
+class ShowKit:
+    """The welcome's "kit" button: lists the referral kit, like /kit."""
 
 
 @dataclass(frozen=True)
@@ -88,9 +94,17 @@ class ForgetChoice:
     choice: ForgetChoiceValue
 
 
+@dataclass(frozen=True)
+class FriendConsent:
+    """A friend referred directly answers for themselves: they agree to be contacted (yes), or never did (no)."""
+
+    choice: FriendConsentValue
+
+
 ButtonData = (
     ShowQr
     | MyReferrals
+    | ShowKit
     | ReferFriend
     | ResumeAsks
     | AskLater
@@ -101,11 +115,13 @@ ButtonData = (
     | SurveySkip
     | DirectChoice
     | ForgetChoice
+    | FriendConsent
 )
 
 _FIXED: dict[str, ButtonData] = {
     "qr": ShowQr(),
     "mine": MyReferrals(),
+    "kit": ShowKit(),
     "refer": ReferFriend(),
     "resume": ResumeAsks(),
     "ask:later": AskLater(),
@@ -114,6 +130,7 @@ _FIXED: dict[str, ButtonData] = {
     "survey:skip": SurveySkip(),
     **{f"d:{choice}": DirectChoice(choice) for choice in get_args(DirectChoiceValue)},
     **{f"forget:{choice}": ForgetChoice(choice) for choice in get_args(ForgetChoiceValue)},
+    **{f"fc:{choice}": FriendConsent(choice) for choice in get_args(FriendConsentValue)},
 }
 _FIXED_TEXT = {data: text for text, data in _FIXED.items()}
 

@@ -1,7 +1,8 @@
 """Referral codes: unguessable, and valid as a Telegram deep-link payload.
 
 A payload is the code, optionally followed by `_` and a one-letter share channel, so arrivals
-can be traced to the button that carried them (i = inline card, q = QR, s = share page, c = copied).
+can be traced to the button that carried them (i = inline card, q = QR, s = share page, c = copied,
+k = a referral kit item shared inline).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 ALPHABET = string.ascii_letters + string.digits
 CODE_LENGTH = 12  # 62**12 ≈ 2**71, far above the 48 bits a guesser would need to beat
-CHANNELS = {"i": "inline", "q": "qr", "s": "share_page", "c": "copied"}
+CHANNELS = {"i": "inline", "q": "qr", "s": "share_page", "c": "copied", "k": "kit"}
 _PAYLOAD = re.compile(rf"^([A-Za-z0-9]{{{CODE_LENGTH}}})(?:_([{''.join(CHANNELS)}]))?$")
 
 

@@ -160,3 +160,32 @@ class RewardSummary:
     name: str
     description: str
     status: str
+
+
+@dataclass(frozen=True)
+class SourceCounts:
+    """A share channel and prompting ask's counts over a period (storage/source_sql.py). `channel` is '' on the
+    asks' own line; `prompted_by` is the ask log's reason (campaign:<id>, promoter, ...), '' when nobody asked.
+    Money is in cents of the program's currency."""
+
+    channel: str
+    prompted_by: str
+    asked: int = 0
+    arrived: int = 0
+    converted: int = 0
+    revenue_cents: int = 0
+    reward_cents: int = 0  # of the rewards issued for these referrals, as the program file valued them
+    unpriced_rewards: int = 0  # issued rewards the program file gave no value
+
+    def __add__(self, other: SourceCounts) -> SourceCounts:
+        counted = (f.name for f in fields(self) if f.name not in ("channel", "prompted_by"))
+        return SourceCounts(self.channel, self.prompted_by, *(getattr(self, n) + getattr(other, n) for n in counted))
+
+
+@dataclass(frozen=True)
+class CampaignLine:
+    """An ask campaign as its event recorded it: the segment asked, and when it ended (as stored)."""
+
+    id: str
+    segment: str
+    created_at: str

@@ -97,6 +97,15 @@ class Referral:
     review: str | None = None  # a flagged referral's held rewards: approved | rejected by a manager
     reviewed_by: str | None = None
     reviewed_at: datetime | None = None
+    prompted_by: str | None = None  # the ask that prompted the referrer (its reason, such as campaign:<id>), if any
+    credited_at: datetime | None = None  # when the credit moved to this referrer; None: since the referral was made
+    friend_confirmed_at: datetime | None = None  # the friend's own word that they may be contacted
+    friend_declined_at: datetime | None = None  # the friend said the referrer had no consent: nobody contacts them
+
+    @property
+    def credited_since(self) -> datetime:
+        """The moment the referrer holding the credit got it: the attribution window runs from here."""
+        return self.credited_at or self.created_at
 
 
 @dataclass(frozen=True)
@@ -119,6 +128,7 @@ class Reward:
     issued_at: datetime | None = None
     fulfilled_at: datetime | None = None  # a manual reward a rep marked done
     fulfilled_by: str | None = None
+    cost: Decimal | None = None  # what it costs the business, as the program file valued it when it was granted
 
 
 @dataclass(frozen=True)
@@ -236,3 +246,13 @@ class ParkedUpdate:
     sender: int
     payload: str  # the update's JSON
     attempts: int
+
+
+@dataclass(frozen=True)
+class DueAsk:
+    """An ask waiting for its moment ([[asks.triggers]]): whom, which trigger, and from when."""
+
+    id: str  # derived from the trigger and the event, so an event seen twice schedules one ask
+    customer_id: int
+    trigger: str
+    due_at: datetime

@@ -77,7 +77,7 @@ def check_contact(text: str) -> Contact | Invalid:
     if len(raw) > 254 or _has_hidden_characters(raw):
         return Invalid("bad_contact")
     if _USERNAME.match(raw):
-        return Contact("telegram", raw)
+        return Contact("telegram", raw.lower())  # Telegram usernames are case-blind: @Bea and @bea are one person
     if "@" in raw:
         try:
             email = validate_email(raw, check_deliverability=False)
@@ -95,6 +95,26 @@ def _phone(raw: str) -> Contact | Invalid:
     if not phonenumbers.is_possible_number(number):
         return Invalid("bad_contact")
     return Contact("phone", phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def username_contact(username: str) -> str:
+    """A Telegram username as a contact is stored and compared: @ and lower case."""
+    return "@" + username.lstrip("@").lower()
+
+
+def shared_phone(raw: str) -> str:
+    """A phone number Telegram sent with a shared contact, in E.164 like a typed one, so the two paths compare equal.
+    Telegram sends the international number, usually without its +; one that does not parse keeps its digits."""
+    digits = "".join(char for char in raw if char.isascii() and char.isdigit())[:20]
+    if not digits:
+        return raw.strip()[:32]
+    try:
+        number = phonenumbers.parse("+" + digits, None)
+    except phonenumbers.NumberParseException:
+        return "+" + digits
+    if not phonenumbers.is_possible_number(number):
+        return "+" + digits
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def check_note(text: str) -> str | Invalid:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from bot.core.buttons import ForgetChoice, ForgetChoiceValue
 from bot.core.models import FORGET_CHAT, ChatUser, Customer, Erased, Outgoing, Status
 from bot.core.unit_of_work import Units, Work
+from bot.core.validation import username_contact
 from bot.team.alerts import Alerts
 from messages import normalize_locale
 
@@ -24,11 +25,12 @@ class Forgotten:
 
 def _contacts(customer: Customer) -> list[str]:
     """How others may have named this person as a contact: their phone (with or without +) or @username."""
-    found = [f"@{customer.username}"] if customer.username else []
+    # As typed (for the texts that show it) and as stored since contacts are compared lower-case.
+    found = [f"@{customer.username}", username_contact(customer.username)] if customer.username else []
     if customer.phone:
         digits = customer.phone.lstrip("+")
         found += [digits, f"+{digits}"]
-    return found
+    return list(dict.fromkeys(found))
 
 
 def _pseudonym() -> int:

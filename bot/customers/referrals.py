@@ -5,12 +5,18 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from bot.core.buttons import FriendConsentValue
 from bot.core.codes import parse_payload
 from bot.core.ids import new_id
-from bot.core.models import ChatUser, Customer, Referral, Segment, Source, Status
+from bot.core.models import ChatUser, Customer, Referral, Segment, Status
 from bot.core.subjects import friend_of, person
 from bot.core.unit_of_work import Units, Work
+from bot.core.validation import shared_phone
+from bot.customers.attribution import move_credit, source_of, takes_credit, thank
 from bot.customers.eligibility import Friend, refusal
+from bot.customers.friend_consent import FriendConsents
+from bot.customers.paths import FriendPaths
+from bot.customers.prompts import prompt_of, with_prompt
 from bot.program.texts import InviteCard
 from bot.rewards.ledger import Rewards
 from bot.team.review import hold
@@ -18,7 +24,6 @@ from bot.team.sla import schedule_claim_timers
 from messages import normalize_locale
 
 log = logging.getLogger(__name__)
-OPEN_STATUSES = {Status.NEW, Status.CLAIMED, Status.CONTACTED}
 UNKNOWN_CODES_PER_HOUR = 5
 
 
@@ -28,6 +33,8 @@ class ReferralService:
         self._screens = units.screens
         self._program = units.program
         self._rewards = Rewards(units)
+        self._consents = FriendConsents(units)
+        self._paths = FriendPaths(units, self._rewards, self._consents)
 
     async def start(self, inbound_id: str, user: ChatUser, payload: str | None) -> bool:
         async with self._units.once(inbound_id) as w:
@@ -45,6 +52,10 @@ class ReferralService:
             # Unknown or malformed: the ordinary welcome, saying nothing about codes that exist.
             await w.tx.log_event("deeplink.unknown", w.now, actor=f"tg:{user.id}", payload=payload[:64])
         known = await w.tx.customer(user.id)
+        typed = await self._paths.named(w, user) if known is None else None
+        if typed is not None:  # a friend a customer named with /refer: their referral, whatever link they opened
+            await self._paths.join(w, user, typed, referrer, parsed.channel if parsed and referrer else "direct")
+            return
         verdict = await refusal(w.tx, referrer, Friend(telegram_id=user.id)) if referrer else None
         if referrer is not None and parsed is not None:
             if verdict == "refer_self":
@@ -81,7 +92,7 @@ class ReferralService:
             referrer_id=referrer.telegram_id,
             friend_telegram_id=friend.telegram_id,
             friend_name=friend.display_name,
-            source=Source.INLINE_SHARE if channel == "inline" else Source.LINK,
+            source=source_of(channel),  # an inline or kit card, or a plain link
             channel=channel,
             status=Status.HELD if flagged else Status.NEW,
             flagged=flagged,
@@ -97,6 +108,7 @@ class ReferralService:
 
     async def record(self, w: Work, referral: Referral, referrer: Customer, friend: Customer | None) -> None:
         """Store a new referral with its rewards and its audit event."""
+        referral = await with_prompt(w, referral, self._program.attribution.window)
         await w.tx.insert_referral(referral)
         await self.grant_rewards(w, referral, referrer, friend)
         await w.tx.log_event(
@@ -127,53 +139,31 @@ class ReferralService:
         await self._rewards.grant(w, referral, referrer, friend)
 
     async def _thank(self, w: Work, referrer: Customer, friend: Customer, held: bool) -> None:
-        await w.send(
-            self._screens.text(
-                referrer,
-                referrer.telegram_id,
-                referrer.language,
-                "referrer_thanks",
-                friend_name=friend.display_name,
-                held=held,
-                referrer_reward=self._rewards.rule(referrer, "referrer").get(referrer.language),
-            ),
-            about=[person(friend.telegram_id)],
-        )
+        await thank(self._units, w, self._rewards, referrer, friend, held)
 
     async def _known_arrival(self, w: Work, friend: Customer, referrer: Customer, channel: str) -> None:
-        """Someone we know opened a link: never a second referral; last-touch may move the credit."""
+        """Someone we know opened a link: never a second referral; the attribution rule may move the credit."""
         existing = await w.tx.referral_for_friend(friend.telegram_id)
         attribution = self._program.attribution
         movable = (
-            attribution.model == "last_touch"
-            and existing is not None
+            existing is not None
             and existing.referrer_id != referrer.telegram_id
-            and existing.status in OPEN_STATUSES
-            and w.now - existing.created_at <= attribution.window
+            and takes_credit(attribution, existing, w.now)  # the window: see bot/customers/attribution.py
         )
         if existing is not None and movable:
-            await w.tx.update_referral(existing.id, referrer_id=referrer.telegram_id, channel=channel, updated_at=w.now)
-            await w.tx.update_rewards_of(
-                existing.id,
-                "referrer",
-                customer_id=referrer.telegram_id,
-                description=self._rewards.rule(referrer, "referrer").get(referrer.language),
-                updated_at=w.now,
-            )
-            await w.tx.log_event(
-                "referral.reattributed",
-                w.now,
-                actor=f"tg:{friend.telegram_id}",
-                subject=existing.id,
-                previous=existing.referrer_id,
-                referrer=referrer.telegram_id,
-            )
+            prompt = await prompt_of(w, referrer.telegram_id, attribution.window)  # the new referrer's ask, if any
+            actor = f"tg:{friend.telegram_id}"
+            await move_credit(w, self._rewards, existing, referrer, channel, w.now, actor, prompted_by=prompt)
             await self._thank(w, referrer, friend, held=existing.flagged)
         else:
             await w.tx.log_event(
                 "arrival.known", w.now, actor=f"tg:{friend.telegram_id}", referrer=referrer.telegram_id
             )
         await w.send(self._screens.welcome(friend, returning=True))
+
+    async def friend_consent(self, inbound_id: str, user: ChatUser, choice: FriendConsentValue) -> bool:
+        """A friend referred directly answers whether they agreed to be contacted."""
+        return await self._consents.answer(inbound_id, user, choice)
 
     async def qr(self, inbound_id: str, user: ChatUser) -> bool:
         async with self._units.once(inbound_id) as w:
@@ -223,19 +213,21 @@ class ReferralService:
             if owner_id != user.id:
                 await w.send(self._screens.to(customer, "contact_not_own"))
                 return True  # committed: the refusal is the reply
-            await w.tx.update_customer(user.id, phone=phone[:32], contact_consent_at=w.now, updated_at=w.now)
-            referral = await w.tx.referral_for_friend(user.id)
+            phone = shared_phone(phone)  # E.164, as a customer who typed it with /refer stored it
+            await w.tx.update_customer(user.id, phone=phone, contact_consent_at=w.now, updated_at=w.now)
+            referral = await self._paths.phone_shared(w, customer, phone)  # one referral, if two named them
             if referral is not None:
                 await w.tx.update_referral(
                     referral.id,
-                    friend_contact=phone[:32],
+                    friend_contact=phone,
                     friend_contact_kind="phone",
                     friend_consent_at=w.now,
+                    friend_confirmed_at=w.now,  # their own number, shared by themselves: their own word
                     updated_at=w.now,
                 )
             if referral is not None and referral.status != Status.HELD and self._units.alerts is not None:
                 await self._units.alerts.refresh(w, referral.id)  # a held referral's alert shows it once approved
-                note = self._screens.team("contact_shared", friend=customer.display_name, phone=phone[:32])
+                note = self._screens.team("contact_shared", friend=customer.display_name, phone=phone)
                 await self._units.alerts.thread(w, referral.id, note)
             await w.tx.log_event(
                 "contact.consented", w.now, actor=f"tg:{user.id}", subject=referral.id if referral else None

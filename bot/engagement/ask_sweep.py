@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from bot.core.periodic import Periodic
 from bot.core.unit_of_work import Units
 from bot.engagement.asks import program_zone, quiet_now, send_follow_up
+from bot.engagement.bands import nps_gate
 
 log = logging.getLogger(__name__)
 BATCH = 100
@@ -49,6 +50,8 @@ class FollowUpSweep(Periodic):
             customer = await w.tx.customer(customer_id)
             if customer is None or customer.asks_opted_out or customer.unreachable_at is not None:
                 outcome = "opted_out_or_gone"
+            elif gate := nps_gate(await w.tx.last_nps_score(customer_id), self._units.program.asks.ask_passives):
+                outcome = gate  # unhappy since the ask: no reminder either
             elif await w.tx.shared_since(customer_id, asked_at):
                 outcome = "shared"
             elif await send_follow_up(w, self._units, customer, ask_id):

@@ -18,22 +18,40 @@ from bot.core.buttons import AskLater, AskStop, callback_button
 from bot.core.ids import new_id
 from bot.core.models import ChatUser, Customer, Outgoing
 from bot.core.unit_of_work import Units, Work
+from bot.engagement.bands import nps_gate
 from bot.program.rules import Program
 from bot.program.sections import SEGMENTS, Asks
 from storage.base import Transaction
 
 log = logging.getLogger(__name__)
 
-Exclusion = Literal["segment", "opted_out", "unreachable", "cooldown", "cap", "quiet_hours"]
+Exclusion = Literal["segment", "opted_out", "unreachable", "detractor", "passive", "cooldown", "cap", "quiet_hours"]
 Verdict = Literal["eligible"] | Exclusion
-EXCLUSIONS: tuple[Exclusion, ...] = ("segment", "opted_out", "unreachable", "cooldown", "cap", "quiet_hours")
+EXCLUSIONS: tuple[Exclusion, ...] = (
+    "segment",
+    "opted_out",
+    "unreachable",
+    "detractor",
+    "passive",
+    "cooldown",
+    "cap",
+    "quiet_hours",
+)
 CAP_WINDOW = timedelta(days=90)
 
 
-def eligibility(customer: Customer, asked: Sequence[datetime], rules: Asks, zone: ZoneInfo, now: datetime) -> Verdict:
+def eligibility(
+    customer: Customer,
+    asked: Sequence[datetime],
+    rules: Asks,
+    zone: ZoneInfo,
+    now: datetime,
+    nps: int | None = None,
+) -> Verdict:
     """Whether a customer may be asked now, or the first reason they may not.
 
-    `asked` holds the times of their asks (follow-ups aside) within the last 90 days at least.
+    `asked` holds the times of their asks (follow-ups aside) within the last 90 days at least; `nps` is their
+    latest NPS score, if they ever answered.
     """
     if customer.segment not in rules.segments:
         return "segment"
@@ -41,6 +59,8 @@ def eligibility(customer: Customer, asked: Sequence[datetime], rules: Asks, zone
         return "opted_out"
     if customer.unreachable_at is not None:
         return "unreachable"
+    if gate := nps_gate(nps, rules.ask_passives):
+        return gate
     if any(now - at < timedelta(days=rules.cooldown_days) for at in asked):
         return "cooldown"
     if sum(1 for at in asked if now - at < CAP_WINDOW) >= rules.max_per_90_days:
@@ -61,9 +81,10 @@ def program_zone(program: Program) -> ZoneInfo:
 
 
 async def check(tx: Transaction, program: Program, customer: Customer, now: datetime) -> Verdict:
-    """`eligibility` with the customer's ask log read from the store."""
+    """`eligibility` with the customer's ask log and latest NPS score read from the store."""
     asked = await tx.ask_times(customer.telegram_id, now - CAP_WINDOW)
-    return eligibility(customer, asked, program.asks, program_zone(program), now)
+    nps = await tx.last_nps_score(customer.telegram_id)
+    return eligibility(customer, asked, program.asks, program_zone(program), now, nps)
 
 
 def describe(reason: Exclusion, rules: Asks) -> str:
@@ -72,18 +93,22 @@ def describe(reason: Exclusion, rules: Asks) -> str:
         "segment": "not in a segment the program asks",
         "opted_out": "opted out of asks",
         "unreachable": "unreachable in Telegram",
+        "detractor": "unhappy: scored us 0 to 6 (NPS detractor)",
+        "passive": "lukewarm: scored us 7 or 8 (NPS passive), and the program asks no passives",
         "cooldown": f"asked within the last {rules.cooldown_days} days",
         "cap": f"already asked {rules.max_per_90_days} times in 90 days",
         "quiet_hours": "quiet hours now",
     }[reason]
 
 
-def ask_message(units: Units, customer: Customer, template: str = "ask") -> Outgoing:
-    """The referral request (or its reminder): the program's pitch, share buttons, and a way to say no."""
+def ask_message(units: Units, customer: Customer, template: str = "ask", moment: str | None = None) -> Outgoing:
+    """The referral request (or its reminder): the program's pitch, share buttons, and a way to say no. `moment`
+    is what a trigger asks after ("conversion", "purchase"), which the greeting mentions unless a variant has its
+    own pitch."""
     screens, locale = units.screens, customer.language
     variant = next((v for v in units.program.variants if v.name == customer.variant), None)
     pitch = variant.ask.get(locale) if variant is not None and variant.ask is not None else None
-    body = screens.to(customer, template, pitch=pitch).text
+    body = screens.to(customer, template, pitch=pitch, moment=moment).text
     # The same share buttons as the welcome screen: the chat picker, the share page and the copy link.
     share_rows = screens.welcome(customer).buttons[:2]
     answers = (
@@ -93,8 +118,9 @@ def ask_message(units: Units, customer: Customer, template: str = "ask") -> Outg
     return Outgoing(customer.telegram_id, body, (*share_rows, answers))
 
 
-async def send_ask(w: Work, units: Units, customer: Customer, reason: str) -> None:
-    """Queue a referral request to a customer and log it; `reason` is e.g. "campaign:<id>" or "promoter".
+async def send_ask(w: Work, units: Units, customer: Customer, reason: str, moment: str | None = None) -> None:
+    """Queue a referral request to a customer and log it; `reason` is e.g. "campaign:<id>", "trigger:<name>" or
+    "promoter".
 
     Whoever calls, nobody is asked against their wish or too often: opted out, unreachable, within the
     cooldown or over the cap means no ask. Segments and quiet hours are for campaigns (see `check`): a
@@ -109,7 +135,8 @@ async def send_ask(w: Work, units: Units, customer: Customer, reason: str) -> No
     ask_id = f"ask:{w.inbound_id}:{customer.telegram_id}"
     if not await w.tx.insert_ask(ask_id, customer.telegram_id, "ask", reason[:100], customer.variant, w.now):
         return
-    await w.post("telegram", str(customer.telegram_id), ask_message(units, customer).to_payload(), key=ask_id)
+    message = ask_message(units, customer, moment=moment)
+    await w.post("telegram", str(customer.telegram_id), message.to_payload(), key=ask_id)
     await w.tx.log_event("ask.sent", w.now, actor="bot", subject=str(customer.telegram_id), reason=reason[:100])
 
 

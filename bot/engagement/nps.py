@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
-from typing import Literal
 
 from bot.core.buttons import NpsScore, NpsSkip, callback_button
 from bot.core.figures import NpsFigures
@@ -18,17 +17,13 @@ from bot.core.models import DRAFT_TTL, ChatUser, Customer, Draft, NpsQuestion, O
 from bot.core.subjects import person
 from bot.core.unit_of_work import Units, Work
 from bot.engagement.asks import send_ask
+from bot.engagement.bands import band
 from bot.engagement.survey import SURVEY_STEP, SurveyService, check_free_text
 from bot.reports.stats import Period
 from storage.base import Store
 
 COMMENT_STEP = "nps_comment"
 UNPROMPTED_GAP = timedelta(days=90)  # an automatic question never follows another this soon
-Band = Literal["promoter", "passive", "detractor"]
-
-
-def band(score: int) -> Band:
-    return "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
 
 
 async def ask_nps(w: Work, units: Units, customer: Customer, trigger: str, dedupe_key: str | None = None) -> bool:

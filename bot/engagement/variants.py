@@ -53,7 +53,11 @@ class VariantFigures:
 
 
 async def variant_figures(
-    store: Store, period: Period, names: Sequence[str], by_variant: dict[str, Counts] | None = None
+    store: Store,
+    period: Period,
+    names: Sequence[str],
+    by_variant: dict[str, Counts] | None = None,
+    members: dict[str | None, int] | None = None,
 ) -> list[VariantFigures]:
     """Shares, arrivals and conversions per variant in a period, best first.
 
@@ -62,7 +66,8 @@ async def variant_figures(
     if by_variant is None:
         by_variant = await counts_by_variant(store, period.since)
     counts = {name: c for name, c in by_variant.items() if name}
-    members = await store.customers_by_variant()
+    if members is None:  # customers per variant: read by the caller when the K-factor needs them too
+        members = await store.customers_by_variant()
     shown = {name for name, c in counts.items() if c.shares or c.arrived}
     every = list(dict.fromkeys([*names, *sorted(shown)]))
     figures = [_figures(name, members.get(name, 0), counts.get(name, Counts())) for name in every]

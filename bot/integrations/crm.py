@@ -1,5 +1,5 @@
 """What a business's CRM may do: mark a referral converted (through the same rules as a rep's click),
-list referrals by status and period, and read one referral's trail."""
+list referrals by status and period, read one referral's trail, and report a customer's own purchase."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from decimal import Decimal
 from typing import Any
 
 from bot.core.ids import new_id
-from bot.core.models import Referral, Status
+from bot.core.models import DueAsk, Referral, Status
 from bot.core.unit_of_work import Units
+from bot.engagement.ask_triggers import record_purchase
 from bot.team.workflow import TeamService
 
 
@@ -76,6 +77,19 @@ class CrmService:
         if after is None or after.status != Status.CONVERTED:  # a replayed request that was refused the first time
             return Conversion(after, f"This referral is {after.status if after else 'gone'}, not converted.")
         return Conversion(after)
+
+    async def purchase(
+        self, request_key: str | None, telegram_id: int, value: Decimal | None, fingerprint: str = ""
+    ) -> list[DueAsk] | None:
+        """A purchase of the customer's, once per request key: the asks it schedules ([[asks.triggers]] with
+        after = "purchase"), or None for a customer the bot does not know. A reused key raises KeyReused."""
+        async with self._units.store.reading() as tx:
+            if await tx.customer(telegram_id) is None:
+                return None
+        inbound_id = f"crm:{request_key}" if request_key else f"crm:{new_id()}"
+        if request_key:
+            await self._claim_key(inbound_id, fingerprint)
+        return await record_purchase(self._units, inbound_id, telegram_id, value)
 
     async def _claim_key(self, inbound_id: str, fingerprint: str) -> None:
         # Recorded in its own commit before the request acts: a retry after a crash in between matches and acts.

@@ -14,6 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bot.core.errors import ConfigError
 from bot.program.ab_copy import choose_variant
 from bot.program.business_hours import BusinessHours
+from bot.program.economics import Economics
+from bot.program.goals import Goals
+from bot.program.kit import PROGRAM_DIR, Kit
 from bot.program.sections import (
     DEFAULT_VARIANTS,
     Asks,
@@ -110,6 +113,9 @@ class Program(_Frozen):
     asks: Asks = Asks()
     feedback: Feedback = Feedback()
     variants: tuple[Variant, ...] = DEFAULT_VARIANTS
+    economics: Economics | None = None  # no break-even in the stats without it
+    goals: Goals = ()
+    kit: Kit = ()
 
     @field_validator("variants")
     @classmethod
@@ -144,7 +150,8 @@ def load_program(path: Path) -> Program:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"program file {path}: not valid TOML: {exc}") from None
     try:
-        return Program.model_validate(data)
+        # Files the program names (the kit's photos and documents) are found beside it, wherever it is run from.
+        return Program.model_validate(data, context={PROGRAM_DIR: path.parent})
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"])
@@ -156,9 +163,25 @@ def load_program(path: Path) -> Program:
 def _line_of(source: str, loc: list[str]) -> int | None:
     """Best-effort line of the innermost key that exists in the file, so the operator can jump to it."""
     lines = source.splitlines()
+    first, last = _item_lines(lines, loc)
     for key in reversed(loc):
-        pattern = re.compile(rf"^\s*(\[\s*)?([\w.]*\.)?{re.escape(key)}\s*(=|\])")
-        for number, text in enumerate(lines, start=1):
-            if pattern.match(text):
-                return number
+        pattern = re.compile(rf"^\s*(\[\[?\s*)?([\w.]*\.)?{re.escape(key)}\s*(=|\])")
+        for number in range(first, last):
+            if pattern.match(lines[number]):
+                return number + 1
     return None
+
+
+def _item_lines(lines: list[str], loc: list[str]) -> tuple[int, int]:
+    """The lines of the `[[table]]` item the error is in (goals.1: the second `[[goals]]`), so that a key every
+    item has is found in the right one; the whole file when the error is in no such item."""
+    for at in range(len(loc) - 1, 0, -1):
+        if not loc[at].isdigit():
+            continue
+        header = re.compile(rf"^\s*\[\[\s*{re.escape('.'.join(loc[:at]))}\s*\]\]")
+        starts = [number for number, text in enumerate(lines) if header.match(text)]
+        if int(loc[at]) < len(starts):
+            first = starts[int(loc[at])]
+            ends = (number for number in range(first + 1, len(lines)) if lines[number].lstrip().startswith("["))
+            return first, next(ends, len(lines))
+    return 0, len(lines)

@@ -6,7 +6,9 @@ from datetime import time
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from bot.program.triggers import AskTrigger, check_triggers
 
 Segment = Literal["inner_circle", "customer", "past_customer", "partner", "prospect"]
 SEGMENTS: tuple[Segment, ...] = ("inner_circle", "customer", "past_customer", "partner", "prospect")
@@ -39,6 +41,10 @@ class RewardRule(LocalizedText):
     pool: str | None = Field(default=None, min_length=1, max_length=50, pattern=r"^[\w-]+$")
     amount: Decimal | None = Field(default=None, gt=0, max_digits=12, decimal_places=2)
     currency: str = Field(default="EUR", min_length=3, max_length=3)
+    # What it costs the business, for the stats' money: a coupon's `value`, a manual or text reward's `cost` (a
+    # credit costs its `amount`), in the program's currency.
+    value: Decimal | None = Field(default=None, gt=0, max_digits=12, decimal_places=2)
+    cost: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
 
     @model_validator(mode="after")
     def _fulfilment_is_complete(self) -> RewardRule:
@@ -48,10 +54,17 @@ class RewardRule(LocalizedText):
             raise ValueError("a credit reward needs `amount`")
         return self
 
+    @model_validator(mode="after")
+    def _priced_by_its_kind(self) -> RewardRule:
+        stated = {"credit": "`amount`", "coupon": "`value`"}.get(self.kind, "`cost`")
+        if (self.value is not None and self.kind != "coupon") or (self.cost is not None and stated != "`cost`"):
+            raise ValueError(f"a {self.kind} reward states what it costs with {stated}: leave the other key out")
+        return self
 
-class SidesOverride(Frozen):
-    friend: RewardRule | None = None
-    referrer: RewardRule | None = None
+    @property
+    def worth(self) -> Decimal | None:
+        """What one such reward costs the business; None when the program file does not say."""
+        return {"credit": self.amount, "coupon": self.value}.get(self.kind, self.cost)
 
 
 class Tier(Frozen):
@@ -62,6 +75,25 @@ class Tier(Frozen):
     bonus: RewardRule
 
 
+def ascending(tiers: tuple[Tier, ...]) -> tuple[Tier, ...]:
+    steps = [tier.conversions for tier in tiers]
+    if steps != sorted(set(steps)):
+        raise ValueError("tiers must have distinct conversions, in ascending order")
+    return tiers
+
+
+class SidesOverride(Frozen):
+    friend: RewardRule | None = None
+    referrer: RewardRule | None = None
+    # The segment's own ladder, in place of the program's (an empty list: no tiers for this segment).
+    tiers: tuple[Tier, ...] | None = None
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers_ascend(cls, value: tuple[Tier, ...] | None) -> tuple[Tier, ...] | None:
+        return ascending(value) if value is not None else None
+
+
 class Incentives(Frozen):
     friend: RewardRule
     referrer: RewardRule
@@ -69,12 +101,15 @@ class Incentives(Frozen):
     tiers: tuple[Tier, ...] = ()
     low_pool_warning: int = Field(default=20, ge=0, le=1_000_000)  # codes left when Slack is warned
 
-    @model_validator(mode="after")
-    def _tiers_ascend(self) -> Incentives:
-        steps = [tier.conversions for tier in self.tiers]
-        if steps != sorted(set(steps)):
-            raise ValueError("tiers must have distinct conversions, in ascending order")
-        return self
+    @field_validator("tiers")
+    @classmethod
+    def _tiers_ascend(cls, value: tuple[Tier, ...]) -> tuple[Tier, ...]:
+        return ascending(value)
+
+    def tiers_for(self, segment: str) -> tuple[Tier, ...]:
+        """The ladder a referrer climbs: their segment's own, or the program's."""
+        override = self.segments.get(segment)  # type: ignore[call-overload]
+        return override.tiers if override is not None and override.tiers is not None else self.tiers
 
     def for_side(self, segment: str, role: str) -> RewardRule:
         override = self.segments.get(segment)  # type: ignore[call-overload]
@@ -102,6 +137,15 @@ class Asks(Frozen):
     max_per_90_days: int = Field(default=3, ge=1, le=90)
     quiet_hours: QuietHours | None = QuietHours()
     follow_up_after_days: int = Field(default=7, ge=0, le=90)  # one reminder to those who did not share; 0: none
+    # Detractors (NPS 0-6) are never asked by campaigns or triggers; passives (7-8) only while this is true.
+    ask_passives: bool = True
+    triggers: tuple[AskTrigger, ...] = ()  # asks at the right moment: after a conversion, a purchase, or a schedule
+
+    @field_validator("triggers")
+    @classmethod
+    def _triggers_fit(cls, value: tuple[AskTrigger, ...], info: ValidationInfo) -> tuple[AskTrigger, ...]:
+        quiet = info.data.get("quiet_hours")  # validated before, as it is declared before
+        return check_triggers(value, quiet.covers if isinstance(quiet, QuietHours) else None)
 
 
 class Feedback(Frozen):

@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.core.errors import ConfigError
 from bot.core.validation import parse_count
+from bot.program.sections import SEGMENTS
 
 
 class Settings(BaseSettings):
@@ -152,6 +153,8 @@ def template_problem(directory: Path) -> str | None:
         try:
             if path.suffix in (".html", ".mrkdwn"):
                 compiler.compile(path.read_text(encoding="utf-8"), path.name, str(path))
+                if misnamed := misnamed_script(path):
+                    return misnamed
             elif path.name == "labels.toml":
                 tomllib.loads(path.read_text(encoding="utf-8"))
         except jinja2.TemplateSyntaxError as exc:
@@ -159,6 +162,15 @@ def template_problem(directory: Path) -> str | None:
         except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
             return f"{path}: {exc}"
     return None
+
+
+def misnamed_script(path: Path) -> str | None:
+    """A call script for a segment that does not exist would never be shown: say so instead of ignoring it."""
+    segment = path.stem.removeprefix("script_")
+    if path.suffix != ".mrkdwn" or segment == path.stem or segment in SEGMENTS:
+        return None
+    known = ", ".join(SEGMENTS)
+    return f"{path}: no segment is called {segment!r}: name a call script script_<segment>.mrkdwn, with one of {known}"
 
 
 # A Slack conversation id: C (public), G (private) or D (direct), then capitals and digits. Channel names are

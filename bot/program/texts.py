@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from bot.core.buttons import ButtonData, Language, MyReferrals, ReferFriend, ShowQr, callback_button
+from bot.core.buttons import ButtonData, Language, MyReferrals, ReferFriend, ShowKit, ShowQr, callback_button
 from bot.core.links import Links
 from bot.core.models import Button, Customer, Outgoing, Referral, Reward
 from bot.program.ab_copy import invite_pitch
@@ -37,6 +37,10 @@ class Texts:
     def program(self) -> Program:
         return self._program
 
+    @property
+    def links(self) -> Links:
+        return self._links
+
     def _common(self, locale: str) -> dict[str, Any]:
         program = self._program
         return {
@@ -44,6 +48,7 @@ class Texts:
             "ideal_customer": program.ideal_customer.get(locale),
             "friend_incentive": program.incentives.friend.get(locale),
             "referrer_reward": program.incentives.referrer.get(locale),
+            "has_kit": bool(program.kit),  # /help lists /kit only when there is a kit
         }
 
     def text(self, customer: Customer | None, chat_id: int, locale: str, name: str, **context: Any) -> Outgoing:
@@ -59,6 +64,10 @@ class Texts:
     def team(self, name: str, **context: Any) -> str:
         """Slack text for the team, with the program's own words at hand."""
         return self._render.slack(name, **self._common("en"), **context)
+
+    def team_first(self, names: Sequence[str], **context: Any) -> str:
+        """Slack text from the first of `names` there is a template for (the business's own first)."""
+        return self._render.slack_first(names, **{**self._common("en"), **context})
 
     def label(self, locale: str, key: str, **context: Any) -> str:
         return self._render.label(locale, key, **context)
@@ -87,9 +96,13 @@ class Texts:
                 callback_button(self.label(locale, "qr_code"), ShowQr()),
                 callback_button(self.label(locale, "refer_friend"), ReferFriend()),
             ),
-            (callback_button(self.label(locale, "my_referrals"), MyReferrals()),),
+            (callback_button(self.label(locale, "my_referrals"), MyReferrals()), *self._kit_button(locale)),
         )
         return Outgoing(customer.telegram_id, body, rows)
+
+    def _kit_button(self, locale: str) -> tuple[Button, ...]:
+        """The referral kit's button, when the program has a kit to show."""
+        return (callback_button(self.label(locale, "kit"), ShowKit()),) if self._program.kit else ()
 
     def qr(self, customer: Customer) -> Outgoing:
         link = self._links.personal(customer.referral_code, "qr")
@@ -127,7 +140,8 @@ class Texts:
             r.id: self.label(locale, "reward_sent" if r.fulfilled_at else f"reward_{r.status}") for r in rewards
         }
         conversions = sum(1 for r in referrals if r.status == "converted")
-        next_tier = next((t for t in self._program.incentives.tiers if t.conversions > conversions), None)
+        ladder = self._program.incentives.tiers_for(customer.segment)  # their segment's own, or the program's
+        next_tier = next((t for t in ladder if t.conversions > conversions), None)
         body = self._render.telegram(
             locale,
             "my_referrals",
@@ -150,7 +164,9 @@ class Texts:
 
     def command_menu(self) -> dict[str, list[tuple[str, str]]]:
         """The bot's command list with descriptions, per locale, for Telegram's menu button."""
-        names = ("start", "refer", "referrals", "feedback", "survey", "language", "stop", "privacy", "forget", "help")
+        kit = ("kit",) if self._program.kit else ()  # offered only when the program has something in its kit
+        names = ("start", "refer", "referrals", *kit, "feedback", "survey", "language", "stop", "privacy")
+        names += ("forget", "help")
         return {locale: [(name, self.label(locale, f"command_{name}")) for name in names] for locale in LOCALES}
 
     def with_buttons(self, message: Outgoing, *buttons: tuple[str, ButtonData]) -> Outgoing:

@@ -104,4 +104,5 @@ def pools_of(incentives: Incentives) -> set[str]:
     """Every pool a coupon reward of the program draws from."""
     rules = [incentives.friend, incentives.referrer, *(tier.bonus for tier in incentives.tiers)]
     rules += [rule for sides in incentives.segments.values() for rule in (sides.friend, sides.referrer) if rule]
+    rules += [tier.bonus for sides in incentives.segments.values() for tier in sides.tiers or ()]
     return {rule.pool for rule in rules if rule.kind == "coupon" and rule.pool}

@@ -39,6 +39,7 @@ def new_reward(
         currency=rule.currency if rule.kind == "credit" else None,
         pool=rule.pool if rule.kind == "coupon" else None,
         tier=tier,
+        cost=rule.worth,
     )
 
 
@@ -56,12 +57,19 @@ class Rewards:
         """A new referral's rewards: held while it is flagged, issued now when earned on arrival, else pending."""
         sides = [("referrer", referrer)] + ([("friend", friend)] if friend is not None else [])
         for role, person in sides:
-            rule = self.rule(referrer, role)
-            reward = new_reward(referral.id, person, role, rule, w.now, "held" if referral.flagged else "pending")
-            await w.tx.insert_reward(reward)
-            if not referral.flagged and rule.earned_on == "arrival":
-                # The welcome and the thank-you already name a plain text reward; anything else needs its details.
-                await self.issue(w, reward, announce=reward.kind != "text")
+            await self._grant(w, referral, referrer, role, person)
+
+    async def grant_friend(self, w: Work, referral: Referral, referrer: Customer, friend: Customer) -> None:
+        """A friend referred directly reached the bot: their incentive, as if they had come through the link."""
+        await self._grant(w, referral, referrer, "friend", friend)
+
+    async def _grant(self, w: Work, referral: Referral, referrer: Customer, role: str, person: Customer) -> None:
+        rule = self.rule(referrer, role)
+        reward = new_reward(referral.id, person, role, rule, w.now, "held" if referral.flagged else "pending")
+        await w.tx.insert_reward(reward)
+        if not referral.flagged and rule.earned_on == "arrival":
+            # The welcome and the thank-you already name a plain text reward; anything else needs its details.
+            await self.issue(w, reward, announce=reward.kind != "text")
 
     async def held(self, w: Work, referral_id: str) -> bool:
         return any(reward.status == "held" for reward in await w.tx.rewards_of(referral_id))
@@ -118,14 +126,15 @@ class Rewards:
 
     async def _tiers(self, w: Work, referral: Referral) -> None:
         """Every tier the referrer has now reached and not been rewarded for grants its bonus, once."""
-        if not self._incentives.tiers:
-            return
         referrer = await w.tx.customer(referral.referrer_id)
         assert referrer is not None  # a referral's referrer is a foreign key
+        ladder = self._incentives.tiers_for(referrer.segment)  # the inner circle may climb a ladder of its own
+        if not ladder:
+            return
         conversions = sum(1 for r in await w.tx.referrals_by(referrer.telegram_id) if r.status == Status.CONVERTED)
         rewarded = {r.tier for r in await w.tx.rewards_for(referrer.telegram_id) if r.tier is not None}
         held = await self.held(w, referral.id)
-        for tier in self._incentives.tiers:
+        for tier in ladder:
             if tier.conversions > conversions or tier.conversions in rewarded:
                 continue
             bonus = new_reward(

@@ -56,6 +56,23 @@ class AlertView:
     def is_open(self) -> bool:
         return self.referral.status in {Status.NEW, Status.CLAIMED, Status.CONTACTED}
 
+    @property
+    def consent(self) -> str | None:
+        """Whose word the consent to contact is: `friend` (theirs, given in Telegram), `referrer` (a contact typed
+        with /refer, not confirmed by the friend yet), `declined` (the friend said no); None without a contact."""
+        referral = self.referral
+        if referral.friend_declined_at is not None:
+            return "declined"
+        if self.contact is None:
+            return None
+        return "friend" if referral.friend_confirmed_at is not None else "referrer"
+
+    @property
+    def consent_at(self) -> str | None:
+        """When the friend answered for themselves, as the team reads it."""
+        moment = self.referral.friend_declined_at or self.referral.friend_confirmed_at
+        return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if moment is not None else None
+
 
 def alert_key(referral_id: str) -> str:
     return f"alert:{referral_id}"
@@ -115,10 +132,17 @@ class Alerts:
         await w.post("slack", self.team.alert_channel, {"kind": "alert_update", "referral_id": referral_id})
         await queue_home_refresh(w, self.team)
 
-    async def thread(self, w: Work, referral_id: str, text: str) -> None:
-        """A line in the referral's alert thread, which may name its friend (their reply, a nudge, an audit)."""
+    async def thread(self, w: Work, referral_id: str, text: str, about: Sequence[str] = ()) -> None:
+        """A line in the referral's alert thread, which may name its friend (their reply, a nudge, an audit);
+        `about` names whose names it carries besides the friend's."""
         payload = {"kind": "thread", "referral_id": referral_id, "text": text}
-        await w.post("slack", self.team.alert_channel, payload, about=[friend_of(referral_id)])
+        await w.post("slack", self.team.alert_channel, payload, about=[friend_of(referral_id), *about])
+
+    async def script(self, w: Work, referral_id: str, user_id: str) -> None:
+        """The call script, shown only to this rep in the alert channel. A lane of its own per rep, so it is not
+        held behind the channel's one post a second when alerts pile up; rendered when sent, so it names no one."""
+        payload = {"kind": "script", "channel": self.team.alert_channel, "user": user_id, "referral_id": referral_id}
+        await w.post("slack", f"script:{user_id}", payload)
 
     async def direct(
         self, w: Work, user_id: str, text: str, referral_id: str | None = None, about: Sequence[str] = ()

@@ -7,7 +7,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core.figures import AdvocateLine
+from bot.program.rules import Program
 from bot.reports import stats
+from bot.reports.goals import GoalProgress, goal_progress
 from storage.base import Store
 
 PENDING_SHOWN = 10
@@ -24,6 +26,7 @@ class Dashboard:
     now: datetime
     held: list[dict[str, Any]] = field(default_factory=list)  # the review queue's oldest, each with its age
     held_total: int = 0
+    goals: list[GoalProgress] = field(default_factory=list)  # the program's goals, each in its month or quarter
 
 
 def age(created_at: str, now: datetime) -> str:
@@ -35,7 +38,7 @@ def age(created_at: str, now: datetime) -> str:
     return f"{hours} h {rest} min" if hours else f"{rest} min"
 
 
-async def load_dashboard(store: Store, now: datetime) -> Dashboard:
+async def load_dashboard(store: Store, now: datetime, program: Program | None = None) -> Dashboard:
     funnel = await stats.funnel(store, stats.Period("7d", now - timedelta(days=7)))
     waiting = await stats.pending(store, limit=PENDING_SHOWN)
     total = await store.pending_count()
@@ -52,4 +55,5 @@ async def load_dashboard(store: Store, now: datetime) -> Dashboard:
     queue = await store.review_queue(HELD_SHOWN)
     held = [{**vars(line), "friend": line.friend, "age": age(line.created_at, now)} for line in queue]
     held_total = await store.review_count() if len(queue) == HELD_SHOWN else len(queue)
-    return Dashboard(funnel, pending, total, advocates, now, held, held_total)
+    goals = await goal_progress(store, program, now) if program is not None else []
+    return Dashboard(funnel, pending, total, advocates, now, held, held_total, goals)

@@ -14,9 +14,11 @@ from typing import Any
 from bot.core.models import Referral, Status
 from bot.core.subjects import friend_of, person
 from bot.core.unit_of_work import Units, Work
+from bot.engagement.ask_triggers import schedule_after_conversion
 from bot.engagement.nps import after_conversion
 from bot.rewards.ledger import Rewards
 from bot.team.alerts import Alerts
+from bot.team.scripts import call_script
 from bot.team.sla import schedule_contact_timer
 
 OPEN = frozenset({Status.NEW, Status.CLAIMED, Status.CONTACTED})
@@ -62,7 +64,9 @@ class TeamService:
             self._tell_webhooks,
             self._settle_rewards,
             self._ask_for_feedback,
+            self._ask_at_the_right_moment,
             self._show_on_alert,
+            self._show_script,
         )
 
     async def act(self, inbound_id: str, referral_id: str, action: str, actor: str, **details: Any) -> Outcome:
@@ -133,6 +137,10 @@ class TeamService:
         if change.target == Status.CONVERTED:
             await after_conversion(w, self._units, change.before)  # NPS to the referrer, when the program says so
 
+    async def _ask_at_the_right_moment(self, w: Work, change: StatusChange) -> None:
+        if change.target == Status.CONVERTED:
+            await schedule_after_conversion(w, self._units, change.before)  # the referrer's asks of [[asks.triggers]]
+
     async def _show_on_alert(self, w: Work, change: StatusChange) -> None:
         """The alert card redrawn, and an audit line in its thread."""
         since = self._units.hours.elapsed(change.before.created_at, w.now)
@@ -147,6 +155,11 @@ class TeamService:
         )
         await self._alerts.refresh(w, change.before.id)
         await self._alerts.thread(w, change.before.id, audit)
+
+    async def _show_script(self, w: Work, change: StatusChange) -> None:
+        """The rep who claims is shown the call script at once; a claim from the CRM has nobody to show it to."""
+        if change.target == Status.CLAIMED and not change.actor.startswith("crm:"):
+            await self._alerts.script(w, change.before.id, change.actor)
 
     async def _rewards(self, w: Work, referral: Referral, target: Status) -> None:
         """Converted: both sides are thanked, then their earned rewards issued (unless held for review).
@@ -177,6 +190,10 @@ class TeamService:
             )
         await self._reward_rules.converted(w, referral)
 
+    async def call_script(self, referral_id: str) -> str | None:
+        """The referral's call script for whoever asks (it changes nothing); None when the referral is gone."""
+        return await call_script(self._units.store, self._screens, referral_id, self._units.clock.now())
+
     async def message_friend(self, inbound_id: str, referral_id: str, actor: str, text: str) -> Outcome:
         """A rep writes to the friend from Slack; it reaches them in Telegram through the bot."""
         async with self._units.once(inbound_id) as w:
@@ -188,6 +205,8 @@ class TeamService:
             )
             if referral is None or friend is None:
                 return Outcome(self._screens.team("refused_no_telegram"))
+            if referral.friend_declined_at is not None:  # they never agreed to be contacted: nobody writes to them
+                return Outcome(self._screens.team("refused_declined", friend=friend.display_name))
             await w.send(self._screens.to(friend, "team_message", text=text))
             await self._alerts.thread(w, referral.id, self._screens.team("team_message", actor=actor, text=text))
             await w.tx.log_event("referral.message", w.now, actor=f"slack:{actor}", subject=referral.id)

@@ -9,7 +9,7 @@ import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -22,7 +22,7 @@ from bot.integrations.webhooks import referral_data
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 KEY_REUSED = (
     "keys for idempotent requests can only be used with the same parameters they were first used with; this key was "
-    "first sent for another referral or with another body. Send a new key for a new request."
+    "first sent for another referral or customer, or with another body. Send a new key for a new request."
 )
 MOMENTS = ("claimed_at", "contacted_at", "converted_at", "lost_at", "rejected_at", "updated_at")
 
@@ -38,6 +38,15 @@ class ConvertBody(BaseModel):
 
     deal_value: Decimal = Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False)
     actor: str = Field(default="crm", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+
+
+class EventBody(BaseModel):
+    """Something a customer did that the bot may act on: for now a purchase, which [[asks.triggers]] may follow."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["purchase"]
+    value: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False)
 
 
 class ListParams(BaseModel):
@@ -98,6 +107,7 @@ class CrmApi:
             web.post("/api/referrals/{referral_id}/convert", self._guarded(self.convert)),
             web.get("/api/referrals", self._guarded(self.listing)),
             web.get("/api/referrals/{referral_id}", self._guarded(self.show)),
+            web.post("/api/customers/{telegram_id}/events", self._guarded(self.customer_event)),
         ]
 
     def _guarded(self, handler: Handler) -> Handler:
@@ -117,13 +127,7 @@ class CrmApi:
         return guarded
 
     async def convert(self, request: web.Request) -> web.Response:
-        key = request.headers.get("Idempotency-Key")
-        if key is not None and not 1 <= len(key) <= 200:
-            raise BadInput("Idempotency-Key", "use 1 to 200 characters")
-        try:
-            data = json.loads(await request.read() or b"null")
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise BadInput("body", "not valid JSON") from None
+        key, data = await key_and_json(request)
         body: ConvertBody = parsed(ConvertBody, data)
         referral_id = request.match_info["referral_id"]
         try:
@@ -137,6 +141,26 @@ class CrmApi:
         if result.refused is not None:
             return web.json_response({"error": result.refused, "referral": referral_json(result.referral)}, status=409)
         return web.json_response({"referral": referral_json(result.referral)})
+
+    async def customer_event(self, request: web.Request) -> web.Response:
+        key, data = await key_and_json(request)
+        telegram_id = request.match_info["telegram_id"]
+        if not telegram_id.isascii() or not telegram_id.isdigit() or len(telegram_id) > 19:
+            raise BadInput("telegram_id", "a customer's Telegram user id, a whole number such as 123456789")
+        body: EventBody = parsed(EventBody, data)
+        customer = int(telegram_id)
+        try:
+            asks = await self._crm.purchase(
+                key, customer, body.value, fingerprint(request, body.model_dump(mode="json"))
+            )
+        except KeyReused:
+            return error(422, f"Idempotency-Key: {KEY_REUSED}", "Idempotency-Key")
+        if asks is None:
+            return error(404, "no customer with this Telegram user id")
+        scheduled = [{"trigger": ask.trigger, "due_at": wire(ask.due_at)} for ask in asks]
+        return web.json_response(
+            {"customer": customer, "type": body.type, "value": wire(body.value), "asks": scheduled}
+        )
 
     async def listing(self, request: web.Request) -> web.Response:
         params: ListParams = parsed(ListParams, dict(request.query))
@@ -154,6 +178,17 @@ class CrmApi:
         if trail is None:
             return error(404, "no referral with this id")
         return web.json_response(trail_json(trail))
+
+
+async def key_and_json(request: web.Request) -> tuple[str | None, Any]:
+    """A POST's Idempotency-Key (if any) and its JSON body, each checked."""
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= 200:
+        raise BadInput("Idempotency-Key", "use 1 to 200 characters")
+    try:
+        return key, json.loads(await request.read() or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise BadInput("body", "not valid JSON") from None
 
 
 def referral_json(referral: Referral) -> dict[str, Any]:

@@ -58,6 +58,8 @@ def alert(view: AlertView, screens: Texts) -> tuple[str, list[Block]]:
         flagged=referral.flagged,
         flag_reason=referral.flag_reason,
         contact=view.contact,
+        consent=view.consent,
+        consent_at=view.consent_at,
     )
     waited = max(0, round((view.now - referral.created_at).total_seconds() / 60))
     status = screens.team(
@@ -79,6 +81,7 @@ def alert(view: AlertView, screens: Texts) -> tuple[str, list[Block]]:
         buttons = [_button(screens.label("en", f"slack_{a}"), a, referral.id, _style(a)) for a in ACTIONS]
         if view.friend is not None:
             buttons.append(_button(screens.label("en", "slack_message"), "message", referral.id))
+        buttons.append(_button(screens.label("en", "slack_script"), "script", referral.id))
         blocks.append({"type": "actions", "block_id": f"referral:{referral.id}", "elements": buttons})
     blocks += reward_blocks.review(referral, screens)  # Approve / Reject held rewards, open or closed
     fallback = screens.team(
@@ -117,6 +120,35 @@ def modal(screens: Texts, kind: str, referral_id: str) -> Block:
         "title": {"type": "plain_text", "text": screens.label("en", titles[kind])[:24]},
         "submit": {"type": "plain_text", "text": screens.label("en", submit)},
         "blocks": [field],
+    }
+
+
+SCRIPT_BLOCK = "call_script"  # the first block of a call script, wherever it is shown
+MODAL_BLOCKS = 100  # Block Kit's most in a modal
+
+
+def script(text: str, screens: Texts) -> list[Block]:
+    """A call script as sections, paragraphs kept whole where they fit, so a long script is never cut short."""
+    sections: list[str] = []
+    for paragraph in (part for part in text.split("\n\n") if part.strip()):
+        if sections and len(sections[-1]) + 2 + len(paragraph) <= SECTION_LIMIT:
+            sections[-1] += "\n\n" + paragraph
+        else:
+            sections.append(paragraph)
+    # A business's script may render to nothing; Slack refuses an empty section, so say so instead.
+    blocks = [_section(part) for part in sections[:MODAL_BLOCKS] or [screens.label("en", "slack_script_empty")]]
+    blocks[0]["block_id"] = SCRIPT_BLOCK
+    return blocks
+
+
+def script_modal(screens: Texts, text: str) -> Block:
+    """The call script in a modal: it stays on screen while the rep is on the phone, and only they see it."""
+    return {
+        "type": "modal",
+        "callback_id": "referral_script",
+        "title": {"type": "plain_text", "text": screens.label("en", "slack_script_title")[:24]},
+        "close": {"type": "plain_text", "text": screens.label("en", "slack_close")[:24]},
+        "blocks": script(text, screens),
     }
 
 

@@ -20,7 +20,9 @@ from bot.engagement.variants import variant_figures
 from bot.program.sections import SEGMENTS
 from bot.program.texts import Texts
 from bot.reports import stats
+from bot.reports.goals import goal_progress
 from bot.reports.tallies import counts_by_variant
+from bot.reports.worth import VIEWS, stats_view, stats_worth
 from handlers.slack.managers import ManagersOnly, subcommand
 from handlers.slack.replays import Replays
 from handlers.slack.review import review_queue
@@ -68,9 +70,12 @@ class SlashCommands:
     async def _answer(self, name: str, args: list[str], manager: bool, user: str, client: AsyncWebClient) -> str:
         now, team = self._clock.now(), self._screens.team
         if name in ("stats", "reps", "export"):
+            view = args.pop(0).lower() if name == "stats" and args and args[0].lower() in VIEWS else None
             period = stats.parse_period(args[0] if args else "", now)
             if period is None:
                 return team("bad_period", text=args[0][:20])
+            if view is not None:  # `stats sources` or `stats money`: the whole of what the summary sums up
+                return await stats_view(view, self._store, self._screens, period, now)
             if name == "stats":
                 return await self._stats(period)
             if name == "reps":
@@ -113,13 +118,16 @@ class SlashCommands:
         dead = await self._store.dead_letters()
         names = [variant.name for variant in self._screens.program.variants]
         counts = await counts_by_variant(self._store, period.since)  # read once for the funnel and the A/B block
+        members = await self._store.customers_by_variant()  # and once for the A/B block and the K-factor
         return self._screens.team(
             "stats",
             f=await stats.funnel(self._store, period, counts),
             minutes=_minutes,
             dead=dead,
             nps=await nps_figures(self._store, period),
-            variants=await variant_figures(self._store, period, names, counts),
+            variants=await variant_figures(self._store, period, names, counts, members),
+            goals=await goal_progress(self._store, self._screens.program, self._clock.now()),
+            **await stats_worth(self._store, self._screens, period, self._clock.now(), counts, members),
         )
 
     async def _export(self, period: stats.Period, user: str, client: AsyncWebClient) -> str:

@@ -37,6 +37,10 @@ def home_view(screens: Texts, team: Team, board: Dashboard | None) -> dict[str, 
         {"type": "header", "text": {"type": "plain_text", "text": "Referral dashboard", "emoji": True}},
         _section(screens.team("home_funnel", f=board.funnel)),
         {"type": "divider"},
+    ]
+    if board.goals:
+        blocks += [_section(screens.team("goals", goals=board.goals)), {"type": "divider"}]
+    blocks += [
         _section(screens.team("home_pending", rows=board.pending, total=board.pending_total)),
         {"type": "divider"},
     ]
@@ -82,7 +86,8 @@ class HomeSender:
     async def send(self, row: OutboxRow) -> str | None:
         user = str(row.payload["user"])
         # Managers are read at send time, so someone no longer a manager stops seeing the figures.
-        board = await load_dashboard(self._store, self._clock.now()) if self._team.is_manager(user) else None
+        manager = self._team.is_manager(user)
+        board = await load_dashboard(self._store, self._clock.now(), self._screens.program) if manager else None
         try:
             published = await self._client.views_publish(user_id=user, view=home_view(self._screens, self._team, board))
         except SlackApiError as error:

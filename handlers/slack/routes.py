@@ -32,6 +32,7 @@ class SlackRoutes:
     def install(self, app: AsyncApp) -> None:
         app.action(DIRECT_ACTIONS)(self.direct_action)
         app.action(MODAL_ACTIONS)(self.open_modal)
+        app.action("referral_script")(self.show_script)
         app.view(re.compile(r"^referral_(converted|lost|message)$"))(self.submitted)
 
     async def direct_action(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -47,6 +48,19 @@ class SlackRoutes:
         action = body["actions"][0]
         kind = action["action_id"].removeprefix("referral_")
         await client.views_open(trigger_id=body["trigger_id"], view=blocks.modal(self._screens, kind, action["value"]))
+        await ack()
+
+    async def show_script(
+        self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
+        """Whoever presses Call script reads it in a modal of their own; it changes nothing, so there is nothing to
+        record before the answer."""
+        text = await self._team.call_script(body["actions"][0]["value"])
+        if text is None:
+            await ack()
+            await self._explain(Outcome(self._screens.team("refused_missing")), respond)
+            return
+        await client.views_open(trigger_id=body["trigger_id"], view=blocks.script_modal(self._screens, text))
         await ack()
 
     async def submitted(

@@ -21,6 +21,7 @@ from bot.core.models import OutboxRow
 from bot.delivery.outbox import SendFailed
 from bot.program.texts import Texts
 from bot.team.alerts import AlertView, load_alert
+from bot.team.scripts import call_script
 from handlers.slack import blocks
 from handlers.slack.api_errors import PERMANENT
 from storage.base import Store
@@ -110,7 +111,28 @@ class SlackSender:
             return str((await self._client.chat_postMessage(channel=channel, text=payload["text"]))["ts"])
         if kind == "redact":
             return await self._redact(chat_id, payload)
+        if kind == "script":
+            return await self._script(payload)
         raise SendFailed(f"unknown Slack row kind {kind!r}", permanent=True)
+
+    async def _script(self, payload: dict[str, Any]) -> str | None:
+        """The call script, for the rep who claimed only: ephemeral in the alert channel, or a direct message when
+        Slack says they are not in it (they left since, or clicked in a public channel they never joined)."""
+        text = await call_script(self._store, self._screens, payload["referral_id"], self._clock.now())
+        if text is None:
+            return None  # the referral was erased since: there is no call left to make
+        fallback, shown = blocks.fit(text), blocks.script(text, self._screens)
+        user = payload["user"]
+        try:
+            reply = await self._client.chat_postEphemeral(
+                channel=payload["channel"], user=user, text=fallback, blocks=shown
+            )
+            return str(reply["message_ts"])
+        except SlackApiError as error:
+            if error.response.get("error") != "user_not_in_channel":
+                raise
+        channel = (await self._client.conversations_open(users=user))["channel"]["id"]
+        return str((await self._client.chat_postMessage(channel=channel, text=fallback, blocks=shown))["ts"])
 
     async def _redact(self, chat_id: str, payload: dict[str, Any]) -> str:
         """A message that quoted a person who asked to be forgotten: its text is replaced where the team sees it."""

@@ -11,6 +11,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InlineQuery,
+    InlineQueryResult,
     InlineQueryResultArticle,
     InlineQueryResultsButton,
     InputTextMessageContent,
@@ -33,7 +34,9 @@ from bot.core import buttons
 from bot.core.models import ChatUser
 from bot.core.validation import storable
 from bot.customers.forget import Forgetting
+from bot.customers.kit import KitService
 from bot.customers.services import CustomerServices
+from handlers.telegram.kit_results import kit_result
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
@@ -66,6 +69,7 @@ class Routes:
     def __init__(self, services: CustomerServices) -> None:
         self._s = services
         self._forget = Forgetting(services.units)
+        self._kit = KitService(services.units)
 
     def install(self, app: Application) -> None:  # type: ignore[type-arg]
         private = filters.ChatType.PRIVATE
@@ -79,6 +83,7 @@ class Routes:
             "refer": self.simple,
             "cancel": self.simple,
             "referrals": self.simple,
+            "kit": self.simple,
             "feedback": self.simple,
             "survey": self.simple,
         }
@@ -107,6 +112,7 @@ class Routes:
             "refer": lambda: s.direct.begin(uid, user),
             "cancel": lambda: s.direct.cancel(uid, user),
             "referrals": lambda: s.referrals.my_referrals(uid, user),
+            "kit": lambda: self._kit.show(uid, user),
             "feedback": lambda: s.nps.ask(uid, user),
             "survey": lambda: s.survey.begin(uid, user),
         }
@@ -150,6 +156,8 @@ class Routes:
                 await s.referrals.qr(uid, user)
             case buttons.MyReferrals():
                 await s.referrals.my_referrals(uid, user)
+            case buttons.ShowKit():
+                await self._kit.show(uid, user)
             case buttons.ReferFriend():
                 await s.direct.begin(uid, user)
             case buttons.ResumeAsks() | buttons.AskStop():
@@ -166,6 +174,8 @@ class Routes:
                 await s.direct.button(uid, user, choice)
             case buttons.ForgetChoice(choice):
                 await self._forget.answer(uid, user, choice)
+            case buttons.FriendConsent(choice):
+                await s.referrals.friend_consent(uid, user, choice)
             case None:
                 await s.preferences.unknown_button(uid, user)
             case _:
@@ -175,13 +185,24 @@ class Routes:
         query = update.inline_query
         if query is None:
             return
-        card = await self._s.referrals.invite_card(chat_user(update))
-        if card is None:
+        user = chat_user(update)
+        results = await self._inline_results(query.query, user)
+        if results is None:
             # Not a customer yet: offer to start the bot, which registers them and makes their link.
-            label = self._s.referrals.start_prompt(chat_user(update))
-            button = InlineQueryResultsButton(text=label, start_parameter="inline")
+            button = InlineQueryResultsButton(text=self._s.referrals.start_prompt(user), start_parameter="inline")
             await self._answer_inline(query, [], button)
             return
+        await self._answer_inline(query, results)
+
+    async def _inline_results(self, text: str, user: ChatUser) -> list[InlineQueryResult] | None:
+        """A kit item's share button types "kit <n>": that item's card; anything else gets the invite card. Both
+        carry the customer's own link; None for someone who has none yet."""
+        if self._kit.is_kit_query(text):
+            cards = await self._kit.cards(user, text)
+            return None if cards is None else [kit_result(card) for card in cards]
+        card = await self._s.referrals.invite_card(user)
+        if card is None:
+            return None
         result = InlineQueryResultArticle(
             id=card.result_id,
             title=card.title,
@@ -189,11 +210,11 @@ class Routes:
             input_message_content=InputTextMessageContent(card.text, parse_mode=ParseMode.HTML),
             reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(card.button_text, url=card.url)]]),
         )
-        await self._answer_inline(query, [result])
+        return [result]
 
     @staticmethod
     async def _answer_inline(
-        query: InlineQuery, results: list[InlineQueryResultArticle], button: InlineQueryResultsButton | None = None
+        query: InlineQuery, results: list[InlineQueryResult], button: InlineQueryResultsButton | None = None
     ) -> None:
         try:
             await query.answer(results, cache_time=0, is_personal=True, button=button)
@@ -202,5 +223,7 @@ class Routes:
 
     async def chosen_inline(self, update: Update, context: Context) -> None:
         chosen = update.chosen_inline_result
-        if chosen is not None:
+        if chosen is not None and self._kit.is_kit_result(chosen.result_id):
+            await self._kit.shared(inbound_id(update), chat_user(update), chosen.result_id)
+        elif chosen is not None:
             await self._s.referrals.shared_inline(inbound_id(update), chat_user(update), chosen.result_id)

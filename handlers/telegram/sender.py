@@ -72,9 +72,8 @@ class TelegramSender:
         self._bot = bot
 
     async def send(self, row: OutboxRow) -> str | None:
-        message = Outgoing.from_payload(int(row.chat_id), row.payload)
         try:
-            sent = await self._send(message)
+            sent = await self._send_row(row)
         except RetryAfter as error:
             raise SendFailed(str(error), retry_after=retry_seconds(error), throttled=True) from error
         except Forbidden as error:
@@ -87,6 +86,10 @@ class TelegramSender:
         except TelegramError as error:
             raise SendFailed(str(error)) from error
         return str(sent.message_id)
+
+    async def _send_row(self, row: OutboxRow) -> Message:
+        """The Bot API call for one row; a sender of rows of another kind overrides it."""
+        return await self._send(Outgoing.from_payload(int(row.chat_id), row.payload))
 
     async def _send(self, message: Outgoing) -> Message:
         markup = reply_markup(message)
