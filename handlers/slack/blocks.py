@@ -78,16 +78,21 @@ def alert(view: AlertView, screens: Texts) -> tuple[str, list[Block]]:
         _section(status),
     ]
     if view.is_open:
-        buttons = [_button(screens.label("en", f"slack_{a}"), a, referral.id, _style(a)) for a in ACTIONS]
-        if view.friend is not None:
-            buttons.append(_button(screens.label("en", "slack_message"), "message", referral.id))
-        buttons.append(_button(screens.label("en", "slack_script"), "script", referral.id))
-        blocks.append({"type": "actions", "block_id": f"referral:{referral.id}", "elements": buttons})
+        blocks.append({"type": "actions", "block_id": f"referral:{referral.id}", "elements": _buttons(view, screens)})
     blocks += reward_blocks.review(referral, screens)  # Approve / Reject held rewards, open or closed
     fallback = screens.team(
         "alert_fallback", friend=view.friend_name, referrer=view.referrer.display_name, status=referral.status
     )
     return fit(fallback), blocks
+
+
+def _buttons(view: AlertView, screens: Texts) -> list[Block]:
+    referral_id = view.referral.id
+    buttons = [_button(screens.label("en", f"slack_{a}"), a, referral_id, _style(a)) for a in ACTIONS]
+    if view.friend is not None:  # a friend known only by a typed contact cannot be written to from Slack
+        buttons.append(_button(screens.label("en", "slack_message"), "message", referral_id))
+    buttons.append(_button(screens.label("en", "slack_script"), "script", referral_id))
+    return buttons
 
 
 def _style(action: str) -> str | None:
