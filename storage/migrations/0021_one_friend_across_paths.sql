@@ -1,4 +1,4 @@
--- One friend across paths (issue 19): every contact in the one form each path compares, when the credit last moved,
+-- One friend across paths: every contact in the one form each path compares, when the credit last moved,
 -- and the friend's own answer about the consent a referrer gave for them. Portable SQL.
 
 -- Telegram sends a shared phone number without its +; typed ones were stored in E.164 already.
