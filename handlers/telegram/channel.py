@@ -24,7 +24,7 @@ from bot.core.errors import ConfigError, Unreachable, unreachable
 from handlers.http.listen import DEFAULT_LIMITS, Limits
 from handlers.telegram.aiohttp_request import AiohttpRequest
 from handlers.telegram.batches import process_batch
-from handlers.telegram.intake import BACKOFF_CAP_SECONDS, Intake, ParkingStore
+from handlers.telegram.intake import Intake, ParkingStore, backoff
 from handlers.telegram.routes import Routes
 from handlers.telegram.sender import retry_seconds
 from handlers.telegram.webhook import WebhookServer
@@ -209,5 +209,5 @@ class TelegramChannel:
             return True
         # Not even parked: the database is away, and whatever comes next would fail the same way.
         self._unsettled += 1
-        await asyncio.sleep(min(2.0**self._unsettled, BACKOFF_CAP_SECONDS))
+        await asyncio.sleep(backoff(self._unsettled))  # the parked updates' own waits
         return False
