@@ -66,6 +66,7 @@ class Renderer:
         )
         self._plain = Environment(undefined=StrictUndefined, finalize=clean, autoescape=False)
         self._slack = self._env.overlay(autoescape=False, finalize=slack_escape)
+        self._plain_files = self._env.overlay(autoescape=False)  # e-mail text parts: as typed, nothing to escape
         self._compiled: dict[str, Template] = {}
         self._merged_labels: dict[str, dict[str, str]] = {}
 
@@ -105,13 +106,36 @@ class Renderer:
             template = self._compiled[source] = self._plain.from_string(source)
         return template.render(**context)
 
-    def _labels(self, locale: str) -> dict[str, str]:
-        merged = self._merged_labels.get(locale)
+    def _labels(self, locale: str, file: str = "labels") -> dict[str, str]:
+        merged = self._merged_labels.get(f"{locale}/{file}")
         if merged is None:  # read once per start, like the templates
-            merged = self._merged_labels[locale] = {}
+            merged = self._merged_labels[f"{locale}/{file}"] = {}
             for directory in reversed(self._dirs):
-                merged.update(_read_labels(directory / locale / "labels.toml"))
+                merged.update(_read_labels(directory / locale / f"{file}.toml"))
         return merged
+
+    def string(self, locale: str, file: str, key: str, **context: Any) -> str:
+        """One of a web page's words, rendered (such as the landing page's consent sentence with the program's name)."""
+        source = self.strings(locale, file)[key]
+        template = self._compiled.get(source)
+        if template is None:
+            template = self._compiled[source] = self._plain.from_string(source)
+        return template.render(**context)
+
+    def strings(self, locale: str, file: str) -> dict[str, str]:
+        """A web page's words (`<locale>/<file>.toml`), English where the locale lacks one; the business's own win."""
+        return {**self._labels("en", file), **self._labels(locale, file)}
+
+    def email(self, locale: str, name: str, **context: Any) -> tuple[str, str]:
+        """An e-mail's HTML and text parts, from `<locale>/email/<name>.html` and `.txt` (English when missing)."""
+        parts = []
+        for suffix, environment in (("html", self._env), ("txt", self._plain_files)):
+            try:
+                template = environment.get_template(f"{locale}/email/{name}.{suffix}")
+            except TemplateNotFound:
+                template = environment.get_template(f"en/email/{name}.{suffix}")
+            parts.append(template.render(locale=locale, rtl=locale in RTL_LOCALES, **context).strip())
+        return parts[0], parts[1]
 
 
 @cache

@@ -39,14 +39,37 @@ class Transaction(Protocol):
     async def customer(self, telegram_id: int) -> Customer | None: ...
     async def customer_by_code(self, code: str) -> Customer | None: ...
     async def customer_by_contact(self, contact: str) -> Customer | None:
-        """The customer a contact names: an @username (in any case) or a phone number (with or without +)."""
+        """The customer a contact names: an @username (in any case), a phone number (with or without +), or the
+        e-mail address of an imported advocate."""
 
     async def insert_customer(self, customer: Customer) -> None: ...
     async def update_customer(self, telegram_id: int, **changes: Any) -> None: ...
 
     async def referral(self, referral_id: str) -> Referral | None: ...
     async def referral_for_friend(self, friend_telegram_id: int) -> Referral | None: ...
-    async def referral_by_contact(self, contact: str) -> Referral | None: ...
+    async def referral_by_contact(self, contact: str) -> Referral | None:
+        """The referral whose friend has this contact (a landing-page friend's phone number included)."""
+
+    async def email_token(self, address: str, at: datetime) -> tuple[str, datetime | None]:
+        """The address's unsubscribe token, made on first use, and when it unsubscribed (None: it has not)."""
+
+    async def email_stopped(self, address: str) -> datetime | None:
+        """When the address unsubscribed; None when it has not (or was never written to)."""
+
+    async def unsubscribe_email(self, token: str, at: datetime) -> str | None:
+        """Unsubscribe the address a token belongs to; None for an unknown token."""
+
+    async def forget_email(self, address: str) -> None: ...
+    async def insert_invite(self, token_hash: str, customer_id: int, at: datetime, expires_at: datetime) -> None: ...
+    async def invite(self, token_hash: str) -> dict[str, Any] | None:
+        """An advocate's personal link by its token's hash: customer_id, expires_at, used_at and used_by."""
+
+    async def use_invite(self, token_hash: str, telegram_id: int, at: datetime) -> bool:
+        """Spend a personal link; False when it was spent already."""
+
+    async def move_customer(self, old_id: int, new_id: int) -> None:
+        """Everything recorded under `old_id` now belongs to `new_id` (which must exist); `old_id` is deleted."""
+
     async def referrals_by(self, referrer_id: int) -> Sequence[Referral]: ...
     async def count_referrals_since(self, referrer_id: int, since: datetime) -> int: ...
     async def count_held(self, referrer_id: int) -> int:
@@ -249,6 +272,16 @@ class Store(Reads, Protocol):
 
     async def waiting_alerts(self, channel: str) -> int:
         """How many new-referral alerts are queued for a channel: the backlog that triggers digests."""
+
+    async def site_key(self, name: str, at: datetime) -> str:
+        """A secret the web pages sign with, made once and shared by every instance."""
+
+    async def begin_email(self, outbox_id: str, at: datetime) -> bool:
+        """Record, in a commit of its own, that an e-mail's SMTP exchange begins; False when one began before (its
+        outcome is unknown: the bot stopped mid-send), so it is not sent again."""
+
+    async def end_email_attempt(self, outbox_id: str) -> None:
+        """Forget an e-mail's attempt that surely did not deliver (the server refused it), so a retry may send it."""
 
     async def kit_files(self) -> dict[tuple[str, str], str]:
         """(kind, digest) → Telegram's file_id, for every referral-kit file uploaded so far."""

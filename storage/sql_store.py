@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.core.models import FORGET_CHAT, ParkedUpdate
 from storage.crm_sql import CrmSql
+from storage.email_sql import EmailSql
 from storage.engagement_sql import EngagementScans
 from storage.goal_sql import GoalSql
 from storage.kit_sql import KitSql
@@ -17,6 +18,7 @@ from storage.operations_sql import OperationsSql
 from storage.report_sql import ReportSql
 from storage.retention_sql import RetentionSql
 from storage.rows import to_db
+from storage.site_sql import SiteSql
 from storage.source_sql import SourceScans
 from storage.sql_base import Executor
 from storage.sql_transaction import SqlTransaction
@@ -42,7 +44,17 @@ _FORGETS = (f'{{"{FORGET_CHAT}":true%',) * 2
 
 
 class SqlStoreBase(
-    ReportSql, SourceScans, GoalSql, OperationsSql, EngagementScans, TriggerScans, CrmSql, RetentionSql, KitSql
+    ReportSql,
+    SourceScans,
+    GoalSql,
+    OperationsSql,
+    EngagementScans,
+    TriggerScans,
+    CrmSql,
+    RetentionSql,
+    KitSql,
+    EmailSql,
+    SiteSql,
 ):
     dialect: Dialect
 

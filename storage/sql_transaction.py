@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.core.ids import new_id
 from bot.core.models import Customer, Draft, Referral, Reward, Timer
+from storage.contact_sql import ContactSql
 from storage.crm_sql import CrmWrites
 from storage.engagement_sql import EngagementSql
 from storage.privacy_sql import PrivacySql
@@ -19,7 +20,7 @@ from storage.trigger_sql import TriggerSql
 __all__ = ["Executor", "SqlBase", "SqlTransaction"]
 
 
-class SqlTransaction(EngagementSql, TriggerSql, PrivacySql, TallySql, CrmWrites):
+class SqlTransaction(EngagementSql, TriggerSql, PrivacySql, TallySql, CrmWrites, ContactSql):
     async def claim_inbound(self, inbound_id: str, at: datetime) -> bool:
         row = {"id": inbound_id, "processed_at": to_db(at)}
         return await self._insert("processed_inbound", row, "ON CONFLICT (id) DO NOTHING") == 1
@@ -35,6 +36,8 @@ class SqlTransaction(EngagementSql, TriggerSql, PrivacySql, TallySql, CrmWrites)
     async def customer_by_contact(self, contact: str) -> Customer | None:
         if contact.startswith("@"):
             row = await self._one("SELECT * FROM customers WHERE lower(username) = ?", contact[1:].lower())
+        elif "@" in contact:  # an e-mail address, as an imported advocate's (stored in lower case)
+            row = await self._one("SELECT * FROM customers WHERE email = ?", contact.lower())
         else:
             digits = contact.lstrip("+")
             row = await self._one("SELECT * FROM customers WHERE phone IN (?, ?)", digits, f"+{digits}")
@@ -56,6 +59,8 @@ class SqlTransaction(EngagementSql, TriggerSql, PrivacySql, TallySql, CrmWrites)
 
     async def referral_by_contact(self, contact: str) -> Referral | None:
         row = await self._one(f"SELECT * FROM referrals WHERE friend_contact = ?{self._lock}", contact)
+        if row is None and contact.startswith("+"):  # a landing-page friend's number, beside their address
+            row = await self._one(f"SELECT * FROM referrals WHERE friend_phone = ?{self._lock}", contact)
         return from_row(Referral, row) if row else None
 
     async def referrals_by(self, referrer_id: int) -> Sequence[Referral]:

@@ -86,7 +86,7 @@ async def test_a_file_without_the_needed_columns_imports_nothing(tmp_path: Path)
     status, out, err = await run(tmp_path, env, "import-advocates", csv)
     assert (status, out) == (2, "")
     assert err.strip() == (
-        f"referral-bot import-advocates: {csv}: the header needs the columns telegram_id, first_name, segment"
+        f"referral-bot import-advocates: {csv}: the header needs the columns first_name, segment, telegram_id or email"
         " (missing: first_name, segment)"
     )
     assert not (tmp_path / "referrals.db").exists()

@@ -105,7 +105,7 @@ async def test_an_unreachable_chat_is_not_asked_until_the_customer_writes_again(
     # What the dispatcher records when Telegram says she blocked the bot.
     async with domain.services.units.store.transaction() as tx:
         await tx.update_customer(1001, unreachable_at=domain.clock.now())
-    assert await judged(domain) == would_skip_one("unreachable in Telegram")
+    assert await judged(domain) == would_skip_one("unreachable in Telegram (and no e-mail to send instead)")
     await domain.services.preferences.help(domain.inbound(), ANA)  # she unblocked the bot and wrote
     assert await judged(domain) == would_ask_all(1)
 

@@ -29,6 +29,7 @@ from bot.core.buttons import (
     ResumeAsks,
     ShowKit,
     ShowQr,
+    ShowWebQr,
     SurveySkip,
     pack,
     parse,
@@ -38,6 +39,7 @@ from messages import LOCALES
 # The strings the bot sent before the codec existed, character for character.
 WIRE: list[tuple[ButtonData, str]] = [
     (ShowQr(), "qr"),
+    (ShowWebQr(), "qrw"),
     (MyReferrals(), "mine"),
     (ShowKit(), "kit"),
     (ReferFriend(), "refer"),

@@ -124,7 +124,7 @@ def ask(
     program: ProgramOption = None,
 ) -> None:
     """Ask a segment to refer: only those not asked too recently or often, not opted out, outside quiet hours."""
-    from bot.app.wiring import operator_services
+    from bot.app.operator_services import operator_services
     from bot.engagement.asks import UnknownSegment
 
     settings, rules = setup(program)
@@ -149,7 +149,7 @@ def import_advocates(
     program: ProgramOption = None,
 ) -> None:
     """Add or update advocates from a CSV file; bad lines are reported by number and skipped."""
-    from bot.app.wiring import operator_services
+    from bot.app.operator_services import operator_services
     from bot.integrations.advocates import AdvocateImport, CsvError, ImportReport, read_csv
 
     settings, rules = setup(program)
@@ -201,7 +201,7 @@ async def _import_codes(
     settings: Settings, rules: Program, pool: str, good: list[CodeLine]
 ) -> tuple[int, list[tuple[int, str]], int, int]:
     """Store the codes, hand codes to rewards that waited for one, and count what the pool now holds."""
-    from bot.app.wiring import operator_services
+    from bot.app.operator_services import operator_services
     from bot.rewards.coupons import import_codes
     from bot.rewards.ledger import Rewards
 

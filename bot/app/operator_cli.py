@@ -239,7 +239,8 @@ def forget(
     program: ProgramOption = None,
 ) -> None:
     """Erase a person's personal data (names, contacts, messages); anonymous counts stay."""
-    from bot.app.wiring import operator_services, team_from
+    from bot.app.operator_services import operator_services
+    from bot.app.wiring import team_from
     from bot.team.alerts import Alerts
 
     settings, rules = setup(program)

@@ -18,7 +18,7 @@ DryRunOption = Annotated[
 @app.command()
 def triggers(dry_run: DryRunOption = False, program: ProgramOption = None) -> None:
     """Asks at the right moment: after a conversion, a purchase the CRM reports, or on a schedule."""
-    from bot.app.wiring import operator_services
+    from bot.app.operator_services import operator_services
     from bot.engagement.ask_triggers import TriggerSweep
     from bot.engagement.trigger_plan import plan_triggers
 

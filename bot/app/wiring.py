@@ -4,14 +4,13 @@ joins the domain to the platform adapters."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, contextmanager
 from datetime import timedelta
 from pathlib import Path
 
-from telegram.error import NetworkError
-
 from bot.app.startup_checks import check_database_writable, check_slack_channels
+from bot.app.wiring_outside import email_sender, outside_of
 from bot.core.clock import Clock, SystemClock
 from bot.core.engine import Engine, Part, collect_cycles_less_often
 from bot.core.errors import ConfigError, unreachable
@@ -47,7 +46,7 @@ from handlers.slack.reward_blocks import RewardRoutes, RewardSender
 from handlers.slack.routes import SlackRoutes
 from handlers.slack.sender import SlackSender
 from handlers.telegram import TelegramChannel, TelegramSender, build_application
-from handlers.telegram.channel import Webhook, close_transports, telegram_unreachable
+from handlers.telegram.channel import Webhook
 from handlers.telegram.flood import FloodGuard
 from handlers.telegram.kit_sender import KitFileSender
 from handlers.telegram.routes import Routes
@@ -86,38 +85,6 @@ async def open_migrated_store(settings: Settings) -> Store:
     store = await open_database(settings)
     await migrate(store, settings)
     return store
-
-
-@asynccontextmanager
-async def operator_services(
-    settings: Settings, program: Program, links: bool = True
-) -> AsyncIterator[CustomerServices]:
-    """The domain services for an operator's command, beside the running bot: what they queue, the bot sends."""
-    store = await open_migrated_store(settings)
-    try:
-        username = await _bot_username(settings) if links else ""
-        renderer = Renderer(settings.templates_dir)
-        yield CustomerServices.build(store, program, renderer, username, SystemClock(), lambda: None)
-    finally:
-        await store.close()
-
-
-async def _bot_username(settings: Settings) -> str:
-    """Links in queued messages name the bot, so ask Telegram who it is (getMe), as the running bot does."""
-    if not settings.telegram_bot_token:
-        raise ConfigError("setting TELEGRAM_BOT_TOKEN: required, as the messages carry links to the bot")
-    bot = build_application(settings.telegram_bot_token, settings.telegram_api_url, settings.telegram_file_base_url).bot
-    try:
-        await bot.initialize()
-    except Exception as exc:  # a wrong token, or no network: one line for the operator
-        await close_transports(bot)
-        if isinstance(exc, NetworkError):
-            raise telegram_unreachable(bot, exc) from None
-        raise ConfigError(f"setting TELEGRAM_BOT_TOKEN: Telegram did not say who the bot is ({exc})") from None
-    try:
-        return str(bot.username)
-    finally:
-        await bot.shutdown()
 
 
 def unreachable_marker(store: Store, clock: Clock) -> Callable[[OutboxRow, str], Awaitable[None]]:
@@ -174,6 +141,7 @@ def dispatch_policy(settings: Settings) -> DispatchPolicy:
             ("telegram", ChatRate(settings.telegram_chat_rate_per_second, settings.telegram_chat_burst)),
             ("slack", ChatRate(settings.slack_channel_rate_per_second, 1)),
             ("webhook", ChatRate(settings.webhook_rate_per_second, 1)),
+            ("email", ChatRate(1.0, 1)),  # per recipient; all mail together is paced by the sender
         ),
     )
 
@@ -247,7 +215,7 @@ async def _assemble(
     renderer = Renderer(settings.templates_dir)
     webhooks = Webhooks(settings.webhook_targets)
     services = CustomerServices.build(
-        store, program, renderer, app.bot.username, clock, dispatcher.wake, alerts, webhooks
+        store, program, renderer, app.bot.username, clock, dispatcher.wake, alerts, webhooks, outside_of(settings)
     )
     FloodGuard(services, settings.telegram_user_updates_per_minute).install(app)
     await telegram.install(Routes(services), services.screens.command_menu(), program.program.default_locale)
@@ -259,6 +227,8 @@ async def _assemble(
         parts += [await stack.enter_async_context(slack), SlaScheduler(services.units, metrics=metrics)]
         await check_slack_channels(team, slack.channel_info)
     senders["webhook"] = await stack.enter_async_context(WebhookSender(settings.webhook_secret))
+    if settings.email_enabled:
+        senders["email"] = await email_sender(settings, store, clock, stack)
     server = _http_server(settings, services, alerts)
     server.add_routes(metrics_routes(metrics, health))
     parts.append(await stack.enter_async_context(server))

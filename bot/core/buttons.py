@@ -30,6 +30,11 @@ class ShowQr:
 
 
 @dataclass(frozen=True)
+class ShowWebQr:
+    """The welcome's QR code of the customer's web link (the landing page), for friends without Telegram."""
+
+
+@dataclass(frozen=True)
 class MyReferrals:
     """The welcome's "my referrals" button."""
 
@@ -103,6 +108,7 @@ class FriendConsent:
 
 ButtonData = (
     ShowQr
+    | ShowWebQr
     | MyReferrals
     | ShowKit
     | ReferFriend
@@ -120,6 +126,7 @@ ButtonData = (
 
 _FIXED: dict[str, ButtonData] = {
     "qr": ShowQr(),
+    "qrw": ShowWebQr(),
     "mine": MyReferrals(),
     "kit": ShowKit(),
     "refer": ReferFriend(),

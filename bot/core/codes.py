@@ -2,7 +2,7 @@
 
 A payload is the code, optionally followed by `_` and a one-letter share channel, so arrivals
 can be traced to the button that carried them (i = inline card, q = QR, s = share page, c = copied,
-k = a referral kit item shared inline).
+k = a referral kit item shared inline, w = the landing page's Open in Telegram button).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 ALPHABET = string.ascii_letters + string.digits
 CODE_LENGTH = 12  # 62**12 ≈ 2**71, far above the 48 bits a guesser would need to beat
-CHANNELS = {"i": "inline", "q": "qr", "s": "share_page", "c": "copied", "k": "kit"}
+CHANNELS = {"i": "inline", "q": "qr", "s": "share_page", "c": "copied", "k": "kit", "w": "web"}
 _PAYLOAD = re.compile(rf"^([A-Za-z0-9]{{{CODE_LENGTH}}})(?:_([{''.join(CHANNELS)}]))?$")
 
 

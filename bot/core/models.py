@@ -31,6 +31,7 @@ class Source(StrEnum):
     LINK = "link"
     DIRECT = "direct"
     INLINE_SHARE = "inline_share"
+    LANDING = "landing"  # a friend left their details on the referrer's landing page
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,13 @@ class Customer:
     asks_opted_out: bool = False
     opted_out_at: datetime | None = None
     unreachable_at: datetime | None = None
+    email: str | None = None  # the address an imported advocate was given by the business; lower case
+    name_hidden: bool = False  # their landing page leaves their first name out
+
+    @property
+    def on_telegram(self) -> bool:
+        """An advocate imported with only an e-mail address has an id below zero until they bind their account."""
+        return self.telegram_id > 0
 
     @property
     def display_name(self) -> str:
@@ -101,6 +109,9 @@ class Referral:
     credited_at: datetime | None = None  # when the credit moved to this referrer; None: since the referral was made
     friend_confirmed_at: datetime | None = None  # the friend's own word that they may be contacted
     friend_declined_at: datetime | None = None  # the friend said the referrer had no consent: nobody contacts them
+    friend_phone: str | None = None  # a landing-page friend's number beside their e-mail address (friend_contact)
+    friend_consent_text: str | None = None  # the consent a landing-page friend ticked, word for word
+    friend_language: str | None = None  # the language a landing-page friend read the page in
 
     @property
     def credited_since(self) -> datetime:

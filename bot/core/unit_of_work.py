@@ -4,7 +4,7 @@ the outbox rows commit together, and the dispatcher is woken only after the comm
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +24,8 @@ if TYPE_CHECKING:  # seams the wiring fills: core stays below the concepts that 
     from bot.team.alerts import Alerts
 
 log = logging.getLogger(__name__)
+# How a message for someone outside Telegram reaches them (bot/customers/emails.py): by e-mail, or not at all.
+Elsewhere = Callable[["Work", Outgoing, Sequence[str]], Awaitable[None]]
 
 
 @dataclass
@@ -34,9 +36,15 @@ class Work:
     now: datetime
     inbound_id: str
     _sent: int = 0
+    elsewhere: Elsewhere | None = None
 
     async def send(self, message: Outgoing, about: Sequence[str] = ()) -> None:
-        """Queue a Telegram message; `about` are the other people it names (bot/core/subjects.py)."""
+        """Queue a Telegram message; `about` are the other people it names (bot/core/subjects.py). A customer not
+        on Telegram yet (an advocate imported with an e-mail address) gets the same words by e-mail instead."""
+        if message.chat_id < 0:
+            if self.elsewhere is not None:
+                await self.elsewhere(self, message, about)
+            return
         await self.post("telegram", str(message.chat_id), message.to_payload(), about=about)
 
     async def post(
@@ -69,6 +77,9 @@ class Units:
         self.screens = screens
         self.clock = clock
         self._wake = wake
+        self.elsewhere: Elsewhere | None = None  # set by the services that write e-mail
+        self.mail_enabled = False  # the wiring turns it on when SMTP_URL is set
+        self.advocate_link_days = 30  # ADVOCATE_LINK_DAYS: how long an e-mailed advocate's personal link works
 
     @asynccontextmanager
     async def once(self, inbound_id: str) -> AsyncIterator[Work | None]:
@@ -82,7 +93,7 @@ class Units:
                 log.info("replayed inbound %s ignored", inbound_id)
                 yield None
             else:
-                yield Work(tx, now, inbound_id)
+                yield Work(tx, now, inbound_id, elsewhere=self.elsewhere)
                 applied = True  # not reached when the body raised: the transaction rolls back instead
         if applied:
             self._wake()

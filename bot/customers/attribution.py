@@ -35,6 +35,8 @@ def source_of(channel: str) -> Source:
     """How a touch reached the friend, by the channel its link carried (a kit item is a card too)."""
     if channel == "direct":
         return Source.DIRECT
+    if channel == "landing":
+        return Source.LANDING
     return Source.INLINE_SHARE if channel in ("inline", "kit") else Source.LINK
 
 

@@ -12,6 +12,7 @@ from bot.core.models import ChatUser, Customer, Referral, Segment, Status
 from bot.core.subjects import friend_of, person
 from bot.core.unit_of_work import Units, Work
 from bot.core.validation import shared_phone
+from bot.customers.advocate_links import AdvocateLinks
 from bot.customers.attribution import move_credit, source_of, takes_credit, thank
 from bot.customers.eligibility import Friend, refusal
 from bot.customers.friend_consent import FriendConsents
@@ -35,6 +36,10 @@ class ReferralService:
         self._rewards = Rewards(units)
         self._consents = FriendConsents(units)
         self._paths = FriendPaths(units, self._rewards, self._consents)
+        self._advocates = AdvocateLinks(units)
+
+    def _locale(self, user: ChatUser) -> str:
+        return normalize_locale(user.language_code, self._program.program.default_locale)
 
     async def start(self, inbound_id: str, user: ChatUser, payload: str | None) -> bool:
         async with self._units.once(inbound_id) as w:
@@ -44,6 +49,13 @@ class ReferralService:
         return True
 
     async def _start(self, w: Work, user: ChatUser, payload: str) -> None:
+        if AdvocateLinks.carries(payload):  # an imported advocate's e-mailed personal link
+            bound = await self._advocates.open(w, user, payload)
+            if bound is not None:
+                await w.send(self._screens.welcome(bound))
+                return
+            payload = ""
+            await w.send(self._screens.text(None, user.id, self._locale(user), "advocate_link_spent"))
         if payload and await self._guessing(w, user):
             payload = ""  # someone trying codes: no code counts for them for a while, found or not
         parsed = parse_payload(payload) if payload else None
@@ -165,13 +177,14 @@ class ReferralService:
         """A friend referred directly answers whether they agreed to be contacted."""
         return await self._consents.answer(inbound_id, user, choice)
 
-    async def qr(self, inbound_id: str, user: ChatUser) -> bool:
+    async def qr(self, inbound_id: str, user: ChatUser, web: bool = False) -> bool:
+        """The QR code of the customer's link, or of their web link (the landing page) when `web`."""
         async with self._units.once(inbound_id) as w:
             if w is None:
                 return False
             customer = await self._units.customer(w, user)
-            await w.tx.insert_share_event(customer.telegram_id, "qr", None, w.now)
-            await w.send(self._screens.qr(customer))
+            await w.tx.insert_share_event(customer.telegram_id, "qr_web" if web else "qr", None, w.now)
+            await w.send(self._screens.qr(customer, web))
         return True
 
     async def my_referrals(self, inbound_id: str, user: ChatUser) -> bool:
@@ -194,8 +207,7 @@ class ReferralService:
 
     def start_prompt(self, user: ChatUser) -> str:
         """The inline-mode button that invites someone who has not started the bot yet."""
-        locale = normalize_locale(user.language_code, self._program.program.default_locale)
-        return self._screens.label(locale, "inline_start")
+        return self._screens.label(self._locale(user), "inline_start")
 
     async def shared_inline(self, inbound_id: str, user: ChatUser, result_id: str) -> bool:
         async with self._units.once(inbound_id) as w:

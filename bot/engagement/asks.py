@@ -18,6 +18,7 @@ from bot.core.buttons import AskLater, AskStop, callback_button
 from bot.core.ids import new_id
 from bot.core.models import ChatUser, Customer, Outgoing
 from bot.core.unit_of_work import Units, Work
+from bot.delivery.mail import ask_by_email, by_email, mail_possible
 from bot.engagement.bands import nps_gate
 from bot.program.rules import Program
 from bot.program.sections import SEGMENTS, Asks
@@ -57,7 +58,7 @@ def eligibility(
         return "segment"
     if customer.asks_opted_out:
         return "opted_out"
-    if customer.unreachable_at is not None:
+    if customer.unreachable_at is not None and customer.email is None:  # with an address, the ask goes by e-mail
         return "unreachable"
     if gate := nps_gate(nps, rules.ask_passives):
         return gate
@@ -92,7 +93,7 @@ def describe(reason: Exclusion, rules: Asks) -> str:
     return {
         "segment": "not in a segment the program asks",
         "opted_out": "opted out of asks",
-        "unreachable": "unreachable in Telegram",
+        "unreachable": "unreachable in Telegram (and no e-mail to send instead)",
         "detractor": "unhappy: scored us 0 to 6 (NPS detractor)",
         "passive": "lukewarm: scored us 7 or 8 (NPS passive), and the program asks no passives",
         "cooldown": f"asked within the last {rules.cooldown_days} days",
@@ -106,9 +107,7 @@ def ask_message(units: Units, customer: Customer, template: str = "ask", moment:
     is what a trigger asks after ("conversion", "purchase"), which the greeting mentions unless a variant has its
     own pitch."""
     screens, locale = units.screens, customer.language
-    variant = next((v for v in units.program.variants if v.name == customer.variant), None)
-    pitch = variant.ask.get(locale) if variant is not None and variant.ask is not None else None
-    body = screens.to(customer, template, pitch=pitch, moment=moment).text
+    body = screens.to(customer, template, pitch=_pitch(units, customer), moment=moment).text
     # The same share buttons as the welcome screen: the chat picker, the share page and the copy link.
     share_rows = screens.welcome(customer).buttons[:2]
     answers = (
@@ -116,6 +115,12 @@ def ask_message(units: Units, customer: Customer, template: str = "ask", moment:
         callback_button(screens.label(locale, "ask_stop"), AskStop()),
     )
     return Outgoing(customer.telegram_id, body, (*share_rows, answers))
+
+
+def _pitch(units: Units, customer: Customer) -> str | None:
+    """The A/B variant's own ask text, when the customer's variant has one."""
+    variant = next((v for v in units.program.variants if v.name == customer.variant), None)
+    return variant.ask.get(customer.language) if variant is not None and variant.ask is not None else None
 
 
 async def send_ask(w: Work, units: Units, customer: Customer, reason: str, moment: str | None = None) -> None:
@@ -129,14 +134,19 @@ async def send_ask(w: Work, units: Units, customer: Customer, reason: str, momen
     anyone_any_time = units.program.asks.model_copy(update={"segments": SEGMENTS, "quiet_hours": None})
     asked = await w.tx.ask_times(customer.telegram_id, w.now - CAP_WINDOW)
     verdict = eligibility(customer, asked, anyone_any_time, program_zone(units.program), w.now)
+    if verdict == "eligible" and by_email(customer) and not await mail_possible(w.tx, units, customer):
+        verdict = "unreachable"
     if verdict != "eligible":
         log.info("ask to tg:%s (%s) skipped: %s", customer.telegram_id, reason, verdict)
         return
     ask_id = f"ask:{w.inbound_id}:{customer.telegram_id}"
     if not await w.tx.insert_ask(ask_id, customer.telegram_id, "ask", reason[:100], customer.variant, w.now):
         return
-    message = ask_message(units, customer, moment=moment)
-    await w.post("telegram", str(customer.telegram_id), message.to_payload(), key=ask_id)
+    if by_email(customer):  # not on Telegram yet: by e-mail, with a link that brings them to the bot
+        await ask_by_email(w, units, customer, ask_id, _pitch(units, customer))
+    else:
+        message = ask_message(units, customer, moment=moment)
+        await w.post("telegram", str(customer.telegram_id), message.to_payload(), key=ask_id)
     await w.tx.log_event("ask.sent", w.now, actor="bot", subject=str(customer.telegram_id), reason=reason[:100])
 
 
@@ -149,8 +159,11 @@ async def send_follow_up(w: Work, units: Units, customer: Customer, ask_id: str)
     await w.tx.close_ask(ask_id, w.now)
     if not inserted:
         return False
-    message = ask_message(units, customer, "ask_follow_up")
-    await w.post("telegram", str(customer.telegram_id), message.to_payload(), key=follow_up_id)
+    if by_email(customer):
+        await ask_by_email(w, units, customer, follow_up_id, _pitch(units, customer))
+    else:
+        message = ask_message(units, customer, "ask_follow_up")
+        await w.post("telegram", str(customer.telegram_id), message.to_payload(), key=follow_up_id)
     await w.tx.log_event("ask.follow_up", w.now, actor="bot", subject=str(customer.telegram_id), ask=ask_id)
     return True
 
@@ -239,7 +252,8 @@ class AskCampaigns:
     async def _judge(self, customer_id: int) -> Verdict:
         async with self._units.store.reading() as tx:
             customer = await tx.customer(customer_id)
-            assert customer is not None  # customers are never deleted while a campaign reads them
+            if customer is None or (by_email(customer) and not await mail_possible(tx, self._units, customer)):
+                return "unreachable"  # an imported record bound to a Telegram account meanwhile; no way to write
             return await check(tx, self._units.program, customer, self._units.clock.now())
 
     async def _ask(self, campaign: str, customer_id: int) -> Verdict:
@@ -248,7 +262,8 @@ class AskCampaigns:
                 return "eligible"  # a replay: asked the first time
             # Judged again inside the transaction: an ask from elsewhere may have just landed.
             customer = await w.tx.customer(customer_id)
-            assert customer is not None
+            if customer is None or (by_email(customer) and not await mail_possible(w.tx, self._units, customer)):
+                return "unreachable"
             verdict = await check(w.tx, self._units.program, customer, w.now)
             if verdict == "eligible":
                 await send_ask(w, self._units, customer, f"campaign:{campaign}")

@@ -3,24 +3,27 @@
 Every line is checked before anything is stored; a bad line is reported by its number and skipped,
 and the good ones are kept. New people get a referral code and an A/B variant exactly as if they had
 started the bot; people we know keep their code, variant and names, and take the file's segment
-(and language, when the file gives one).
+(and language, when the file gives one). A line with an e-mail address and no Telegram id makes a record that is
+asked by e-mail until its person opens their personal link in Telegram (bot/customers/advocate_links.py).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.core.ids import new_id
-from bot.core.models import ChatUser, Segment
+from bot.core.models import ChatUser, Customer, Segment
 from bot.core.unit_of_work import Units, Work
-from bot.core.validation import Invalid, check_name, parse_count
+from bot.core.validation import Invalid, check_contact, check_name, parse_count
 from bot.program.sections import SEGMENTS
 from messages import LOCALES
 
-REQUIRED = ("telegram_id", "first_name", "segment")
+REQUIRED = ("first_name", "segment")
+IDENTITIES = ("telegram_id", "email")  # at least one of the two columns, and on each line at least one value
 OPTIONAL = ("last_name", "language")
 CHUNK = 200  # lines per transaction: one commit each, so a large file does not wait on an fsync per line
 TELEGRAM_ID_MAX = 2**53  # Telegram user ids fit in 52 bits
@@ -37,7 +40,8 @@ class CsvError(ValueError):
 @dataclass(frozen=True)
 class Advocate:
     line: int
-    telegram_id: int
+    telegram_id: int | None
+    email: str | None
     first_name: str
     last_name: str | None
     language: str | None
@@ -75,35 +79,54 @@ def read_csv(data: bytes) -> tuple[list[Advocate], list[BadLine]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [(name or "").strip().lower() for name in reader.fieldnames or []]
     missing = [name for name in REQUIRED if name not in header]
+    if not any(name in header for name in IDENTITIES):
+        missing.append("telegram_id or email")
     if missing:
-        raise CsvError(f"the header needs the columns {', '.join(REQUIRED)} (missing: {', '.join(missing)})")
+        wanted = ", ".join((*REQUIRED, "telegram_id or email"))
+        raise CsvError(f"the header needs the columns {wanted} (missing: {', '.join(missing)})")
     reader.fieldnames = header
     good: list[Advocate] = []
     bad: list[BadLine] = []
-    seen: dict[int, int] = {}
+    seen: dict[int | str, int] = {}
     try:
         for row in reader:
             parsed = _advocate(reader.line_num, row, seen)
             if isinstance(parsed, BadLine):
                 bad.append(parsed)
             else:
-                seen[parsed.telegram_id] = parsed.line
+                seen.update({key: parsed.line for key in (parsed.telegram_id, parsed.email) if key is not None})
                 good.append(parsed)
     except csv.Error as exc:
         bad.append(BadLine(reader.line_num, f"not valid CSV ({exc}); the rest of the file was not read"))
     return good, bad
 
 
-def _advocate(line: int, row: dict[str | None, object], seen: dict[int, int]) -> Advocate | BadLine:
+def _identity(line: int, values: dict[str, str], seen: dict[int | str, int]) -> tuple[int | None, str | None] | BadLine:
+    """The line's Telegram id and e-mail address (one may be missing, not both), each new to the file."""
+    raw_id, raw_email = values.get("telegram_id", ""), values.get("email", "")
+    if not raw_id and not raw_email:
+        return BadLine(line, "needs a telegram_id or an email")
+    telegram_id = parse_count(raw_id, 1, TELEGRAM_ID_MAX - 1) if raw_id else None
+    if raw_id and telegram_id is None:
+        return BadLine(line, f"telegram_id {raw_id[:30]!r} is not a Telegram user id (a positive whole number)")
+    contact = check_contact(raw_email) if raw_email else None
+    if isinstance(contact, Invalid) or (contact is not None and contact.kind != "email"):
+        return BadLine(line, f"email {raw_email[:60]!r} is not an e-mail address")
+    email = contact.value if contact is not None else None
+    for key, name in ((telegram_id, "telegram_id"), (email, "email")):
+        if key is not None and key in seen:
+            return BadLine(line, f"{name} {key} is already on line {seen[key]}")
+    return telegram_id, email
+
+
+def _advocate(line: int, row: dict[str | None, object], seen: dict[int | str, int]) -> Advocate | BadLine:
     if None in row:
         return BadLine(line, "more fields than the header has columns")
     values = {key: str(value).strip() for key, value in row.items() if key is not None and value is not None}
-    raw_id = values.get("telegram_id", "")
-    telegram_id = parse_count(raw_id, 1, TELEGRAM_ID_MAX - 1)
-    if telegram_id is None:
-        return BadLine(line, f"telegram_id {raw_id[:30]!r} is not a Telegram user id (a positive whole number)")
-    if telegram_id in seen:
-        return BadLine(line, f"telegram_id {telegram_id} is already on line {seen[telegram_id]}")
+    identity = _identity(line, values, seen)
+    if isinstance(identity, BadLine):
+        return identity
+    telegram_id, email = identity
     first = check_name(values.get("first_name", ""))
     if isinstance(first, Invalid):
         return BadLine(line, f"first_name {_NAME_PROBLEMS[first.reason]}")
@@ -116,7 +139,7 @@ def _advocate(line: int, row: dict[str | None, object], seen: dict[int, int]) ->
     segment = values.get("segment", "").lower()
     if segment not in SEGMENTS:
         return BadLine(line, f"segment {segment[:30]!r} is unknown (valid: {', '.join(SEGMENTS)})")
-    return Advocate(line, telegram_id, first, last, language, segment)
+    return Advocate(line, telegram_id, email, first, last, language, segment)
 
 
 class AdvocateImport:
@@ -139,15 +162,37 @@ class AdvocateImport:
 
     async def _upsert(self, w: Work, advocate: Advocate) -> bool:
         """True when the advocate is new."""
-        known = await w.tx.customer(advocate.telegram_id)
+        known = await self._known(w, advocate)
         segment = Segment(advocate.segment)
         if known is None:
-            user = ChatUser(advocate.telegram_id, advocate.first_name, advocate.last_name, None, advocate.language)
-            await self._units.register(w, user, segment, referred_by=None)
+            # No Telegram id: an id below zero, until they bind their account (Telegram's user ids are positive).
+            number = advocate.telegram_id or -(secrets.randbelow(TELEGRAM_ID_MAX - 1) + 1)
+            user = ChatUser(number, advocate.first_name, advocate.last_name, None, advocate.language)
+            customer = await self._units.register(w, user, segment, referred_by=None)
+            if advocate.email is not None and await w.tx.customer_by_contact(advocate.email) is None:
+                await w.tx.update_customer(customer.telegram_id, email=advocate.email, updated_at=w.now)
         else:
             language = advocate.language or known.language
-            await w.tx.update_customer(advocate.telegram_id, segment=segment.value, language=language, updated_at=w.now)
-        await w.tx.log_event(
-            "customer.imported", w.now, actor="cli", subject=str(advocate.telegram_id), segment=segment.value
-        )
+            email = known.email or advocate.email
+            await w.tx.update_customer(
+                known.telegram_id, segment=segment.value, language=language, email=email, updated_at=w.now
+            )
+        subject = str(advocate.telegram_id or (known.telegram_id if known else "new"))
+        await w.tx.log_event("customer.imported", w.now, actor="cli", subject=subject, segment=segment.value)
         return known is None
+
+    async def _known(self, w: Work, advocate: Advocate) -> Customer | None:
+        """The customer a line is about: by Telegram id, else by the e-mail address an earlier import gave."""
+        if advocate.telegram_id is not None:
+            known = await w.tx.customer(advocate.telegram_id)
+            if known is not None or advocate.email is None:
+                return known
+        assert advocate.email is not None
+        by_address = await w.tx.customer_by_contact(advocate.email)
+        if (
+            by_address is not None
+            and advocate.telegram_id is not None
+            and by_address.telegram_id != advocate.telegram_id
+        ):
+            return None  # the address is someone else's record: this Telegram id is a new person
+        return by_address

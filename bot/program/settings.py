@@ -54,6 +54,21 @@ class Settings(BaseSettings):
     http_header_timeout_seconds: float = Field(default=15.0, gt=0, le=3600)
     http_max_connections: int = Field(default=1000, ge=1, le=1_000_000)
 
+    # People outside Telegram (docs/operations.md): the landing page every link also has at PUBLIC_URL/r/<code>,
+    # served on LANDING_HOST:LANDING_PORT behind the operator's TLS proxy, and e-mail through SMTP_URL.
+    public_url: str = ""
+    landing_host: str = "127.0.0.1"
+    landing_port: int = Field(default=8080, ge=0, le=65535)
+    # The proxies whose X-Forwarded-For names the visitor (comma-separated); the page limits each visitor's forms.
+    landing_trusted_proxies: str = "127.0.0.1,::1"
+    landing_forms_per_hour: int = Field(default=10, ge=1, le=100_000)  # per visitor's address
+    landing_forms_per_code_per_hour: int = Field(default=30, ge=1, le=100_000)  # per referrer's link
+    smtp_url: str = ""  # smtp://user:pass@host:587 (STARTTLS) or smtps://user:pass@host:465 (TLS); e-mail off if empty
+    smtp_from: str = ""  # Referrals <referrals@example.com>
+    smtp_reply_to: str = ""  # the address the team reads replies at; SMTP_FROM when empty
+    email_rate_per_second: float = Field(default=5.0, gt=0, le=10_000)  # all mail together
+    advocate_link_days: int = Field(default=30, ge=1, le=365)  # how long an e-mailed advocate's personal link works
+
     # Delivery: how fast and how wide the outbox sends. Defaults follow the platforms' published limits.
     telegram_rate_per_second: float = Field(default=30.0, gt=0, le=10_000)
     telegram_chat_rate_per_second: float = Field(default=1.0, gt=0, le=10_000)
@@ -112,6 +127,26 @@ class Settings(BaseSettings):
                 raise ValueError(f"{url!r} is not an http(s) URL (separate several with commas)")
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        if value and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+            raise ValueError("expected the address the landing page is reached at, such as https://refer.example.com")
+        return value.rstrip("/")
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str) -> str:
+        if value and not value.startswith(("smtp://", "smtps://")):
+            raise ValueError("use smtp://user:password@host:587 (STARTTLS) or smtps://user:password@host:465 (TLS)")
+        return value
+
+    @model_validator(mode="after")
+    def _email_needs_sender(self) -> Settings:
+        if self.smtp_url and "@" not in self.smtp_from:
+            raise ValueError("SMTP_FROM: set the address mail comes from, such as Referrals <referrals@example.com>")
+        return self
+
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Settings:
         if self.webhook_urls.strip() and len(self.webhook_secret) < 16:
@@ -129,6 +164,14 @@ class Settings(BaseSettings):
     @property
     def webhook_targets(self) -> tuple[str, ...]:
         return tuple(url.strip() for url in self.webhook_urls.split(",") if url.strip())
+
+    @property
+    def email_enabled(self) -> bool:
+        return bool(self.smtp_url)
+
+    @property
+    def trusted_proxies(self) -> frozenset[str]:
+        return frozenset(part.strip() for part in self.landing_trusted_proxies.split(",") if part.strip())
 
     @property
     def slack_enabled(self) -> bool:

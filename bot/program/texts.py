@@ -7,7 +7,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from bot.core.buttons import ButtonData, Language, MyReferrals, ReferFriend, ShowKit, ShowQr, callback_button
+from bot.core.buttons import (
+    ButtonData,
+    Language,
+    MyReferrals,
+    ReferFriend,
+    ShowKit,
+    ShowQr,
+    ShowWebQr,
+    callback_button,
+)
 from bot.core.links import Links
 from bot.core.models import Button, Customer, Outgoing, Referral, Reward
 from bot.program.ab_copy import invite_pitch
@@ -72,6 +81,17 @@ class Texts:
     def label(self, locale: str, key: str, **context: Any) -> str:
         return self._render.label(locale, key, **context)
 
+    def email(self, locale: str, name: str, **context: Any) -> tuple[str, str, str]:
+        """An e-mail's subject (labels.toml's email_subject_<name>), HTML part and text part."""
+        context = {**self._common(locale), **context}
+        subject = self.label(locale, f"email_subject_{name}", **context)
+        html, text = self._render.email(locale, name, **context)
+        return subject, html, text
+
+    def page(self, locale: str, key: str, **context: Any) -> str:
+        """One of the landing page's words (landing.toml), with the program's own at hand."""
+        return self._render.string(locale, "landing", key, **{**self._common(locale), **context})
+
     def money(self, amount: Decimal | None) -> str | None:
         """A deal value as the team reads it: "1,200.00 EUR", in the program's currency."""
         if amount is None:
@@ -83,7 +103,14 @@ class Texts:
         link = self._links.personal(code)
         pitch = invite_pitch(self._program.variants, customer.variant, locale)  # A/B copy, when the variant has it
         body = self._render.telegram(
-            locale, "welcome", customer=customer, link=link, returning=returning, pitch=pitch, **self._common(locale)
+            locale,
+            "welcome",
+            customer=customer,
+            link=link,
+            web_link=self._links.web(code),
+            returning=returning,
+            pitch=pitch,
+            **self._common(locale),
         )
         share_text = pitch or self._render.label(locale, "share_text", program=self._program.program.name)
         rows = (
@@ -97,16 +124,31 @@ class Texts:
                 callback_button(self.label(locale, "refer_friend"), ReferFriend()),
             ),
             (callback_button(self.label(locale, "my_referrals"), MyReferrals()), *self._kit_button(locale)),
+            *self._web_buttons(locale, code),
         )
         return Outgoing(customer.telegram_id, body, rows)
+
+    def _web_buttons(self, locale: str, code: str) -> tuple[tuple[Button, ...], ...]:
+        """The web link (the landing page, for friends without Telegram) and its QR code, when there is one."""
+        web = self._links.web(code)
+        if web is None:
+            return ()
+        return (
+            (
+                Button(self.label(locale, "web_link"), "url", web),
+                callback_button(self.label(locale, "web_qr"), ShowWebQr()),
+            ),
+        )
 
     def _kit_button(self, locale: str) -> tuple[Button, ...]:
         """The referral kit's button, when the program has a kit to show."""
         return (callback_button(self.label(locale, "kit"), ShowKit()),) if self._program.kit else ()
 
-    def qr(self, customer: Customer) -> Outgoing:
-        link = self._links.personal(customer.referral_code, "qr")
-        caption = self._render.telegram(customer.language, "qr_caption", link=link, **self._common(customer.language))
+    def qr(self, customer: Customer, web: bool = False) -> Outgoing:
+        """A QR code of the customer's deep link, or of their web link when `web` (and the business has one)."""
+        link = (web and self._links.web(customer.referral_code)) or self._links.personal(customer.referral_code, "qr")
+        locale = customer.language
+        caption = self._render.telegram(locale, "qr_caption", link=link, web=web, **self._common(locale))
         return Outgoing(customer.telegram_id, caption, photo_of=link)
 
     def friend_welcome(self, friend: Customer, referrer: Customer) -> Outgoing:
@@ -126,6 +168,7 @@ class Texts:
                 locale,
                 "invite_card",
                 customer=customer,
+                web_link=self._links.web(customer.referral_code),
                 pitch=invite_pitch(self._program.variants, customer.variant, locale),
                 **self._common(locale),
             ),

@@ -53,6 +53,14 @@ class AlertView:
         return self.referral.friend_name or "A friend"
 
     @property
+    def writable(self) -> bool:
+        """A rep can write to the friend: in Telegram, or by e-mail when they gave their address and their own
+        consent (on the landing page)."""
+        referral = self.referral
+        by_mail = referral.friend_contact_kind == "email" and referral.friend_confirmed_at is not None
+        return self.friend is not None or (by_mail and referral.friend_declined_at is None)
+
+    @property
     def is_open(self) -> bool:
         return self.referral.status in {Status.NEW, Status.CLAIMED, Status.CONTACTED}
 
@@ -167,5 +175,6 @@ async def load_alert(store: Store, referral_id: str, now: datetime) -> AlertView
         others = [r for r in await tx.referrals_by(referral.referrer_id) if r.id != referral.id]
         conversions = sum(1 for r in others if r.status == Status.CONVERTED)
     assert referrer is not None  # a referral's referrer is a foreign key
-    contact = referral.friend_contact if referral.friend_consent_at else None
+    contacts = ", ".join(c for c in (referral.friend_contact, referral.friend_phone) if c)  # a landing friend: both
+    contact = contacts if referral.friend_consent_at and contacts else None
     return AlertView(referral, referrer, conversions, friend, contact, now)

@@ -14,6 +14,7 @@ from typing import Any
 from bot.core.models import Referral, Status
 from bot.core.subjects import friend_of, person
 from bot.core.unit_of_work import Units, Work
+from bot.delivery.mail import Mailer
 from bot.engagement.ask_triggers import schedule_after_conversion
 from bot.engagement.nps import after_conversion
 from bot.rewards.ledger import Rewards
@@ -195,7 +196,8 @@ class TeamService:
         return await call_script(self._units.store, self._screens, referral_id, self._units.clock.now())
 
     async def message_friend(self, inbound_id: str, referral_id: str, actor: str, text: str) -> Outcome:
-        """A rep writes to the friend from Slack; it reaches them in Telegram through the bot."""
+        """A rep writes to the friend from Slack: through the bot in Telegram, or by e-mail to a friend who left only
+        their address (replies go to SMTP_REPLY_TO, which the team reads)."""
         async with self._units.once(inbound_id) as w:
             if w is None:
                 return Outcome()
@@ -203,11 +205,30 @@ class TeamService:
             friend = (
                 await w.tx.customer(referral.friend_telegram_id) if referral and referral.friend_telegram_id else None
             )
-            if referral is None or friend is None:
+            if referral is not None and referral.friend_declined_at is not None:  # they never agreed to be contacted
+                return Outcome(self._screens.team("refused_declined", friend=referral.friend_name or ""))
+            if referral is None or (friend is None and not await self._mail_friend(w, referral, text)):
                 return Outcome(self._screens.team("refused_no_telegram"))
-            if referral.friend_declined_at is not None:  # they never agreed to be contacted: nobody writes to them
-                return Outcome(self._screens.team("refused_declined", friend=friend.display_name))
-            await w.send(self._screens.to(friend, "team_message", text=text))
-            await self._alerts.thread(w, referral.id, self._screens.team("team_message", actor=actor, text=text))
+            if friend is not None:
+                await w.send(self._screens.to(friend, "team_message", text=text))
+            await self._alerts.thread(
+                w, referral.id, self._screens.team("team_message", actor=actor, text=text, by_email=friend is None)
+            )
             await w.tx.log_event("referral.message", w.now, actor=f"slack:{actor}", subject=referral.id)
         return Outcome()
+
+    async def _mail_friend(self, w: Work, referral: Referral, text: str) -> bool:
+        """Only with the friend's own consent (they gave it on the landing page) and an address that did not
+        unsubscribe."""
+        if (
+            referral.friend_contact_kind != "email"
+            or referral.friend_confirmed_at is None
+            or not referral.friend_contact
+        ):
+            return False
+        locale = referral.friend_language or self._units.program.program.default_locale
+        about = [friend_of(referral.id)]
+        name = referral.friend_name or ""
+        return await Mailer(self._units).send(
+            w, referral.friend_contact, locale, "team_message", about, friend_name=name, text=text
+        )

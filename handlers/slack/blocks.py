@@ -89,7 +89,7 @@ def alert(view: AlertView, screens: Texts) -> tuple[str, list[Block]]:
 def _buttons(view: AlertView, screens: Texts) -> list[Block]:
     referral_id = view.referral.id
     buttons = [_button(screens.label("en", f"slack_{a}"), a, referral_id, _style(a)) for a in ACTIONS]
-    if view.friend is not None:  # a friend known only by a typed contact cannot be written to from Slack
+    if view.writable:  # a friend known only by a contact the referrer typed cannot be written to from Slack
         buttons.append(_button(screens.label("en", "slack_message"), "message", referral_id))
     buttons.append(_button(screens.label("en", "slack_script"), "script", referral_id))
     return buttons

@@ -152,8 +152,8 @@ class Routes:
     async def _pressed(self, uid: str, user: ChatUser, data: buttons.ButtonData | None) -> None:
         s = self._s
         match data:
-            case buttons.ShowQr():
-                await s.referrals.qr(uid, user)
+            case buttons.ShowQr() | buttons.ShowWebQr():
+                await s.referrals.qr(uid, user, web=isinstance(data, buttons.ShowWebQr))
             case buttons.MyReferrals():
                 await s.referrals.my_referrals(uid, user)
             case buttons.ShowKit():

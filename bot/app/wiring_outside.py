@@ -1,0 +1,29 @@
+"""The parts that reach people outside Telegram, joined to the engine: the SMTP sender of the outbox's e-mail rows,
+and the landing page's server (PUBLIC_URL/r/<code>). Each is there only when its settings are."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+
+from bot.core.clock import Clock
+from bot.core.errors import ConfigError
+from bot.customers.services import Outside
+from bot.program.settings import Settings
+from handlers.email import EmailSender, SmtpConfig
+from storage import Store
+
+
+def outside_of(settings: Settings) -> Outside:
+    return Outside(settings.public_url, settings.email_enabled, settings.advocate_link_days)
+
+
+def smtp_config(settings: Settings) -> SmtpConfig:
+    try:
+        return SmtpConfig.parse(settings.smtp_url, settings.smtp_from, settings.smtp_reply_to)
+    except ValueError as exc:  # it names the setting, and never repeats the URL (it holds a password)
+        raise ConfigError(f"setting {exc}") from None
+
+
+async def email_sender(settings: Settings, store: Store, clock: Clock, stack: AsyncExitStack) -> EmailSender:
+    sender = EmailSender(smtp_config(settings), store, clock.now, settings.email_rate_per_second)
+    return await stack.enter_async_context(sender)
