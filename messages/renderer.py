@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, Template, TemplateNotFound
+from markupsafe import Markup
 
 BUILT_IN = Path(__file__).parent
 LOCALES = ("en", "es", "fa")
@@ -32,7 +33,8 @@ def normalize_locale(language_code: str | None, default: str = "en") -> str:
 
 def clean(value: Any) -> Any:
     if isinstance(value, str):
-        return _HOSTILE.sub("", value)
+        cleaned = _HOSTILE.sub("", value)
+        return Markup(cleaned) if isinstance(value, Markup) else cleaned  # markup a template marked safe stays so
     return value
 
 

@@ -201,7 +201,7 @@ def check(program: ProgramOption = None) -> None:
     except ConfigError as exc:
         problems.append(str(exc))
     if settings is not None:
-        problems += run_problems(settings)
+        problems += run_problems(settings) + _smtp_problems(settings)
     for problem in problems:
         err.print(f"referral-bot check: {problem}", highlight=False, soft_wrap=True)
     if problems or settings is None or rules is None:
@@ -210,6 +210,16 @@ def check(program: ProgramOption = None) -> None:
     templates = settings.templates_dir or "built-in"
     typer.echo(f"ok: settings, program {rules.program.name!r} ({path}), templates ({templates})")
     typer.echo(OFFLINE)
+
+
+def _smtp_problems(settings: Settings) -> list[str]:
+    from bot.app.wiring_outside import smtp_config
+
+    try:
+        smtp_config(settings) if settings.email_enabled else None
+    except ConfigError as exc:
+        return [str(exc)]
+    return []
 
 
 def _settings_and_problems() -> tuple[Settings | None, list[str]]:
