@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIN := --constraint constraints.txt
 
-.PHONY: demo test crash bench lint typecheck check constraints clean
+.PHONY: demo test chromium crash bench lint typecheck check constraints clean
 
 # No build isolation: the package is built with the pinned setuptools installed here, not whichever is newest.
 $(STAMP): pyproject.toml constraints.txt
@@ -18,8 +18,22 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(BIN)/referral-bot demo
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest
+
+# The browser tests (tests/test_landing_page.py) drive Debian's chromium: installed here when missing, as root;
+# anyone else is told how. SKIP_BROWSER=1 skips both the install and those tests.
+chromium:
+	@test "$(SKIP_BROWSER)" = 1 || test -x /usr/bin/chromium || { \
+	    if [ "$$(id -u)" = 0 ]; then \
+	        echo "make: installing Debian's chromium for the browser tests"; \
+	        export DEBIAN_FRONTEND=noninteractive; \
+	        apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }; \
+	    else \
+	        echo "make: the browser tests need /usr/bin/chromium: run 'sudo apt-get install -y chromium'" \
+	             "(or SKIP_BROWSER=1 make test to skip them)" >&2; \
+	        exit 1; \
+	    fi; }
 
 crash: $(STAMP)
 	$(BIN)/python -m pytest -m crash -s tests/test_crash.py

@@ -12,7 +12,9 @@ import asyncio
 import os
 import re
 import signal
+import socket
 import sys
+import urllib.request
 from pathlib import Path
 
 import bot
@@ -23,6 +25,15 @@ TOKEN, BOT = "123456:INSTALLED-PACKAGE", "AcmeReferralBot"
 ALERTS, REP = "C0REFERRALS", "U0RITA"
 LINK = re.compile(rf"https://t\.me/{BOT}\?start=([A-Za-z0-9_-]+)")
 WAIT = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+LANDING_PORT = free_port()
 
 
 def settings(telegram: TelegramEmulator, slack: SlackEmulator) -> dict[str, str]:
@@ -39,6 +50,8 @@ def settings(telegram: TelegramEmulator, slack: SlackEmulator) -> dict[str, str]
         "SLACK_ALERT_CHANNEL": ALERTS,
         "SLACK_MANAGER_IDS": REP,
         "HTTP_PORT": "0",
+        "PUBLIC_URL": f"http://127.0.0.1:{LANDING_PORT}",  # the landing page's templates and CSS come from the wheel
+        "LANDING_PORT": str(LANDING_PORT),
     }
 
 
@@ -62,7 +75,24 @@ async def story(telegram: TelegramEmulator, slack: SlackEmulator, process: async
     alerts = await slack.wait_for_messages(ALERTS, 1, timeout=WAIT)
     assert "Ben" in alerts[0].text, f"the alert does not name the friend: {alerts[0].text!r}"
     print(f"installed package: Slack alert in #referrals: {alerts[0].text[:60]!r}")
+    await landing_page(code.split("_")[0])
     assert process.returncode is None, "the bot exited during the story"
+
+
+async def landing_page(code: str) -> None:
+    """The customer's web link, as a friend without Telegram opens it: the page and its stylesheet."""
+
+    def fetch(path: str) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{LANDING_PORT}{path}", timeout=WAIT) as response:
+            assert response.status == 200, f"{path} answered {response.status}"
+            return str(response.read().decode())
+
+    page = await asyncio.to_thread(fetch, f"/r/{code}")
+    assert "Ana" in page and 'name="consent"' in page, (
+        f"the landing page lacks the referrer or the form: {page[:200]!r}"
+    )
+    assert "{" in await asyncio.to_thread(fetch, "/static/landing.css"), "the landing page's stylesheet is empty"
+    print(f"installed package: the landing page /r/{code} shows Ana's invitation and the form")
 
 
 CHECKOUT = Path(__file__).resolve().parent.parent

@@ -20,6 +20,7 @@ from bot.core.clock import FakeClock
 from bot.core.engine import Engine
 from bot.program.rules import Program
 from bot.program.sections import Incentives, LocalizedText, RewardRule, Variant
+from handlers.http.landing_server import LandingServer
 from handlers.http.server import HttpServer
 from handlers.slack.blocks import SCRIPT_BLOCK
 from sandbox.slack_api import SlackEmulator
@@ -251,6 +252,18 @@ async def scrape(engine: Engine) -> Samples:
 
 def value(samples: Samples, name: str, **labels: Any) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+# --- The landing page ------------------------------------------------------------------------------
+
+PUBLIC_URL = "https://refer.acme.example"  # what links say; the operator's TLS proxy maps it to LANDING_PORT
+WEB_LINK = re.compile(rf"{re.escape(PUBLIC_URL)}/r/([A-Za-z0-9]+)")
+LANDING: dict[str, Any] = {"public_url": PUBLIC_URL, "landing_port": 0}  # settings: the landing server on a free port
+
+
+def on_landing(engine: Engine, link: str = PUBLIC_URL) -> str:
+    """A public link (or PUBLIC_URL itself) as the proxy passes it on: to the landing server's own port."""
+    return link.replace(PUBLIC_URL, f"http://127.0.0.1:{engine.part(LandingServer).port}", 1)
 
 
 # --- Program variations ---------------------------------------------------------------------------

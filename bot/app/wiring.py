@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.app.startup_checks import check_database_writable, check_slack_channels
-from bot.app.wiring_outside import email_sender, outside_of
+from bot.app.wiring_outside import email_sender, landing_server, outside_of
 from bot.core.clock import Clock, SystemClock
 from bot.core.engine import Engine, Part, collect_cycles_less_often
 from bot.core.errors import ConfigError, unreachable
@@ -232,6 +232,9 @@ async def _assemble(
     server = _http_server(settings, services, alerts)
     server.add_routes(metrics_routes(metrics, health))
     parts.append(await stack.enter_async_context(server))
+    if settings.public_url:  # the landing page of every link, on its own server
+        landing = await landing_server(settings, program, store, clock, services, renderer)
+        parts.append(await stack.enter_async_context(landing))
     return parts
 
 

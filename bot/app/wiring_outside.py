@@ -7,9 +7,14 @@ from contextlib import AsyncExitStack
 
 from bot.core.clock import Clock
 from bot.core.errors import ConfigError
-from bot.customers.services import Outside
+from bot.customers.services import CustomerServices, Outside
+from bot.program.rules import Program
 from bot.program.settings import Settings
 from handlers.email import EmailSender, SmtpConfig
+from handlers.http.landing import LandingLimits, LandingSite
+from handlers.http.landing_server import LandingServer
+from handlers.http.listen import Limits
+from messages import Renderer
 from storage import Store
 
 
@@ -27,3 +32,20 @@ def smtp_config(settings: Settings) -> SmtpConfig:
 async def email_sender(settings: Settings, store: Store, clock: Clock, stack: AsyncExitStack) -> EmailSender:
     sender = EmailSender(smtp_config(settings), store, clock.now, settings.email_rate_per_second)
     return await stack.enter_async_context(sender)
+
+
+async def landing_server(
+    settings: Settings, program: Program, store: Store, clock: Clock, services: CustomerServices, renderer: Renderer
+) -> LandingServer:
+    """The landing page's own server; its signing key comes from the database, so every instance signs alike."""
+    site = LandingSite(
+        services.landing,
+        services.email_preferences,
+        renderer,
+        secret=bytes.fromhex(await store.site_key("landing", clock.now())),
+        trusted_proxies=settings.trusted_proxies,
+        limits=LandingLimits(settings.landing_forms_per_hour, settings.landing_forms_per_code_per_hour),
+        public_url=settings.public_url,  # https: a Secure __Host- cookie, and HSTS
+        default_locale=program.program.default_locale,
+    )
+    return LandingServer(site, settings.landing_host, settings.landing_port, Limits.of(settings))
