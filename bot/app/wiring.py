@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.app.startup_checks import check_database_writable, check_slack_channels
-from bot.app.wiring_outside import email_sender, landing_server, outside_of
+from bot.app.wiring_outside import outside_of, outside_parts, outside_summary
 from bot.core.clock import Clock, SystemClock
 from bot.core.engine import Engine, Part, collect_cycles_less_often
 from bot.core.errors import ConfigError, unreachable
@@ -120,6 +120,7 @@ def startup_summary(engine: Engine, settings: Settings, program: Program) -> lis
         f"Telegram: @{username} (https://t.me/{username}), {updates}",
         f"Slack: {_slack_summary(engine, settings)}",
         f"database: {hide_password(settings.database_url)}",
+        *outside_summary(engine, settings),
     ]
 
 
@@ -227,15 +228,10 @@ async def _assemble(
         parts += [await stack.enter_async_context(slack), SlaScheduler(services.units, metrics=metrics)]
         await check_slack_channels(team, slack.channel_info)
     senders["webhook"] = await stack.enter_async_context(WebhookSender(settings.webhook_secret))
-    if settings.email_enabled:
-        senders["email"] = await email_sender(settings, store, clock, stack)
     server = _http_server(settings, services, alerts)
     server.add_routes(metrics_routes(metrics, health))
     parts.append(await stack.enter_async_context(server))
-    if settings.public_url:  # the landing page of every link, on its own server
-        landing = await landing_server(settings, program, store, clock, services, renderer)
-        parts.append(await stack.enter_async_context(landing))
-    return parts
+    return parts + await outside_parts(settings, program, store, clock, services, renderer, senders, stack)
 
 
 def _http_server(settings: Settings, services: CustomerServices, alerts: Alerts | None) -> HttpServer:

@@ -6,8 +6,10 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 
 from bot.core.clock import Clock
+from bot.core.engine import Engine, Part
 from bot.core.errors import ConfigError
 from bot.customers.services import CustomerServices, Outside
+from bot.delivery.outbox import Sender
 from bot.program.rules import Program
 from bot.program.settings import Settings
 from handlers.email import EmailSender, SmtpConfig
@@ -27,6 +29,25 @@ def smtp_config(settings: Settings) -> SmtpConfig:
         return SmtpConfig.parse(settings.smtp_url, settings.smtp_from, settings.smtp_reply_to)
     except ValueError as exc:  # it names the setting, and never repeats the URL (it holds a password)
         raise ConfigError(f"setting {exc}") from None
+
+
+async def outside_parts(
+    settings: Settings,
+    program: Program,
+    store: Store,
+    clock: Clock,
+    services: CustomerServices,
+    renderer: Renderer,
+    senders: dict[str, Sender],
+    stack: AsyncExitStack,
+) -> list[Part]:
+    """The outbox's e-mail sender when SMTP_URL is set, and the landing page's server when PUBLIC_URL is."""
+    if settings.email_enabled:
+        senders["email"] = await email_sender(settings, store, clock, stack)
+    if not settings.public_url:
+        return []
+    landing = await landing_server(settings, program, store, clock, services, renderer)
+    return [await stack.enter_async_context(landing)]
 
 
 async def email_sender(settings: Settings, store: Store, clock: Clock, stack: AsyncExitStack) -> EmailSender:
@@ -49,3 +70,14 @@ async def landing_server(
         default_locale=program.program.default_locale,
     )
     return LandingServer(site, settings.landing_host, settings.landing_port, Limits.of(settings))
+
+
+def outside_summary(engine: Engine, settings: Settings) -> list[str]:
+    """What `run` says about the landing page and e-mail, when they are set up."""
+    lines = []
+    if settings.public_url:
+        port = engine.part(LandingServer).port
+        lines.append(f"landing page: {settings.public_url}/r/<code>, served on {settings.landing_host}:{port}")
+    if settings.email_enabled:
+        lines.append(f"e-mail: through {smtp_config(settings).where}, from {settings.smtp_from}")
+    return lines
