@@ -140,3 +140,36 @@ async def test_ids_that_int_would_refuse_or_misread_are_bad_lines_and_the_rest_i
     ]
     rows = Operator(tmp_path / "referrals.db").rows("SELECT telegram_id, first_name FROM customers")
     assert rows == [{"telegram_id": 1001, "first_name": "Ana"}]  # no customer 12, nothing half stored
+
+
+async def test_rows_with_an_email_address_and_no_telegram_id_are_imported_once_and_updated_after(
+    tmp_path: Path,
+) -> None:
+    env = environment(None, tmp_path)
+    text = (
+        "first_name,segment,email,telegram_id\n"
+        "Ana,inner_circle,Ana@Example.com,\n"  # by e-mail only: a record waiting for its Telegram account
+        "Ben,customer,not-an-address,\n"
+        "Cy,customer,,\n"
+        "Dee,partner,ana@example.com,\n"  # the same address, however typed
+        "Eve,partner,eve@example.com,1005\n"
+    )
+    code, out, _ = await run(tmp_path, env, "import-advocates", csv_file(tmp_path, text))
+    assert code == 0
+    assert out.splitlines() == [
+        "Imported 2 advocates: 2 new, 0 updated.",
+        "Skipped 3 bad lines:",
+        "  line 3: email 'not-an-address' is not an e-mail address",
+        "  line 4: needs a telegram_id or an email",
+        "  line 5: email ana@example.com is already on line 2",
+    ]
+    operator = Operator(tmp_path / "referrals.db")
+    rows = operator.rows("SELECT telegram_id, first_name, email, segment FROM customers ORDER BY first_name")
+    assert [(r["first_name"], r["email"], r["segment"]) for r in rows] == [
+        ("Ana", "ana@example.com", "inner_circle"),
+        ("Eve", "eve@example.com", "partner"),
+    ]
+    assert rows[0]["telegram_id"] < 0 and rows[1]["telegram_id"] == 1005  # Ana has no Telegram account yet
+    again = csv_file(tmp_path, "first_name,segment,email\nAna,partner,ana@example.com\n")
+    assert (await run(tmp_path, env, "import-advocates", again))[1] == "Imported 1 advocate: 0 new, 1 updated.\n"
+    assert operator.rows("SELECT segment FROM customers WHERE email = 'ana@example.com'") == [{"segment": "partner"}]

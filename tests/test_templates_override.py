@@ -96,3 +96,20 @@ async def test_referral_bot_run_refuses_to_start_with_a_broken_override(business
         "referral-bot run: setting TEMPLATES_DIR: Value error,"
         f" {business / 'fa' / 'welcome.html'}: line 1: unexpected '}}'"
     )
+
+
+def test_an_email_is_overridden_part_by_part(tmp_path: Path) -> None:
+    """A business's own text part of the friend's welcome e-mail wins; its HTML part stays built-in."""
+    from messages import Renderer
+
+    folder = tmp_path / "our-templates"
+    (folder / "en" / "email").mkdir(parents=True)
+    (folder / "en" / "email" / "friend_welcome.txt").write_text(
+        "Hey {{ friend_name }}, coffee soon!\n", encoding="utf-8"
+    )
+    context = {"friend_name": "Ben", "referrer_name": "Ana", "program": "Acme Coffee", "friend_incentive": "15% off"}
+    html, text = Renderer(folder).email(
+        "en", "friend_welcome", telegram_url="https://t.me/x", unsubscribe_url=None, **context
+    )
+    assert text == "Hey Ben, coffee soon!"
+    assert "Ana thought you would like Acme Coffee" in html
