@@ -125,3 +125,22 @@ async def test_an_advocate_known_only_by_email_hears_of_their_friend_by_email(
     assert "Thank you, Cleo! Dan just joined Acme Coffee through your invitation." in text_of(thanks)
     assert "<b>" not in text_of(thanks) and "<b>" in str(thanks.get_body(("html",)).get_content())  # type: ignore[union-attr]
     assert operator.count("outbox WHERE platform = 'telegram'") == 0  # no chat to send into
+
+
+async def test_an_address_that_bounces_gets_no_more_mail(
+    bot: Engine, telegram: TelegramEmulator, slack: SlackEmulator, mailbox: tuple[Mailbox, int], operator: Operator
+) -> None:
+    box = mailbox[0]
+    box.refuse["ben@example.com"] = "550 5.1.1 No such mailbox"
+    code, _ = await start(telegram, 1001, "Ana")
+    await leaves_details(bot, f"{PUBLIC_URL}/r/{code}")
+    stopped = "email_addresses WHERE address = 'ben@example.com' AND unsubscribed_at IS NOT NULL"
+    await eventually(lambda: operator.count(stopped) == 1)
+    (dead,) = operator.rows("SELECT status, last_error FROM outbox WHERE platform = 'email'")
+    assert dead["status"] == "dead" and "refused the recipient ben@example.com: 550" in dead["last_error"]
+    (alert,) = await slack.wait_for_messages(ALERTS, 1)
+    await slack.click(RITA, alert, "referral_message")
+    await slack.submit_view(RITA, slack.views(RITA)[-1]["id"], {"answer": {"value": "Hello?"}})
+    (why,) = await slack.wait_for_messages(slack.dm_channel(RITA), 1)
+    assert "no e-mail address they gave us themselves" in why.text
+    assert operator.count("outbox WHERE platform = 'email'") == 1  # nothing more was queued for it

@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.app.startup_checks import check_database_writable, check_slack_channels
-from bot.app.wiring_outside import outside_of, outside_parts, outside_summary
+from bot.app.wiring_outside import outside_of, outside_parts, outside_summary, stop_bounced
 from bot.core.clock import Clock, SystemClock
 from bot.core.engine import Engine, Part, collect_cycles_less_often
 from bot.core.errors import ConfigError, unreachable
@@ -88,9 +88,12 @@ async def open_migrated_store(settings: Settings) -> Store:
 
 
 def unreachable_marker(store: Store, clock: Clock) -> Callable[[OutboxRow, str], Awaitable[None]]:
-    """A Telegram chat that refuses us for good (blocked, deleted) marks its customer unreachable."""
+    """A Telegram chat that refuses us for good (blocked, deleted) marks its customer unreachable; an e-mail address
+    the server refuses for good gets no more mail."""
 
     async def mark(row: OutboxRow, error: str) -> None:
+        if row.platform == "email":
+            await stop_bounced(store, clock, row, error)
         if row.platform != "telegram":
             return
         async with store.transaction() as tx:

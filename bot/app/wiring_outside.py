@@ -8,11 +8,13 @@ from contextlib import AsyncExitStack
 from bot.core.clock import Clock
 from bot.core.engine import Engine, Part
 from bot.core.errors import ConfigError
+from bot.core.models import OutboxRow
 from bot.customers.services import CustomerServices, Outside
 from bot.delivery.outbox import Sender
 from bot.program.rules import Program
 from bot.program.settings import Settings
 from handlers.email import EmailSender, SmtpConfig
+from handlers.email.failures import RECIPIENT_REFUSED
 from handlers.http.landing import LandingLimits, LandingSite
 from handlers.http.landing_server import LandingServer
 from handlers.http.listen import Limits
@@ -81,3 +83,14 @@ def outside_summary(engine: Engine, settings: Settings) -> list[str]:
     if settings.email_enabled:
         lines.append(f"e-mail: through {smtp_config(settings).where}, from {settings.smtp_from}")
     return lines
+
+
+async def stop_bounced(store: Store, clock: Clock, row: OutboxRow, error: str) -> None:
+    """An address the server refused for good (550: no such mailbox) is treated as unsubscribed: writing to it
+    again would only bounce, and bounces hurt the sender's standing with mail providers."""
+    if RECIPIENT_REFUSED not in error:
+        return
+    async with store.transaction() as tx:
+        token, _ = await tx.email_token(row.chat_id, clock.now())
+        await tx.unsubscribe_email(token, clock.now())
+        await tx.log_event("email.bounced", clock.now(), error=error[:200])

@@ -33,6 +33,7 @@ LOST_IN_DATA = (
     "the connection to {where} was lost while it took the message, so whether it was accepted is unknown"
     " ({error}); not sent again so nobody gets it twice"
 )
+RECIPIENT_REFUSED = "refused the recipient"  # in a dead letter's reason: the address does not take mail
 CLOSING = 421  # the server is shutting the connection: nothing about this message
 
 
@@ -55,7 +56,7 @@ def refusal(error: SMTPResponseException, config: SmtpConfig) -> SendFailed:
     if isinstance(error, SMTPSenderRefused):
         what = f"the sender {error.sender}"
     elif isinstance(error, SMTPRecipientRefused):
-        what = f"the recipient {error.recipient}"
+        what = f"the recipient {error.recipient}"  # RECIPIENT_REFUSED
     else:
         what = "the message"
     reason = f"{config.where} refused {what}: {error.code} {error.message}"
