@@ -16,7 +16,6 @@ from bot.core.models import (
     Customer,
     Draft,
     DueAsk,
-    Erased,
     NpsQuestion,
     OutboxRow,
     ParkedUpdate,
@@ -25,10 +24,13 @@ from bot.core.models import (
     Timer,
 )
 from bot.core.retention import Mark, Pruned, Table
+from storage.privacy_base import PrivacyTransaction
 from storage.reads import Reads
 
 
-class Transaction(Protocol):
+class Transaction(PrivacyTransaction, Protocol):
+    """One unit of work's reads and writes; what concerns a person's privacy is in storage/privacy_base.py."""
+
     async def claim_inbound(self, inbound_id: str, at: datetime) -> bool:
         """Record an inbound update id; False when it was seen before (a replay)."""
 
@@ -185,23 +187,6 @@ class Transaction(Protocol):
     ) -> bool:
         """Add an outbox row; False when a row with that dedupe key exists already. `about` are the subjects
         (bot/core/subjects.py) whose names its text carries besides its recipient's, so forgetting finds it."""
-
-    async def privacy_counts(self, telegram_id: int) -> dict[str, int]:
-        """How many asks, NPS answers and survey answers are stored about a customer."""
-
-    async def notes_about(self, telegram_id: int, contacts: Sequence[str]) -> list[str]:
-        """The names, contacts and notes others gave when they referred this person."""
-
-    async def erase_person(
-        self,
-        telegram_id: int,
-        pseudonym: int,
-        code: str,
-        contacts: Sequence[str],
-        personal: Sequence[str],
-        at: datetime,
-    ) -> Erased:
-        """Erase a customer's personal data while the anonymous counts stay (see storage/privacy_sql.py)."""
 
 
 @dataclass

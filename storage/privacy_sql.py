@@ -2,29 +2,27 @@
 
 A forgotten customer's row moves to a random negative id (Telegram user ids are positive) with no name, contact or
 working referral code, and everything that counted them (referrals, rewards, asks, shares, NPS scores) follows it,
-so the funnel and the leaderboard's totals do not change. Free text they wrote or that names them is erased.
+so the funnel and the leaderboard's totals do not change. Free text they wrote or that names them is erased. A
+friend known only by the contacts they left (on the landing page, or given by a referrer) has no row of their own:
+their details leave the referrals that name them. Messages and the audit trail: storage/erasure_sql.py.
 """
 
 from __future__ import annotations
 
-import html
-import json
-import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.core.models import Erased
-from bot.core.subjects import friend_of, person
-from storage.rows import json_text, to_db
+from storage.contact_sql import ContactSql
+from storage.erasure_sql import QUOTES, ErasureSql, Whom, forms
+from storage.rows import to_db
 
 if TYPE_CHECKING:
     from storage.sql_base import Executor
 
-# Team messages that may quote a person, and so are redacted in Slack when that person is forgotten.
-QUOTES = frozenset({"notice", "thread", "dm"})
-# Event data keys that may hold free text about a person (a lost reason, an error quoting a message).
-_FREE_TEXT_KEYS = frozenset({"reason", "error", "text", "payload", "comment", "note", "phone", "name"})
+__all__ = ["QUOTES", "PrivacySql"]
+
 _REPOINTED = (
     ("referrals", "referrer_id"),
     ("advocate_tallies", "referrer_id"),  # the leaderboard's counts, so it still counts them, unnamed
@@ -37,46 +35,26 @@ _REPOINTED = (
 )
 
 
-def _forms(personal: Sequence[str]) -> list[str]:
-    """Each personal text as it may appear inside a stored JSON payload: raw, HTML- or Slack-escaped."""
-    forms: set[str] = set()
-    for text in personal:
-        for form in (text, html.escape(text), html.escape(text, quote=False)):
-            forms.add(json_text(form)[1:-1])  # escaped as stored
-    return sorted(form for form in forms if len(form) >= 3)
+def _naming(telegram_id: int | None, contacts: Sequence[str]) -> tuple[str, list[Any]]:
+    """The referrals that name a person as the friend: by Telegram id, or by a contact as the friend's contact or,
+    for a landing-page friend who left both, as their phone beside their address."""
+    terms = ["friend_telegram_id = ?"] if telegram_id is not None else []
+    params: list[Any] = [telegram_id] if telegram_id is not None else []
+    for contact in contacts:
+        terms.append("friend_contact = ? OR friend_phone = ?")
+        params += [contact, contact]
+    return " OR ".join(terms) or "1 = 0", params
 
 
-def _names(text: str, forms: Sequence[str]) -> bool:
-    """Whether a text contains one of the forms as a whole word: "Ben" is in "Ben joined", not in "Benefits"."""
-    return any(re.search(rf"(?<!\w){re.escape(form)}(?!\w)", text) for form in forms)
+def _address(contact: str) -> bool:
+    """An e-mail address, as opposed to an @username or a phone number."""
+    return "@" in contact[1:]
 
 
-def _like(form: str) -> str:
-    return "%" + form.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-def _scrubbed(value: Any, telegram_id: int, pseudonym: int, forms: Sequence[str], related: bool) -> Any:
-    """Event data with the person's id replaced and any text that names them (or, in their own events, any free
-    text at all) emptied."""
-    if isinstance(value, dict):
-        return {
-            key: "" if related and key in _FREE_TEXT_KEYS else _scrubbed(item, telegram_id, pseudonym, forms, related)
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [_scrubbed(item, telegram_id, pseudonym, forms, related) for item in value]
-    if isinstance(value, int) and not isinstance(value, bool) and value == telegram_id:
-        return pseudonym
-    if isinstance(value, str) and (value == str(telegram_id) or _names(value, forms)):
-        return ""
-    return value
-
-
-class PrivacySql:
+class PrivacySql(ErasureSql, ContactSql):
     """Mixed into SqlTransaction, whose executor it shares."""
 
     _db: Executor
-    enqueue: Callable[[str, str, dict[str, Any], str, datetime], Awaitable[bool]]  # SqlTransaction's
 
     async def privacy_counts(self, telegram_id: int) -> dict[str, int]:
         """How many referral asks and NPS answers are stored about a customer."""
@@ -88,6 +66,14 @@ class PrivacySql:
         )
         return {key: int(value) for key, value in rows[0].items()}
 
+    async def notes_about(self, telegram_id: int | None, contacts: Sequence[str]) -> list[str]:
+        """The names, contacts, phones and notes stored where a referral names this person as the friend."""
+        where, params = _naming(telegram_id, contacts)
+        rows = await self._db.fetch_all(
+            f"SELECT friend_name, friend_contact, friend_phone, friend_note FROM referrals WHERE {where}", params
+        )
+        return [str(value) for row in rows for value in row.values() if value]
+
     async def erase_person(
         self,
         telegram_id: int,
@@ -98,37 +84,44 @@ class PrivacySql:
         at: datetime,
     ) -> Erased:
         """Erase a customer's personal data. `contacts` find the referrals that name them as the friend (their
-        phone or @username); `personal` are the texts that identify them: names, contacts, notes about them."""
-        forms = _forms(personal)
-        friend_ids = [
-            str(row["id"])
-            for row in await self._db.fetch_all(
-                "SELECT id FROM referrals WHERE friend_telegram_id = ?"
-                + "".join(" OR friend_contact = ?" for _ in contacts),
-                (telegram_id, *contacts),
-            )
-        ]
+        phone, @username or e-mail address); `personal` are the texts that identify them: names, contacts, notes
+        about them."""
+        whom = await self._whom(telegram_id, pseudonym, contacts, personal)
         made = await self._anonymous_customer(telegram_id, pseudonym, code, at)
-        for referral_id in friend_ids:
+        # Their personal links, spent or not: a token's hash names nobody, but the link was theirs alone.
+        await self._db.execute(
+            "DELETE FROM advocate_invites WHERE customer_id = ? OR used_by = ?", (telegram_id, telegram_id)
+        )
+        return await self._erase(whom, made, at)
+
+    async def erase_friend(self, contacts: Sequence[str], personal: Sequence[str], at: datetime) -> Erased:
+        return await self._erase(await self._whom(None, None, contacts, personal), 0, at)
+
+    async def _whom(
+        self, telegram_id: int | None, pseudonym: int | None, contacts: Sequence[str], personal: Sequence[str]
+    ) -> Whom:
+        where, params = _naming(telegram_id, contacts)
+        rows = await self._db.fetch_all(f"SELECT id, friend_contact FROM referrals WHERE {where}", params)
+        # An address they left on a referral found by their phone is theirs too: what was mailed to it goes.
+        found = [*contacts, *(str(row["friend_contact"]) for row in rows if row["friend_contact"])]
+        addresses = tuple(dict.fromkeys(contact.lower() for contact in found if _address(contact)))
+        return Whom(telegram_id, pseudonym, tuple(str(row["id"]) for row in rows), addresses, forms(personal))
+
+    async def _erase(self, whom: Whom, made: int, at: datetime) -> Erased:
+        for referral_id in whom.friend_ids:
             await self._db.execute(
                 "UPDATE referrals SET"
                 " friend_telegram_id = CASE WHEN friend_telegram_id = ? THEN CAST(? AS BIGINT) ELSE NULL END,"
-                " friend_name = NULL, friend_contact = NULL, friend_note = NULL, friend_consent_at = NULL,"
-                " lost_reason = NULL, updated_at = ? WHERE id = ?",
-                (telegram_id, pseudonym, to_db(at), referral_id),
+                " friend_name = NULL, friend_contact = NULL, friend_phone = NULL, friend_note = NULL,"
+                " friend_consent_at = NULL, friend_consent_text = NULL, lost_reason = NULL, updated_at = ?"
+                " WHERE id = ?",
+                (whom.telegram_id, whom.pseudonym, to_db(at), referral_id),
             )
-        dropped, blanked = await self._erase_messages(telegram_id, pseudonym, forms, friend_ids, at)
-        cleaned = await self._erase_events(telegram_id, pseudonym, forms, friend_ids)
-        return Erased(len(friend_ids), made, dropped, blanked, cleaned, tuple(friend_ids))
-
-    async def notes_about(self, telegram_id: int, contacts: Sequence[str]) -> list[str]:
-        """The names, contacts and notes others gave when they referred this person."""
-        rows = await self._db.fetch_all(
-            "SELECT friend_name, friend_contact, friend_note FROM referrals WHERE friend_telegram_id = ?"
-            + "".join(" OR friend_contact = ?" for _ in contacts),
-            (telegram_id, *contacts),
-        )
-        return [str(value) for row in rows for value in row.values() if value]
+        for address in whom.addresses:  # its unsubscribe token goes too
+            await self.forget_email(address)
+        dropped, blanked = await self._erase_messages(whom, at)
+        cleaned = await self._erase_events(whom)
+        return Erased(len(whom.friend_ids), made, dropped, blanked, cleaned, whom.friend_ids)
 
     async def _anonymous_customer(self, telegram_id: int, pseudonym: int, code: str, at: datetime) -> int:
         """Move the customer to their pseudonym; their own free text goes, what counted them follows."""
@@ -153,71 +146,3 @@ class PrivacySql:
         await self._db.execute("DELETE FROM parked_updates WHERE sender = ?", (telegram_id,))  # as they came
         await self._db.execute("DELETE FROM customers WHERE telegram_id = ?", (telegram_id,))
         return moved["referrals"]
-
-    async def _erase_messages(
-        self, telegram_id: int, pseudonym: int, forms: Sequence[str], friend_ids: Sequence[str], at: datetime
-    ) -> tuple[int, int]:
-        """Messages to them or naming them: those not yet sent are dropped, the record of sent ones is blanked.
-        A message names them when it recorded them as a subject (outbox_subjects), whatever their name; one queued
-        before subjects were recorded is found by its text: a thread line or DM about their referral, or the
-        forms of their names (three letters or more) as whole words."""
-        subjects = [person(telegram_id), *(friend_of(referral_id) for referral_id in friend_ids)]
-        named = f"id IN (SELECT outbox_id FROM outbox_subjects WHERE subject IN ({', '.join('?' for _ in subjects)}))"
-        searched = [*forms, *friend_ids]
-        rows = await self._db.fetch_all(
-            f"SELECT id, platform, chat_id, payload, status, platform_message_id, {named} AS named FROM outbox"
-            f" WHERE (platform = 'telegram' AND chat_id = ?) OR {named}"
-            + "".join(" OR payload LIKE ? ESCAPE '\\'" for _ in searched),
-            (*subjects, str(telegram_id), *subjects, *(_like(form) for form in searched)),
-        )
-        dropped = blanked = 0
-        for row in rows:
-            payload = json.loads(row["payload"])
-            to_them = row["platform"] == "telegram" and row["chat_id"] == str(telegram_id)
-            about_them = payload.get("referral_id") in friend_ids and payload.get("kind") in ("thread", "dm")
-            if not (to_them or about_them or row["named"] or _names(row["payload"], forms)):
-                continue  # the LIKE above is case-blind and finds parts of words; here only whole words count
-            await self._db.execute("DELETE FROM outbox_subjects WHERE outbox_id = ?", (row["id"],))
-            chat = str(pseudonym) if to_them else row["chat_id"]
-            if row["status"] in ("pending", "sending"):
-                dropped += await self._db.execute("DELETE FROM outbox WHERE id = ?", (row["id"],))
-            else:
-                blanked += await self._db.execute(
-                    "UPDATE outbox SET payload = '{}', chat_id = ?, last_error = NULL WHERE id = ?", (chat, row["id"])
-                )
-                await self._redact_in_slack(row, payload, at)
-        return dropped, blanked
-
-    async def _redact_in_slack(self, row: dict[str, Any], payload: dict[str, Any], at: datetime) -> None:
-        """A team message that quoted them is already in Slack: replace its text there too (alert cards are
-        redrawn by the caller instead)."""
-        if row["platform"] != "slack" or not row["platform_message_id"] or payload.get("kind") not in QUOTES:
-            return
-        redact = {"kind": "redact", "ts": row["platform_message_id"], "user": payload.get("user")}
-        chat = row["chat_id"] if payload.get("kind") != "dm" else f"dm:{payload.get('user')}"
-        await self.enqueue("slack", chat, redact, f"redact:{row['id']}", at)
-
-    async def _erase_events(
-        self, telegram_id: int, pseudonym: int, forms: Sequence[str], friend_ids: Sequence[str]
-    ) -> int:
-        """The audit trail is append-only, except that a forgotten person's data leaves it too."""
-        actor, subjects = f"tg:{telegram_id}", [str(telegram_id), *friend_ids]
-        rows = await self._db.fetch_all(
-            "SELECT id, actor, subject, data FROM events WHERE actor = ? OR data LIKE ?"
-            + "".join(" OR subject = ?" for _ in subjects)
-            + "".join(" OR data LIKE ? ESCAPE '\\'" for _ in forms),
-            (actor, f"%{telegram_id}%", *subjects, *(_like(form) for form in forms)),
-        )
-        for row in rows:
-            related = row["actor"] == actor or row["subject"] in subjects or _names(row["data"], forms)
-            data = _scrubbed(json.loads(row["data"]), telegram_id, pseudonym, forms, related)
-            await self._db.execute(
-                "UPDATE events SET actor = ?, subject = ?, data = ? WHERE id = ?",
-                (
-                    f"tg:{pseudonym}" if row["actor"] == actor else row["actor"],
-                    str(pseudonym) if row["subject"] == str(telegram_id) else row["subject"],
-                    to_db(data),
-                    row["id"],
-                ),
-            )
-        return len(rows)

@@ -107,7 +107,8 @@ _REPS = (
 _EXPORT = (
     "SELECT e.created_at AS event_at, e.kind, e.actor, e.data, r.id, r.created_at, r.referrer_id,"
     " c.first_name AS referrer_name, r.friend_telegram_id, COALESCE(f.first_name, r.friend_name) AS friend,"
-    " r.source, r.channel, r.status, r.assignee, r.deal_value"
+    " r.source, r.channel, r.status, r.assignee, r.deal_value, c.email AS referrer_email, r.friend_contact_kind,"
+    " r.friend_contact, r.friend_phone, r.friend_consent_text, r.friend_consent_at"
     " FROM events e JOIN referrals r ON r.id = e.subject JOIN customers c ON c.telegram_id = r.referrer_id"
     " LEFT JOIN customers f ON f.telegram_id = r.friend_telegram_id"
     " WHERE e.kind IN ('referral.created', 'referral.status', 'referral.reattributed') AND r.created_at >= ?"

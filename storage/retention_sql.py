@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.core.retention import KEPT_EVENT_KINDS, Mark, Pruned, Table
+from storage.erasure_sql import QUOTES
 from storage.migrations import Dialect
-from storage.privacy_sql import QUOTES
 from storage.rows import to_db
 from storage.sql_base import Executor, Scans
 

@@ -3,7 +3,6 @@ the database files, the anonymous counts stay, and /privacy shows what is stored
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from sandbox.telegram_people import SentMessage
 
 from conftest import ALERTS, MAYA, Operator, eventually
 from helpers import answer, ask, converse, refer_ben, run, say, start
+from stored_traces import database_bytes, names_left
 
 # What identifies Ben: his surname, username, phone, the note Ana wrote about him and his own words.
 TRACES = ("Blackwood", "benbw", "5550001111", "roastery expo", "beans were stale", "call me at noon")
@@ -42,10 +42,6 @@ async def ben_leaves_traces(telegram: TelegramEmulator, slack: SlackEmulator) ->
     await say(telegram, 2001, "Ben", "Blackwood here: the beans were stale")
     await say(telegram, 2001, "Ben", "Please call me at noon")
     await slack.wait_for(lambda: len(slack.messages(ALERTS)) >= 3, what="alerts, the support note and the reply")
-
-
-def database_bytes(database: Path) -> bytes:
-    return b"".join(path.read_bytes() for path in (database, Path(f"{database}-wal")) if path.exists())
 
 
 def traces_left(where: Path | Operator) -> list[str]:
@@ -166,20 +162,6 @@ async def test_a_forgotten_advocate_stays_on_the_leaderboard_unnamed_and_their_c
 # Names too short for any text search (one and two letters, in Latin, Chinese, Cyrillic and Persian script): what
 # names them must be found by whose name it carries.
 SHORT_NAMES = [("Jo", "Qz"), ("王伟", "X"), ("Ян", "مه")]
-
-
-def names_left(operator: Operator, names: tuple[str, ...]) -> list[str]:
-    """The names still stored: in any row and, on SQLite, anywhere in the database files (a freed page, the WAL).
-    As whole words in text, since a random code or a page's binary header may hold the same letters."""
-    if operator.schema is not None:
-        listed = "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()"
-    else:
-        listed = "SELECT name FROM sqlite_master WHERE type = 'table'"
-    content = "".join(repr(operator.rows(f"SELECT * FROM {t['name']}")) for t in operator.rows(listed))
-    if operator.schema is None:
-        content += database_bytes(operator.path).decode("utf-8", "replace")
-    edge = r"[\w\x00-\x1f\ufffd]"  # a letter, a digit or a byte that is not text
-    return [name for name in names if re.search(f"(?<!{edge}){re.escape(name)}(?!{edge})", content)]
 
 
 async def short_names_meet(telegram: TelegramEmulator, slack: SlackEmulator, referrer: str, friend: str) -> None:

@@ -8,7 +8,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from test_forget import forget_in_chat, names_left
+from test_forget import forget_in_chat
 
 from bot.app.wiring import build_engine
 from bot.core.clock import FakeClock
@@ -22,6 +22,7 @@ from sandbox.telegram_api import TelegramEmulator
 
 from conftest import ALERTS, MAYA, RITA, SAM, Domain, Operator, settings_for, slack_settings, team_bot
 from helpers import as_seen, ask, converse, current, home_text, open_home, review_queue, said, say, start
+from stored_traces import names_left
 
 BACKENDS = ("sqlite", "postgresql")  # the whole story runs on each
 

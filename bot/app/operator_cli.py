@@ -17,7 +17,6 @@ from bot.app.cli_base import ProgramOption, app, err, progress, setup
 from bot.app.stats_text import stats_text
 from bot.core.clock import SystemClock
 from bot.core.errors import ConfigError
-from bot.customers.forget import Forgetting, Forgotten
 from bot.program.rules import load_program
 from bot.program.settings import Settings, load_settings, run_problems
 from bot.reports.stats import Period, parse_period
@@ -244,36 +243,19 @@ def _settings_and_problems() -> tuple[Settings | None, list[str]]:
 
 @app.command()
 def forget(
-    telegram_user_id: Annotated[int, typer.Argument(help="The person's Telegram user id")],
+    telegram_user_id: Annotated[int | None, typer.Argument(help="The person's Telegram user id")] = None,
+    email: Annotated[str | None, typer.Option("--email", help="Or their e-mail address")] = None,
+    phone: Annotated[str | None, typer.Option("--phone", help="Or their phone number, such as +15550001111")] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
     program: ProgramOption = None,
 ) -> None:
-    """Erase a person's personal data (names, contacts, messages); anonymous counts stay."""
-    from bot.app.operator_services import operator_services
-    from bot.app.wiring import team_from
-    from bot.team.alerts import Alerts
+    """Erase a person's personal data (names, contacts, messages); anonymous counts stay. Name them by Telegram user
+    id, or by e-mail address or phone number: an advocate imported by e-mail, a friend from the landing page."""
+    from bot.app.forget_cli import forget_target, report, target_of
 
+    target = target_of(telegram_user_id, email, phone)
     settings, rules = setup(program)
-    team = team_from(settings)
-    if not yes and not typer.confirm(f"Erase everything stored about Telegram user {telegram_user_id}?"):
+    if not yes and not typer.confirm(f"Erase everything stored about {target.shown}?"):
         err.print("referral-bot forget: nothing erased")
         raise typer.Exit(1)
-
-    async def main() -> Forgotten | None:
-        async with operator_services(settings, rules, links=False) as services:
-            clock = services.units.clock
-            return await Forgetting(services.units, Alerts(team) if team else None).forget(
-                f"cli:forget:{clock.now().isoformat()}", telegram_user_id
-            )
-
-    done = asyncio.run(main())
-    if done is None:
-        err.print(f"referral-bot forget: no customer with Telegram user id {telegram_user_id}")
-        raise typer.Exit(1)
-    erased = done.erased
-    typer.echo(f"forgot Telegram user {telegram_user_id}")
-    typer.echo(f"kept anonymously: {erased.referrals_made} referrals made, {erased.referrals_as_friend} as the friend")
-    typer.echo(f"messages: {erased.messages_dropped} unsent dropped, {erased.messages_blanked} sent blanked")
-    typer.echo(f"audit events cleaned: {erased.events_cleaned}")
-    if not done.scrubbed:
-        typer.echo("note: the database was busy; erased data leaves its files at the next checkpoint")
+    report(target, forget_target(settings, rules, target))

@@ -115,6 +115,12 @@ class ExportLine:
     status: str
     assignee: str | None
     deal_value: str | None  # decimal text, as stored
+    referrer_email: str | None = None  # an advocate imported by e-mail (on Telegram or not yet)
+    friend_contact_kind: str | None = None
+    friend_contact: str | None = None
+    friend_phone: str | None = None  # a landing-page friend's number beside their address
+    friend_consent_text: str | None = None  # what a landing-page friend ticked, word for word
+    friend_consent_at: str | None = None
 
 
 @dataclass(frozen=True)

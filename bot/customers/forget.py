@@ -1,5 +1,8 @@
 """Forgetting a person: their personal data leaves every table in one unit of work, while the anonymous counts
-(referrals, statuses, rewards, the funnel) stay. An operator does it from the command line, a customer with /forget.
+(referrals, statuses, rewards, the funnel) stay. An operator does it from the command line, by Telegram user id,
+e-mail address or phone number; a customer with /forget. Someone outside Telegram is forgotten too: an advocate
+imported with only an e-mail address is a customer like any other, and a friend who left their details on the
+landing page is found by the address or number they left.
 """
 
 from __future__ import annotations
@@ -21,16 +24,22 @@ class Forgotten:
 
     erased: Erased
     scrubbed: bool  # False when the database files could not be cleaned at once (another connection was busy)
+    customer: bool = True  # False: a friend known only by the contact they left, with no customer record
 
 
 def _contacts(customer: Customer) -> list[str]:
-    """How others may have named this person as a contact: their phone (with or without +) or @username."""
+    """How others may have named this person as a contact: their phone (with or without +), @username or e-mail
+    address."""
     # As typed (for the texts that show it) and as stored since contacts are compared lower-case.
     found = [f"@{customer.username}", username_contact(customer.username)] if customer.username else []
-    if customer.phone:
-        digits = customer.phone.lstrip("+")
-        found += [digits, f"+{digits}"]
+    found += _phone_forms(customer.phone) if customer.phone else []
+    found += [customer.email] if customer.email else []
     return list(dict.fromkeys(found))
+
+
+def _phone_forms(phone: str) -> list[str]:
+    digits = phone.lstrip("+")
+    return [digits, f"+{digits}"]
 
 
 def _pseudonym() -> int:
@@ -67,6 +76,21 @@ async def erase(w: Work, customer: Customer, alerts: Alerts | None) -> Erased:
     return erased
 
 
+async def erase_friend(w: Work, contact: str, alerts: Alerts | None) -> Erased | None:
+    """Erase a friend known only by a contact they left (an e-mail address or phone number, as stored), inside the
+    caller's unit of work; None when no referral names them."""
+    contacts = _phone_forms(contact) if contact.startswith("+") else [contact]
+    notes = await w.tx.notes_about(None, contacts)
+    if not notes:
+        return None
+    erased = await w.tx.erase_friend(contacts, [*contacts, *notes], w.now)
+    await w.tx.log_event("friend.forgotten", w.now, referrals_as_friend=erased.referrals_as_friend)
+    if alerts is not None:  # the team's alert cards showed their name and contact
+        for referral_id in await _with_alerts(w, erased.friend_of):
+            await alerts.refresh(w, referral_id)
+    return erased
+
+
 class Forgetting:
     def __init__(self, units: Units, alerts: Alerts | None = None) -> None:
         self._units = units
@@ -83,6 +107,22 @@ class Forgetting:
                 return None
             erased = await erase(w, customer, self._alerts)
         return Forgotten(erased, await self._units.store.scrub())  # scrubbed once the erasure is committed
+
+    async def forget_contact(self, inbound_id: str, contact: str) -> Forgotten | None:
+        """The operator's `forget --email` or `--phone`, with the contact as stored (a lower-case address, a number
+        in E.164): the customer who has it (an advocate imported by e-mail among them), else the friend who left
+        it on a referral; None when nobody has it."""
+        async with self._units.once(inbound_id) as w:
+            if w is None:
+                return None
+            customer = await w.tx.customer_by_contact(contact)
+            if customer is not None:
+                erased: Erased | None = await erase(w, customer, self._alerts)
+            else:
+                erased = await erase_friend(w, contact, self._alerts)
+            if erased is None:
+                return None
+        return Forgotten(erased, await self._units.store.scrub(), customer=customer is not None)
 
     async def ask(self, inbound_id: str, user: ChatUser) -> bool:
         """/forget: what will be erased, with a confirm and a cancel button."""

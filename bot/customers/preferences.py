@@ -1,4 +1,5 @@
-"""A customer's own settings: help, language, opting out of asks, and what we store about them."""
+"""A customer's own settings: help, language, opting out of asks, whether their web page shows their first name,
+and what we store about them."""
 
 from __future__ import annotations
 
@@ -90,6 +91,21 @@ class Preferences:
                     reward_count=len(rewards),
                     counts=await w.tx.privacy_counts(user.id),
                     segment=self._screens.label(customer.language, f"segment_{customer.segment}"),
+                    web_page=self._screens.links.web(customer.referral_code) is not None,
                 )
             )
+        return True
+
+    async def name_on_page(self, inbound_id: str, user: ChatUser, hidden: bool) -> bool:
+        """/hidename and /showname: whether their web page (and the e-mail a friend who leaves their details there
+        gets) shows their first name."""
+        async with self._units.once(inbound_id) as w:
+            if w is None:
+                return False
+            customer = await self._units.customer(w, user)
+            await w.tx.update_customer(user.id, name_hidden=hidden, updated_at=w.now)
+            await w.tx.log_event(
+                "customer.name_hidden" if hidden else "customer.name_shown", w.now, actor=f"tg:{user.id}"
+            )
+            await w.send(self._screens.to(customer, "name_hidden" if hidden else "name_shown"))
         return True

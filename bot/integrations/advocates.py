@@ -168,16 +168,17 @@ class AdvocateImport:
             # No Telegram id: an id below zero, until they bind their account (Telegram's user ids are positive).
             number = advocate.telegram_id or -(secrets.randbelow(TELEGRAM_ID_MAX - 1) + 1)
             user = ChatUser(number, advocate.first_name, advocate.last_name, None, advocate.language)
-            customer = await self._units.register(w, user, segment, referred_by=None)
+            known_id = (await self._units.register(w, user, segment, referred_by=None)).telegram_id
             if advocate.email is not None and await w.tx.customer_by_contact(advocate.email) is None:
-                await w.tx.update_customer(customer.telegram_id, email=advocate.email, updated_at=w.now)
+                await w.tx.update_customer(known_id, email=advocate.email, updated_at=w.now)
         else:
+            known_id = known.telegram_id
             language = advocate.language or known.language
             email = known.email or advocate.email
             await w.tx.update_customer(
                 known.telegram_id, segment=segment.value, language=language, email=email, updated_at=w.now
             )
-        subject = str(advocate.telegram_id or (known.telegram_id if known else "new"))
+        subject = str(known_id)  # the record's id, below zero for one not on Telegram yet
         await w.tx.log_event("customer.imported", w.now, actor="cli", subject=subject, segment=segment.value)
         return known is None
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from bot.core.ids import new_id
-from bot.core.models import DueAsk, Referral, Status
+from bot.core.models import Customer, DueAsk, Referral, Status
 from bot.core.unit_of_work import Units
 from bot.engagement.ask_triggers import record_purchase
 from bot.team.workflow import TeamService
@@ -113,6 +114,17 @@ class CrmService:
             return None
         store = self._units.store
         return Trail(referral, await store.referral_trail(referral_id), await store.reward_trail(referral_id))
+
+    async def referrers(self, referrals: Sequence[Referral]) -> dict[int, Customer]:
+        """The referrers of these referrals who are still stored, by id: what the API shows of them besides their
+        id (the e-mail address of an advocate imported by e-mail)."""
+        found: dict[int, Customer] = {}
+        async with self._units.store.reading() as tx:
+            for referrer_id in dict.fromkeys(referral.referrer_id for referral in referrals):
+                customer = await tx.customer(referrer_id)
+                if customer is not None:
+                    found[referrer_id] = customer
+        return found
 
     async def _referral(self, referral_id: str) -> Referral | None:
         async with self._units.store.reading() as tx:

@@ -128,6 +128,13 @@ EXPORT_COLUMNS = (
     "assignee",
     "deal_value",
     "detail",
+    # Added later, so at the end: a sheet that reads the columns by position keeps working.
+    "referrer_email",
+    "friend_contact_kind",
+    "friend_contact",
+    "friend_phone",
+    "friend_consent_text",
+    "friend_consent_at",
 )
 
 
@@ -149,6 +156,7 @@ def _export_line(row: ExportLine) -> list[Any]:
     detail = "; ".join(f"{k}={v}" for k, v in data.items() if k in ("reason", "deal_value"))
     if kind == "referral.reattributed":
         detail = f"previous_referrer={data.get('previous')}"
+    consented = row.friend_consent_at is not None  # a contact only when the friend agreed to be contacted
     return [
         row.event_at,
         event,
@@ -156,9 +164,9 @@ def _export_line(row: ExportLine) -> list[Any]:
         row.actor,
         row.id,
         row.created_at,
-        row.referrer_id,
+        _telegram_id(row.referrer_id),
         row.referrer_name,
-        row.friend_telegram_id or "",
+        _telegram_id(row.friend_telegram_id),
         row.friend or "",
         row.source,
         row.channel,
@@ -166,4 +174,14 @@ def _export_line(row: ExportLine) -> list[Any]:
         row.assignee or "",
         row.deal_value or "",
         detail,
+        row.referrer_email or "",
+        *((row.friend_contact_kind, row.friend_contact, row.friend_phone) if consented else ("", "", "")),
+        row.friend_consent_text or "",
+        row.friend_consent_at or "",
     ]
+
+
+def _telegram_id(value: int | None) -> int | str:
+    """A Telegram user id, or nothing: an advocate imported by e-mail has none yet, and a forgotten person's record
+    keeps only a pseudonym (both ids below zero), which no operator can look anyone up by."""
+    return value if value is not None and value > 0 else ""

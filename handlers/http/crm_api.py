@@ -14,7 +14,7 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bot.core.models import Referral, Status
+from bot.core.models import Customer, Referral, Status
 from bot.core.wire import wire
 from bot.integrations.crm import CrmService, KeyReused, ReferralQuery, Trail
 from bot.integrations.webhooks import referral_data
@@ -138,9 +138,10 @@ class CrmApi:
             return error(422, f"Idempotency-Key: {KEY_REUSED}", "Idempotency-Key")
         if result.referral is None:
             return error(404, "no referral with this id")
+        shown = referral_json(result.referral, await self._crm.referrers([result.referral]))
         if result.refused is not None:
-            return web.json_response({"error": result.refused, "referral": referral_json(result.referral)}, status=409)
-        return web.json_response({"referral": referral_json(result.referral)})
+            return web.json_response({"error": result.refused, "referral": shown}, status=409)
+        return web.json_response({"referral": shown})
 
     async def customer_event(self, request: web.Request) -> web.Response:
         key, data = await key_and_json(request)
@@ -169,15 +170,16 @@ class CrmApi:
             page = await self._crm.page(query)
         except ValueError as exc:
             raise BadInput("cursor", str(exc)) from None
+        referrers = await self._crm.referrers(page.referrals)
         return web.json_response(
-            {"referrals": [referral_json(r) for r in page.referrals], "next_cursor": page.next_cursor}
+            {"referrals": [referral_json(r, referrers) for r in page.referrals], "next_cursor": page.next_cursor}
         )
 
     async def show(self, request: web.Request) -> web.Response:
         trail = await self._crm.trail(request.match_info["referral_id"])
         if trail is None:
             return error(404, "no referral with this id")
-        return web.json_response(trail_json(trail))
+        return web.json_response(trail_json(trail, await self._crm.referrers([trail.referral])))
 
 
 async def key_and_json(request: web.Request) -> tuple[str | None, Any]:
@@ -191,10 +193,26 @@ async def key_and_json(request: web.Request) -> tuple[str | None, Any]:
         raise BadInput("body", "not valid JSON") from None
 
 
-def referral_json(referral: Referral) -> dict[str, Any]:
+def referral_json(referral: Referral, referrers: dict[int, Customer] | None = None) -> dict[str, Any]:
+    """The webhook's fields, the time of each step, and who the friend and the referrer are outside Telegram
+    (`referrers`: the stored referrers by id)."""
     moments = {name: wire(getattr(referral, name)) for name in MOMENTS}
-    return {**referral_data(referral), **moments, "lost_reason": referral.lost_reason, "review": referral.review}
+    referrer = (referrers or {}).get(referral.referrer_id)
+    consented = referral.friend_consent_at is not None  # a contact only when the friend agreed to be contacted
+    return {
+        **referral_data(referral),
+        **moments,
+        "lost_reason": referral.lost_reason,
+        "review": referral.review,
+        "friend_contact_kind": referral.friend_contact_kind if consented else None,
+        "friend_phone": referral.friend_phone if consented else None,
+        "friend_consent_text": referral.friend_consent_text,
+        "friend_consent_at": wire(referral.friend_consent_at),
+        # Ids below zero are no Telegram user's: an advocate imported by e-mail, or a forgotten person.
+        "referrer_telegram_id": referral.referrer_id if referral.referrer_id > 0 else None,
+        "referrer_email": referrer.email if referrer is not None else None,
+    }
 
 
-def trail_json(trail: Trail) -> dict[str, Any]:
-    return {"referral": referral_json(trail.referral), "trail": trail.events, "rewards": trail.rewards}
+def trail_json(trail: Trail, referrers: dict[int, Customer] | None = None) -> dict[str, Any]:
+    return {"referral": referral_json(trail.referral, referrers), "trail": trail.events, "rewards": trail.rewards}
