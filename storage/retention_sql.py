@@ -32,7 +32,7 @@ class _Table:
     kept: str = "1 = 0"  # true for a row that stays whatever its age (`{kind}` is the payload's kind)
     kept_params: Sequence[str] = ()
     settled: str = ""  # checked again as rows are deleted: a row that is no longer finished with stays
-    naming: tuple[str, str] | None = None  # a table and column whose rows exist only for this table's rows
+    naming: tuple[tuple[str, str], ...] = ()  # tables and columns whose rows exist only for this table's rows
 
 
 def _marks(count: int) -> str:
@@ -48,7 +48,10 @@ _TABLES: dict[Table, _Table] = {
         f"t.platform = 'slack' AND t.platform_message_id IS NOT NULL AND {{kind}} IN ({_marks(len(QUOTES))})",
         sorted(QUOTES),
         " AND status = 'sent'",
-        ("outbox_subjects", "outbox_id"),  # whose names a message carries, for `forget`: they go with it
+        (
+            ("outbox_subjects", "outbox_id"),  # whose names a message carries, for `forget`: they go with it
+            ("email_attempts", "outbox_id"),  # an e-mail's SMTP exchange begun: needed only until it is settled
+        ),
     ),
     "events": _Table(
         "events",
@@ -90,8 +93,7 @@ class RetentionSql(Scans):
             gone = await db.fetch_all(
                 f"DELETE FROM {spec.name} WHERE id IN ({_marks(len(ids))}){spec.settled} RETURNING id", ids
             )
-            if spec.naming is not None and gone:
-                table, column = spec.naming
+            for table, column in spec.naming if gone else ():
                 await db.execute(
                     f"DELETE FROM {table} WHERE {column} IN ({_marks(len(gone))})", [row["id"] for row in gone]
                 )

@@ -76,6 +76,9 @@ async def old_history(store: Store, operator: Operator) -> None:
         await tx.claim_request_key("crm:deal-1", "first", T0)
     for outbox_id in (sent, thread):  # whose names they carry, for `forget` (migration 0014)
         operator.execute("INSERT INTO outbox_subjects (subject, outbox_id) VALUES (?, ?)", "tg:1001", outbox_id)
+    mail = await queue(store, "mail", "email", {"subject": "Welcome"})
+    assert await store.begin_email(mail, T0)  # its SMTP exchange began, then it was recorded sent
+    await store.mark_sent({mail: "<mail@acme.example>"}, T0)
 
 
 async def test_old_finished_rows_go_and_what_is_still_needed_stays(store: Store, operator: Operator) -> None:
@@ -86,7 +89,7 @@ async def test_old_finished_rows_go_and_what_is_still_needed_stays(store: Store,
         assert await tx.claim_inbound("tg:2", LATER)
     until = cutoffs(90, LATER)
     removed = {table: (await prune_all(store, table, until[table], batch=2))[0] for table in until}
-    assert removed == {"outbox": 2, "events": 2, "processed_inbound": 1, "request_keys": 1}
+    assert removed == {"outbox": 3, "events": 2, "processed_inbound": 1, "request_keys": 1}
     kept = operator.rows("SELECT dedupe_key, status FROM outbox ORDER BY dedupe_key")
     assert kept == [
         {"dedupe_key": "audit", "status": "sent"},  # quotes a person: `forget` redacts it in Slack
@@ -103,6 +106,7 @@ async def test_old_finished_rows_go_and_what_is_still_needed_stays(store: Store,
     assert operator.rows("SELECT id FROM processed_inbound") == [{"id": "tg:2"}]
     assert operator.count("request_keys") == 0
     assert operator.rows("SELECT subject FROM outbox_subjects") == [{"subject": "tg:1001"}]  # the thread line's
+    assert operator.count("email_attempts") == 0  # gone with the sent mail
     assert await store.dead_letters() == 1
 
 
