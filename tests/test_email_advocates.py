@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -130,3 +131,30 @@ async def test_an_unsubscribed_advocate_is_not_asked_again(
     answer = await asked(slack, "inner_circle")
     assert answer.startswith("*Asked 0 of 1*") and "unreachable" in answer
     assert len(box.to("ana.ruiz@example.com")) == 1
+
+
+async def test_an_advocate_imported_with_a_telegram_id_who_never_started_the_bot_is_asked_by_email(
+    bot: Engine,
+    telegram: TelegramEmulator,
+    slack: SlackEmulator,
+    operator: Operator,
+    mailbox: tuple[Mailbox, int],
+    tmp_path: Path,
+) -> None:
+    box = mailbox[0]
+    await imported(tmp_path, operator, "first_name,segment,email,telegram_id\nEve,partner,eve@example.com,1005\n")
+    assert (await asked(slack, "partner")).startswith("*Asked 1 of 1*")  # a bot cannot write first in Telegram
+    await slack.wait_for(lambda: len(box.to("eve@example.com")) == 1, what="the ask by e-mail")
+    assert telegram.messages(1005) == []
+    found = re.search(r"start=(adv_[A-Za-z0-9_-]+)", text_of(box.to("eve@example.com")[0]))
+    assert found is not None
+    await telegram.open_deep_link(telegram.user(1005, "Eve"), found.group(1))
+    (welcome,) = await telegram.wait_for_messages(1005, 1)
+    assert welcome.text.startswith("Hi Eve, welcome to the Acme Coffee referral program!")
+    assert operator.rows("SELECT telegram_id, unreachable_at FROM customers") == [
+        {"telegram_id": 1005, "unreachable_at": None}  # reached in Telegram now: the next ask goes there
+    ]
+
+
+def text_of(mail: EmailMessage) -> str:
+    return str(mail.get_body(("plain",)).get_content())  # type: ignore[union-attr]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
 from bot.core.buttons import FriendConsentValue
@@ -64,6 +65,9 @@ class ReferralService:
             # Unknown or malformed: the ordinary welcome, saying nothing about codes that exist.
             await w.tx.log_event("deeplink.unknown", w.now, actor=f"tg:{user.id}", payload=payload[:64])
         known = await w.tx.customer(user.id)
+        if known is not None and known.unreachable_at is not None:  # they wrote to us: Telegram reaches them now
+            await w.tx.update_customer(user.id, unreachable_at=None, updated_at=w.now)
+            known = replace(known, unreachable_at=None)
         typed = await self._paths.named(w, user) if known is None else None
         if typed is not None:  # a friend a customer named with /refer: their referral, whatever link they opened
             await self._paths.join(w, user, typed, referrer, parsed.channel if parsed and referrer else "direct")

@@ -170,7 +170,9 @@ class AdvocateImport:
             user = ChatUser(number, advocate.first_name, advocate.last_name, None, advocate.language)
             known_id = (await self._units.register(w, user, segment, referred_by=None)).telegram_id
             if advocate.email is not None and await w.tx.customer_by_contact(advocate.email) is None:
-                await w.tx.update_customer(known_id, email=advocate.email, updated_at=w.now)
+                # New to us, so they never started the bot, and a bot cannot write first: e-mail until they do.
+                unreachable = w.now if advocate.telegram_id is not None else None
+                await w.tx.update_customer(known_id, email=advocate.email, unreachable_at=unreachable, updated_at=w.now)
         else:
             known_id = known.telegram_id
             language = advocate.language or known.language
