@@ -70,8 +70,11 @@ def forget_target(settings: Settings, rules: Program, target: Target) -> Forgott
 
 def report(target: Target, done: Forgotten | None) -> None:
     if done is None:
-        nobody = "no customer" if target.telegram_id is not None else "no customer or referred friend"
-        err.print(f"referral-bot forget: {nobody} with {target.shown}", highlight=False)
+        if target.telegram_id is not None:
+            nobody = f"no customer with Telegram user id {target.telegram_id}"
+        else:
+            nobody = f"no customer or referred friend with {target.shown}"
+        err.print(f"referral-bot forget: {nobody}", highlight=False)
         raise typer.Exit(1)
     erased = done.erased
     whom = "" if target.telegram_id is not None else " (a customer)" if done.customer else " (a referred friend)"
