@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -158,3 +159,28 @@ async def test_an_advocate_imported_with_a_telegram_id_who_never_started_the_bot
 
 def text_of(mail: EmailMessage) -> str:
     return str(mail.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+
+
+async def test_a_personal_link_expires(
+    bot: Engine,
+    telegram: TelegramEmulator,
+    slack: SlackEmulator,
+    operator: Operator,
+    mailbox: tuple[Mailbox, int],
+    clock: FakeClock,
+    tmp_path: Path,
+) -> None:
+    box = mailbox[0]
+    await imported(tmp_path, operator)
+    await asked(slack, "inner_circle")
+    await slack.wait_for(lambda: len(box.to("ana.ruiz@example.com")) == 1, what="the ask by e-mail")
+    mail = text_of(box.to("ana.ruiz@example.com")[0])
+    found = re.search(r"start=(adv_[A-Za-z0-9_-]+)", mail)
+    assert found is not None
+    expires = (clock.now() + timedelta(days=30)).date().isoformat()
+    assert expires in mail  # the mail says until when it works (ADVOCATE_LINK_DAYS)
+    clock.advance(timedelta(days=30, seconds=1))
+    await telegram.open_deep_link(telegram.user(3001, "Ana"), found.group(1))
+    spent, _ = await telegram.wait_for_messages(3001, 2)
+    assert spent.text.startswith("This personal link has been used already or has expired.")
+    assert operator.count("customers WHERE telegram_id < 0") == 1  # the record still waits for a new link
