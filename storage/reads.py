@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -11,6 +11,7 @@ from bot.core.figures import (
     AdvocateLine,
     CampaignLine,
     Counts,
+    DayCounts,
     ExportLine,
     HeldLine,
     Measure,
@@ -62,6 +63,10 @@ class Reads(Protocol):
     async def source_counts(self, since: datetime | None) -> list[SourceCounts]:
         """Asks, arrivals, conversions, revenue and rewards' cost per share channel and prompting ask, of what
         arrived (and was asked) from `since` on."""
+
+    async def arrivals_by_day(self, since: date | None) -> list[DayCounts]:
+        """Per arrival day from `since` on (None: every day), oldest first: arrivals, their conversions and revenue,
+        summed from the source tallies; a day with nothing counted is not there."""
 
     async def campaigns(self, ids: Sequence[str]) -> list[CampaignLine]:
         """The ask campaigns with these ids, as their events recorded them."""

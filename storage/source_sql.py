@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from bot.core.figures import CampaignLine, SourceCounts
+from bot.core.figures import CampaignLine, DayCounts, SourceCounts
 from bot.core.models import Referral, Reward
 from storage.rows import to_db
 from storage.sql_base import Scans, SqlBase
@@ -155,6 +155,13 @@ _ASKS_BETWEEN = (
 )
 
 
+# The weekly chart's days: a year is a few thousand tally rows, summed to one row a day from the (day, ...) key.
+_BY_DAY = (
+    "SELECT day, SUM(arrived) AS arrived, SUM(converted) AS converted, SUM(revenue_cents) AS revenue_cents"
+    " FROM source_tallies WHERE day >= ? GROUP BY day ORDER BY day"
+)
+
+
 def _add(found: dict[tuple[str, str], SourceCounts], rows: Sequence[dict[str, Any]]) -> None:
     for row in rows:
         key = (str(row["channel"]), str(row["prompted_by"]))
@@ -173,6 +180,13 @@ class SourceScans(Scans):
                 _add(found, await self._rows(sql, start, first_whole_day))
         _add(found, await self._rows(_OF_DAYS, first_whole_day))
         return list(found.values())
+
+    async def arrivals_by_day(self, since: date | None) -> list[DayCounts]:
+        rows = await self._rows(_BY_DAY, since.isoformat() if since else "")
+        return [
+            DayCounts(str(row["day"]), int(row["arrived"]), int(row["converted"]), int(row["revenue_cents"]))
+            for row in rows
+        ]
 
     async def campaigns(self, ids: Sequence[str]) -> list[CampaignLine]:
         if not ids:

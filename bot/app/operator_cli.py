@@ -23,6 +23,15 @@ from bot.reports.stats import Period, parse_period
 from storage import backup_copy, integrity
 
 PeriodArgument = Annotated[str, typer.Argument(help="7d, 30d, 90d, all, or any number of days such as 14d")]
+StatsPeriodArgument = Annotated[
+    str | None,
+    typer.Argument(help="7d, 30d (the default), 90d, all, or such as 14d; with --chart also weeks: 12w (its default)"),
+]
+ChartOption = Annotated[
+    Path | None,
+    typer.Option("--chart", metavar="FILE.png", help="Draw the charts instead: the funnel, and FILE-trend.png"),
+]
+LocaleOption = Annotated[str, typer.Option("--locale", help="The charts' language: en, es or fa")]
 GoalsOnOption = Annotated[
     str | None, typer.Option("--goals-on", help="Show the goals and break-even as of the end of this day (YYYY-MM-DD)")
 ]
@@ -40,22 +49,30 @@ def _period(command: str, text: str) -> Period:
 
 @app.command()
 def stats(
-    period: PeriodArgument = "30d",
+    period: StatsPeriodArgument = None,
     then: StatsArgument = None,
     program: ProgramOption = None,
     goals_on: GoalsOnOption = None,
+    chart: ChartOption = None,
+    locale: LocaleOption = "en",
 ) -> None:
     """The funnel, response times, NPS, A/B variants, goals, sources and money: the figures of `/referrals stats`.
-    `stats sources [PERIOD]` and `stats money [PERIOD]` show where referrals come from and what they are worth."""
+    `stats sources [PERIOD]` and `stats money [PERIOD]` show where referrals come from and what they are worth.
+    `stats [PERIOD] --chart FILE.png` draws the charts of `/referrals stats chart` into FILE.png and FILE-trend.png."""
     from bot.reports.goals import as_it_stood
     from bot.reports.worth import VIEWS
 
     settings, rules = setup(program)
-    view = period.lower() if period.lower() in VIEWS else None
+    view = period.lower() if period and period.lower() in VIEWS else None
     if view is None and then is not None:
         err.print(f"referral-bot stats: {period!r} is not sources or money, so {then!r} has no place after it")
         raise typer.Exit(2)
-    chosen = _period("stats", (then or "30d") if view else period)
+    if chart is not None:
+        from bot.app.chart_cli import write_charts
+
+        write_charts(settings, rules, period, view, chart, locale)
+        return
+    chosen = _period("stats", (then or "30d") if view else (period or "30d"))
     goals_at = SystemClock().now() if goals_on is None else as_it_stood(goals_on, rules)
     if goals_at is None:
         err.print(f"referral-bot stats: --goals-on {goals_on!r} is not a date (write it as YYYY-MM-DD)")

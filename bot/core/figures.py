@@ -189,6 +189,17 @@ class SourceCounts:
 
 
 @dataclass(frozen=True)
+class DayCounts:
+    """One arrival day's referrals (UTC, as stored: YYYY-MM-DD): how many arrived, how many of them converted, and
+    their deal values in cents (storage/source_sql.py)."""
+
+    day: str
+    arrived: int
+    converted: int
+    revenue_cents: int
+
+
+@dataclass(frozen=True)
 class CampaignLine:
     """An ask campaign as its event recorded it: the segment asked, and when it ended (as stored)."""
 

@@ -50,6 +50,10 @@ class Texts:
     def links(self) -> Links:
         return self._links
 
+    @property
+    def renderer(self) -> Renderer:
+        return self._render
+
     def _common(self, locale: str) -> dict[str, Any]:
         program = self._program
         return {

@@ -20,9 +20,11 @@ from bot.engagement.variants import variant_figures
 from bot.program.sections import SEGMENTS
 from bot.program.texts import Texts
 from bot.reports import stats
+from bot.reports.charts import parse_chart_period, render_charts
 from bot.reports.goals import goal_progress
 from bot.reports.tallies import counts_by_variant
 from bot.reports.worth import VIEWS, stats_view, stats_worth
+from handlers.slack.charts import TEAM_LOCALE, send_charts
 from handlers.slack.managers import ManagersOnly, subcommand
 from handlers.slack.replays import Replays
 from handlers.slack.review import review_queue
@@ -69,6 +71,8 @@ class SlashCommands:
 
     async def _answer(self, name: str, args: list[str], manager: bool, user: str, client: AsyncWebClient) -> str:
         now, team = self._clock.now(), self._screens.team
+        if name == "stats" and args and args[0].lower() == "chart":
+            return await self._charts(args[1:], user, client)
         if name in ("stats", "reps", "export"):
             view = args.pop(0).lower() if name == "stats" and args and args[0].lower() in VIEWS else None
             period = stats.parse_period(args[0] if args else "", now)
@@ -129,6 +133,16 @@ class SlashCommands:
             goals=await goal_progress(self._store, self._screens.program, self._clock.now()),
             **await stats_worth(self._store, self._screens, period, self._clock.now(), counts, members),
         )
+
+    async def _charts(self, args: list[str], user: str, client: AsyncWebClient) -> str:
+        """`stats chart [period]`: the funnel and the weeks as pictures, in the manager's DM (12 weeks by default)."""
+        now, screens = self._clock.now(), self._screens
+        period = parse_chart_period(args[0] if args else "", now)
+        if period is None:
+            return screens.team("chart_period", text=args[0][:20])
+        charts = await render_charts(self._store, screens.program, screens.renderer, TEAM_LOCALE, now, period)
+        await send_charts(client, user, charts, f"referrals-{period.label}-{now:%Y%m%d}")
+        return screens.team("charts_sent", titles=[chart.title for chart in charts])
 
     async def _export(self, period: stats.Period, user: str, client: AsyncWebClient) -> str:
         content = await stats.export_csv(self._store, period)

@@ -5,6 +5,7 @@ view is rendered when the row is sent, so it always shows the figures as they ar
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -19,6 +20,7 @@ from bot.program.texts import Texts
 from bot.team.alerts import HOME_PLATFORM, Team, home_chat, home_payload, note_home_opened
 from bot.team.dashboard import Dashboard, load_dashboard
 from handlers.slack.blocks import fit
+from handlers.slack.charts import HomeCharts
 from storage.base import Store
 
 Block = dict[str, Any]
@@ -28,14 +30,16 @@ def _section(text: str) -> Block:
     return {"type": "section", "text": {"type": "mrkdwn", "text": fit(text)}}
 
 
-def home_view(screens: Texts, team: Team, board: Dashboard | None) -> dict[str, Any]:
-    """The Home tab: the dashboard for a manager (board given), otherwise what the app is for."""
+def home_view(screens: Texts, team: Team, board: Dashboard | None, charts: Sequence[Block] = ()) -> dict[str, Any]:
+    """The Home tab: the dashboard for a manager (board given), with the charts' image blocks below the funnel;
+    otherwise what the app is for."""
     if board is None:
         return {"type": "home", "blocks": [_section(screens.team("home_visitor", channel=team.alert_channel))]}
     updated = screens.team("home_updated", now=board.now)
     blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": "Referral dashboard", "emoji": True}},
         _section(screens.team("home_funnel", f=board.funnel)),
+        *charts,
         {"type": "divider"},
     ]
     if board.goals:
@@ -82,14 +86,17 @@ class HomeSender:
     def __init__(self, client: AsyncWebClient, store: Store, screens: Texts, team: Team, clock: Clock) -> None:
         self._client, self._store = client, store
         self._screens, self._team, self._clock = screens, team, clock
+        self._charts = HomeCharts(client, store, screens, clock)  # one drawing an hour, shared by every manager
 
     async def send(self, row: OutboxRow) -> str | None:
         user = str(row.payload["user"])
         # Managers are read at send time, so someone no longer a manager stops seeing the figures.
         manager = self._team.is_manager(user)
         board = await load_dashboard(self._store, self._clock.now(), self._screens.program) if manager else None
+        charts = await self._charts.blocks() if manager else []
+        view = home_view(self._screens, self._team, board, charts)
         try:
-            published = await self._client.views_publish(user_id=user, view=home_view(self._screens, self._team, board))
+            published = await self._client.views_publish(user_id=user, view=view)
         except SlackApiError as error:
             raise _failure(error) from error
         except (OSError, TimeoutError) as error:
