@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIN := --constraint constraints.txt
 
-.PHONY: demo test chromium crash bench lint typecheck check constraints clean
+.PHONY: demo playground test chromium crash bench lint typecheck check constraints clean
 
 # No build isolation: the package is built with the pinned setuptools installed here, not whichever is newest.
 $(STAMP): pyproject.toml constraints.txt
@@ -18,17 +18,23 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(BIN)/referral-bot demo
 
+# Both sides in the browser, a phone with Telegram and the team's Slack, until Ctrl-C: it prints the page's address.
+playground: $(STAMP)
+	$(BIN)/referral-bot playground
+
 test: $(STAMP) chromium
 	$(BIN)/python -m pytest
 
-# The browser tests (tests/test_landing_page.py) drive Debian's chromium: installed here when missing, as root;
-# anyone else is told how. SKIP_BROWSER=1 skips both the install and those tests.
+# The browser tests (tests/test_landing_page.py, tests/test_playground.py) drive Debian's chromium: installed here
+# when missing, as root, with the emoji font the bot's messages need in the README's screenshots; anyone else is told
+# how. SKIP_BROWSER=1 skips both the install and those tests.
 chromium:
 	@test "$(SKIP_BROWSER)" = 1 || test -x /usr/bin/chromium || { \
 	    if [ "$$(id -u)" = 0 ]; then \
 	        echo "make: installing Debian's chromium for the browser tests"; \
 	        export DEBIAN_FRONTEND=noninteractive; \
-	        apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }; \
+	        apt-get install -y -q chromium fonts-noto-color-emoji \
+	            || { apt-get update -q && apt-get install -y -q chromium fonts-noto-color-emoji; }; \
 	    else \
 	        echo "make: the browser tests need /usr/bin/chromium: run 'sudo apt-get install -y chromium'" \
 	             "(or SKIP_BROWSER=1 make test to skip them)" >&2; \

@@ -159,6 +159,11 @@ class SlackChat(SlackWorkspace):
         upload.content = content
         return True
 
+    def uploaded(self, file_id: str) -> tuple[str, bytes] | None:
+        """The name and bytes of a file the bot uploaded, shared or not: an image block's slack_file may name it."""
+        upload = self._uploads.get(file_id)
+        return None if upload is None or upload.content is None else (upload.name, upload.content)
+
     def _files_complete_upload(self, params: JSONDict) -> JSONDict:
         items = decode_json(params.get("files"), "files")
         if not isinstance(items, list) or not items or not all(isinstance(item, dict) for item in items):

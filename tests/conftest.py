@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.async_api import Browser, async_playwright
 
 from bot.app.demo import TOKEN, emulator_settings
 from bot.app.wiring import build_engine
@@ -191,6 +193,34 @@ async def team(
 ) -> AsyncIterator[Engine]:
     async with team_bot(telegram, slack, program, clock, operator.database) as running:
         yield running
+
+
+# --- The browser -----------------------------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture
+def chromium() -> Path:
+    """Debian's chromium; missing, the browser tests fail unless SKIP_BROWSER=1 says to skip them (never silently)."""
+    if not CHROMIUM.exists():
+        if os.environ.get("SKIP_BROWSER") == "1":
+            pytest.skip("SKIP_BROWSER=1 and /usr/bin/chromium is missing: the web pages are not tested in a browser")
+        pytest.fail(
+            "the browser tests need Debian's chromium at /usr/bin/chromium: `apt-get install -y chromium` (as root, "
+            "`make test` installs it), or set SKIP_BROWSER=1 to skip these tests"
+        )
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(chromium: Path) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=str(chromium), args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            await launched.close()
 
 
 # --- The domain alone -----------------------------------------------------------------------------

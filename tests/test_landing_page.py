@@ -4,13 +4,11 @@ in Persian the page reads right to left. The screenshots in docs/img/ and the RE
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from bot.core.clock import FakeClock
 from bot.core.engine import Engine
@@ -21,32 +19,8 @@ from sandbox.telegram_api import TelegramEmulator
 from conftest import ALERTS, ROOT, Operator, team_bot
 from helpers import LANDING, WEB_LINK, on_landing, said, start
 
-CHROMIUM = Path("/usr/bin/chromium")
 PHONE: dict[str, Any] = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True}
 SCREENSHOTS = ROOT / "docs" / "img"
-
-
-@pytest.fixture
-def chromium() -> Path:
-    """Debian's chromium; missing, these tests fail unless SKIP_BROWSER=1 says to skip them (never silently)."""
-    if not CHROMIUM.exists():
-        if os.environ.get("SKIP_BROWSER") == "1":
-            pytest.skip("SKIP_BROWSER=1 and /usr/bin/chromium is missing: the landing page is not tested in a browser")
-        pytest.fail(
-            "the browser tests need Debian's chromium at /usr/bin/chromium: `apt-get install -y chromium` (as root, "
-            "`make test` installs it), or set SKIP_BROWSER=1 to skip these tests"
-        )
-    return CHROMIUM
-
-
-@pytest.fixture
-async def browser(chromium: Path) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=str(chromium), args=["--no-sandbox"])
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 @pytest.fixture

@@ -118,6 +118,17 @@ def demo() -> None:
 
 
 @app.command()
+def playground(
+    program: Annotated[Path | None, typer.Option("--program", help="Program file (default: the example)")] = None,
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1 (default: a free one)")] = 0,
+) -> None:
+    """Both sides in the browser, Telegram and Slack, against the local emulators, until Ctrl-C."""
+    from bot.app.playground.run import run_playground
+
+    raise typer.Exit(asyncio.run(run_playground(program, port)))
+
+
+@app.command()
 def ask(
     segment: Annotated[str, typer.Option("--segment", help="Who to ask: inner_circle, customer, partner, ...")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say who would be asked; change nothing")] = False,

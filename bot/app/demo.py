@@ -4,43 +4,23 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from rich.table import Table
 from rich.text import Text
 
 from bot.app.demo_story import tell_story
-from bot.app.demo_transcript import ALERTS, MAYA, TEAM, console, money
+from bot.app.demo_transcript import console, money
+from bot.app.emulated import MONDAY_MORNING, emulated_bot
+from bot.app.emulated import TOKEN as TOKEN  # re-exported: the tests and the benchmarks import it from here
+from bot.app.emulated import emulator_settings as emulator_settings  # re-exported, as TOKEN
 from bot.app.examples import PROGRAM_EXAMPLE
-from bot.app.wiring import build_engine
 from bot.core.clock import FakeClock
 from bot.program.rules import load_program
-from bot.program.settings import Settings
-from handlers.slack.channel import SlackChannel
-from sandbox.slack_api import SlackEmulator
-from sandbox.telegram_api import TelegramEmulator
 from storage import SQLiteStore
 
-TOKEN = "123456:DEMO-TOKEN"
-MONDAY_MORNING = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # 10:00 in Madrid, inside business hours
 PROGRAM = PROGRAM_EXAMPLE
 README_DEPLOY = "https://github.com/referral-bot/referral-bot#deploying-it-on-a-server"
-
-
-def emulator_settings(telegram: TelegramEmulator, database: Path | str, **overrides: Any) -> Settings:
-    """Settings that point the bot at a local emulator, ignoring any `.env` of a real deployment. The database is
-    a SQLite file, or a DATABASE_URL."""
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        telegram_bot_token=TOKEN,
-        telegram_api_url=telegram.base_url,
-        telegram_file_url=telegram.base_file_url,
-        telegram_poll_timeout=1,
-        database_url=database if isinstance(database, str) else f"sqlite:///{database}",
-        **{"http_port": 0, **overrides},  # a free port, so emulated bots never collide
-    )
 
 
 async def run_demo() -> int:
@@ -50,29 +30,9 @@ async def run_demo() -> int:
     introduce(program.program.name)
     with tempfile.TemporaryDirectory(prefix="referral-bot-demo-") as workdir:
         database = Path(workdir) / "demo.db"
-        async with (
-            TelegramEmulator(token=TOKEN, bot_username="AcmeReferralBot", bot_name="Acme Referrals") as tg,
-            SlackEmulator(bot_token="xoxb-demo", signing_secret="demo-secret") as slack,
-        ):
-            for user_id, name, real_name in TEAM:
-                slack.add_user(user_id, name, real_name=real_name)
-            slack.add_channel(ALERTS, "referrals", members={user for user, _, _ in TEAM})
-            settings = emulator_settings(
-                tg,
-                database,
-                slack_bot_token="xoxb-demo",
-                slack_api_url=slack.api_url,
-                slack_signing_secret="demo-secret",
-                slack_http_host="127.0.0.1",
-                slack_http_port=0,
-                slack_alert_channel=ALERTS,
-                slack_manager_ids=MAYA,
-                slack_channel_rate_per_second=20,  # Slack allows 1 a second; the emulator needs no pause
-            )
-            async with await build_engine(settings, program, clock) as engine:
-                slack.bot_endpoint = f"http://127.0.0.1:{engine.part(SlackChannel).port}/slack/events"
-                await tell_story(tg, slack, clock)
-            await summarise(database)
+        async with emulated_bot(program, clock, database) as world:
+            await tell_story(world.telegram, world.slack, clock)
+        await summarise(database)
     conclude()
     return 0
 

@@ -56,7 +56,7 @@ _SLACK_TOKEN = re.compile(
 
 def telegram_text(text: str, entities: Iterable[Mapping[str, Any]]) -> Text:
     """The text with its entities applied; Telegram counts their offsets in UTF-16 code units, not characters."""
-    at = _utf16_positions(text)
+    at = utf16_positions(text)
     shown = Text(text)
     for entity in entities:
         start, end = at[entity["offset"]], at[entity["offset"] + entity["length"]]
@@ -67,7 +67,8 @@ def telegram_text(text: str, entities: Iterable[Mapping[str, Any]]) -> Text:
     return shown
 
 
-def _utf16_positions(text: str) -> dict[int, int]:
+def utf16_positions(text: str) -> dict[int, int]:
+    """Telegram's entity offsets count UTF-16 units: where each falls in the Python string."""
     positions, units = {0: 0}, 0
     for index, char in enumerate(text, 1):
         units += 2 if ord(char) > 0xFFFF else 1
