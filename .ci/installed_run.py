@@ -115,7 +115,35 @@ async def main() -> int:
                 process.send_signal(signal.SIGTERM)
             code = await asyncio.wait_for(process.wait(), timeout=WAIT)
     print(f"installed package: `referral-bot run` stopped on SIGTERM with exit status {code}")
+    return code or await playground()
+
+
+async def playground() -> int:
+    """`referral-bot playground` from the wheel: its page and script come from the installed package."""
+    command = Path(sys.executable).with_name("referral-bot")
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(command, "playground", "--port", str(port))
+    try:
+        page = script = ""
+        for _ in range(int(WAIT * 4)):
+            try:
+                page = await asyncio.to_thread(_fetch, port, "/")
+                script = await asyncio.to_thread(_fetch, port, "/static/playground.js")
+                break
+            except OSError:  # not listening yet
+                await asyncio.sleep(0.25)
+        assert "Telegram" in page and "Slack" in page and script, "the playground's page or script is missing"
+        print("installed package: `referral-bot playground` served its page and script")
+    finally:
+        process.send_signal(signal.SIGINT)
+        code = await asyncio.wait_for(process.wait(), timeout=WAIT)
+    print(f"installed package: `referral-bot playground` stopped on Ctrl-C with exit status {code}")
     return code
+
+
+def _fetch(port: int, path: str) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=WAIT) as response:
+        return str(response.read().decode())
 
 
 if __name__ == "__main__":
