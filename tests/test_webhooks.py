@@ -7,8 +7,8 @@ import hmac
 import json
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -19,7 +19,8 @@ from bot.app.wiring import build_engine
 from bot.core.clock import FakeClock
 from bot.core.engine import Engine
 from bot.core.errors import ConfigError
-from bot.integrations.webhooks import verify_signature
+from bot.core.models import Referral
+from bot.integrations.webhooks import referral_data, verify_signature
 from bot.program.rules import Program
 from bot.program.settings import load_settings
 from handlers.http.server import HttpServer
@@ -194,3 +195,32 @@ def test_webhook_urls_need_a_secret_and_must_be_urls() -> None:
         load_settings(_env_file=None, webhook_urls="https://crm.example/hooks")
     with pytest.raises(ConfigError, match=r"setting WEBHOOK_URLS: .*'crm\.example' is not an http"):
         load_settings(_env_file=None, webhook_urls="crm.example", webhook_secret=SECRET)
+
+
+def test_a_landing_friends_contact_and_consent_reach_the_crm_only_as_given() -> None:
+    """A friend who left an address and a number on the landing page: both, and the consent word for word."""
+    at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    landing = replace(UNCONSENTED, source="landing", channel="landing", friend_phone="+34612345678")
+    landing = replace(landing, friend_consent_text="I agree that Acme Coffee may contact me.", friend_consent_at=at)
+    data = referral_data(landing)
+    contact = (data["friend_contact"], data["friend_contact_kind"], data["friend_phone"])
+    assert contact == ("bea@example.com", "email", "+34612345678")
+    assert data["friend_consent_text"] == "I agree that Acme Coffee may contact me."
+    assert data["friend_consent_at"] == "2026-01-05T09:00:00.000000+00:00" and data["source"] == "landing"
+    hidden = referral_data(replace(UNCONSENTED, friend_phone="+34612345678"))  # no consent: no contact
+    assert hidden["friend_contact"] is hidden["friend_phone"] is hidden["friend_contact_kind"] is None
+
+
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+UNCONSENTED = Referral(
+    "r1",
+    1001,
+    "direct",
+    "direct",
+    "new",
+    T0,
+    T0,
+    friend_name="Bea",
+    friend_contact="bea@example.com",
+    friend_contact_kind="email",
+)

@@ -66,6 +66,10 @@ def referral_data(referral: Referral) -> dict[str, Any]:
         "friend_telegram_id": referral.friend_telegram_id,
         "friend_name": referral.friend_name,
         "friend_contact": referral.friend_contact if consented else None,  # only what the friend agreed to share
+        "friend_contact_kind": referral.friend_contact_kind if consented else None,
+        "friend_phone": referral.friend_phone if consented else None,  # a landing-page friend's, beside the address
+        "friend_consent_text": referral.friend_consent_text,
+        "friend_consent_at": wire(referral.friend_consent_at),
         "source": referral.source,
         "channel": referral.channel,
         "variant": referral.variant,

@@ -198,16 +198,11 @@ def referral_json(referral: Referral, referrers: dict[int, Customer] | None = No
     (`referrers`: the stored referrers by id)."""
     moments = {name: wire(getattr(referral, name)) for name in MOMENTS}
     referrer = (referrers or {}).get(referral.referrer_id)
-    consented = referral.friend_consent_at is not None  # a contact only when the friend agreed to be contacted
     return {
         **referral_data(referral),
         **moments,
         "lost_reason": referral.lost_reason,
         "review": referral.review,
-        "friend_contact_kind": referral.friend_contact_kind if consented else None,
-        "friend_phone": referral.friend_phone if consented else None,
-        "friend_consent_text": referral.friend_consent_text,
-        "friend_consent_at": wire(referral.friend_consent_at),
         # Ids below zero are no Telegram user's: an advocate imported by e-mail, or a forgotten person.
         "referrer_telegram_id": referral.referrer_id if referral.referrer_id > 0 else None,
         "referrer_email": referrer.email if referrer is not None else None,
