@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
 from bot.core.engine import Engine
-from bot.core.validation import storable
+from bot.core.validation import shown_text, storable
 from bot.program.rules import Program
 from messages.renderer import clean
 from sandbox.slack_api import SlackEmulator
@@ -673,7 +673,8 @@ async def lost(
         assert len(typed_reason) > 500 and referral_row(operator, friend_id)["status"] == "claimed"
         return
     await eventually(lambda: referral_row(operator, friend_id)["status"] == "lost")
-    kept = typed_reason[:500] or None  # a longer reason is cut without a word: test_bug_e2_...
+    # A longer reason is cut without a word (test_bug_e2_...); one of only invisible marks is none.
+    kept = shown_text(typed_reason)[:500] or None
     assert referral_row(operator, friend_id)["lost_reason"] == kept
     done = (await slack.wait_for_messages(ALERTS, 3 + delivered, thread_ts=alert.ts))[2 + delivered]
     because = f": {mrkdwn(kept)}" if kept else ""
@@ -802,3 +803,10 @@ async def test_bug_g_a_european_deal_value_is_not_misread(
     if not (response.json or {}).get("errors"):  # refusing the ambiguous form is as good as reading it right
         await eventually(lambda: operator.rows("SELECT status FROM referrals") == [{"status": "converted"}])
         assert operator.rows("SELECT deal_value FROM referrals") == [{"deal_value": "1200.50"}]
+
+
+def test_bug_h_a_lost_reason_of_only_invisible_marks_is_no_reason() -> None:
+    """Found by the fuzzing: 219 left-to-right embeddings as the reason showed the alert as ":x: *Lost*:" with
+    nothing after the colon. Such a reason is stored as none; one with anything visible is kept as typed."""
+    assert shown_text("\u202a" * 219) == shown_text(" \u200b\t\u2066 ") == ""
+    assert shown_text("  \u202aToo expensive ") == "\u202aToo expensive"

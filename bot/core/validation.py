@@ -51,6 +51,13 @@ def _has_hidden_characters(text: str) -> bool:
     return any(unicodedata.category(char) in {"Cc", "Cf", "Co", "Cn"} and char not in _ALLOWED_FORMAT for char in text)
 
 
+def shown_text(text: str) -> str:
+    """Text as typed, or "" when nothing in it would show (only spaces and invisible marks): a reason of nothing
+    is no reason, rather than a colon followed by blank space."""
+    stripped = text.strip()
+    return stripped if any(unicodedata.category(char)[0] not in "CZ" for char in stripped) else ""
+
+
 def parse_count(text: str, low: int, high: int, ascii_only: bool = False) -> int | None:
     """A whole number a person typed, from `low` to `high`; None for anything else. Decimal digits of any script
     count (a Persian manager types ۷), as int() reads them; str.isdigit would also pass "²", which int() refuses.

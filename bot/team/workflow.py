@@ -14,6 +14,7 @@ from typing import Any
 from bot.core.models import Referral, Status
 from bot.core.subjects import friend_of, person
 from bot.core.unit_of_work import Units, Work
+from bot.core.validation import shown_text
 from bot.delivery.mail import Mailer
 from bot.engagement.ask_triggers import schedule_after_conversion
 from bot.engagement.nps import after_conversion
@@ -110,7 +111,7 @@ class TeamService:
         if target == Status.CONVERTED and details.get("deal_value") is not None:
             changes["deal_value"] = Decimal(details["deal_value"])
         if target == Status.LOST:
-            changes["lost_reason"] = (details.get("reason") or "")[:500] or None
+            changes["lost_reason"] = shown_text(details.get("reason") or "")[:500] or None
         await w.tx.update_referral(referral.id, **changes)
         await w.tx.cancel_timers(referral.id, w.now)
         if target == Status.CLAIMED:
