@@ -71,6 +71,11 @@ class Mailbox:
         return [d.message for d in self.delivered if address in d.rcpt_tos]
 
 
+def text_of(mail: EmailMessage) -> str:
+    """The plain-text part, as a mail client that shows text shows it."""
+    return str(mail.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+
+
 def refuse_password(
     server: SmtpServer, session: Session, envelope: Envelope, mechanism: str, data: LoginPassword
 ) -> AuthResult:

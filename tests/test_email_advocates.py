@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,9 @@ from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 
 from conftest import ALERTS, MAYA, Operator, team_bot
-from faults import free_port
 from helpers import environment, referral_bot
-from smtp_mailbox import Mailbox, smtp_server
+from outside_people import mail_server
+from smtp_mailbox import Mailbox, text_of
 
 BACKENDS = ("sqlite", "postgresql")  # moving a record to its Telegram id is SQL of its own on each
 PUBLIC_URL = "https://refer.acme.example"
@@ -30,9 +29,8 @@ ADVOCATES = "first_name,last_name,segment,language,email\nAna,Ruiz,inner_circle,
 
 @pytest.fixture
 async def mailbox() -> AsyncIterator[tuple[Mailbox, int]]:
-    box, port = Mailbox(), free_port()
-    async with smtp_server(box, port):
-        yield box, port
+    async with mail_server() as server:
+        yield server
 
 
 @pytest.fixture
@@ -155,10 +153,6 @@ async def test_an_advocate_imported_with_a_telegram_id_who_never_started_the_bot
     assert operator.rows("SELECT telegram_id, unreachable_at FROM customers") == [
         {"telegram_id": 1005, "unreachable_at": None}  # reached in Telegram now: the next ask goes there
     ]
-
-
-def text_of(mail: EmailMessage) -> str:
-    return str(mail.get_body(("plain",)).get_content())  # type: ignore[union-attr]
 
 
 async def test_a_personal_link_expires(

@@ -5,7 +5,6 @@ e-mail. Through the real landing page, the real SMTP client and server, and the 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -19,19 +18,18 @@ from sandbox.slack_api import SlackEmulator
 from sandbox.telegram_api import TelegramEmulator
 
 from conftest import ALERTS, RITA, Operator, eventually, team_bot
-from faults import free_port
 from helpers import LANDING, PUBLIC_URL, WEB_LINK, current, environment, on_landing, referral_bot, start
 from landing_visitor import Visitor
-from smtp_mailbox import Mailbox, smtp_server
+from outside_people import mail_server
+from smtp_mailbox import Mailbox, text_of
 
 BACKENDS = ("sqlite", "postgresql")
 
 
 @pytest.fixture
 async def mailbox() -> AsyncIterator[tuple[Mailbox, int]]:
-    box, port = Mailbox(), free_port()
-    async with smtp_server(box, port):
-        yield box, port
+    async with mail_server() as server:
+        yield server
 
 
 @pytest.fixture
@@ -61,10 +59,6 @@ async def leaves_details(bot: Engine, link: str, **fields: str) -> None:
         assert (await visitor.open(path)).status == 200
         sent = await visitor.send(path, **fields)
         assert sent.status == 200, sent.text
-
-
-def text_of(mail: EmailMessage) -> str:
-    return str(mail.get_body(("plain",)).get_content())  # type: ignore[union-attr]
 
 
 async def test_a_landing_friend_is_welcomed_and_written_to_by_email_until_they_unsubscribe(
