@@ -87,7 +87,7 @@ class Renderer:
             template = self._slack.get_template(f"{locale}/{name}.mrkdwn")
         except TemplateNotFound:
             template = self._slack.get_template(f"en/{name}.mrkdwn")
-        return template.render(**context).strip()
+        return template.render(locale=locale, **context).strip()
 
     def slack_first(self, names: Sequence[str], locale: str = "en", **context: Any) -> str:
         """The first of `names` there is a Slack template for, such as a segment's call script before the default
@@ -95,7 +95,7 @@ class Renderer:
         expects it to be used, not a built-in text for some segment it did not think to override."""
         paths = [f"{code}/{name}.mrkdwn" for name in names for code in dict.fromkeys((locale, "en"))]
         own = [path for path in paths if self._override is not None and (self._override / path).is_file()]
-        return self._slack.select_template([*own, *paths]).render(**context).strip()
+        return self._slack.select_template([*own, *paths]).render(locale=locale, **context).strip()
 
     def label(self, locale: str, key: str, **context: Any) -> str:
         """A short plain-text label, such as a button's text."""

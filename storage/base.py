@@ -26,9 +26,10 @@ from bot.core.models import (
 from bot.core.retention import Mark, Pruned, Table
 from storage.privacy_base import PrivacyTransaction
 from storage.reads import Reads
+from storage.team_base import TeamTransaction
 
 
-class Transaction(PrivacyTransaction, Protocol):
+class Transaction(PrivacyTransaction, TeamTransaction, Protocol):
     """One unit of work's reads and writes; what concerns a person's privacy is in storage/privacy_base.py."""
 
     async def claim_inbound(self, inbound_id: str, at: datetime) -> bool:

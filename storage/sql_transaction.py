@@ -15,12 +15,13 @@ from storage.privacy_sql import PrivacySql
 from storage.rows import checked_columns, from_row, to_db, to_row
 from storage.sql_base import Executor, SqlBase
 from storage.tally_sql import TallySql
+from storage.team_sql import TeamSql
 from storage.trigger_sql import TriggerSql
 
 __all__ = ["Executor", "SqlBase", "SqlTransaction"]
 
 
-class SqlTransaction(EngagementSql, TriggerSql, PrivacySql, TallySql, CrmWrites, ContactSql):
+class SqlTransaction(EngagementSql, TriggerSql, PrivacySql, TallySql, CrmWrites, ContactSql, TeamSql):
     async def claim_inbound(self, inbound_id: str, at: datetime) -> bool:
         row = {"id": inbound_id, "processed_at": to_db(at)}
         return await self._insert("processed_inbound", row, "ON CONFLICT (id) DO NOTHING") == 1

@@ -30,7 +30,16 @@ async def operator_services(
         username = await _bot_username(settings) if links else ""
         renderer = Renderer(settings.templates_dir)
         outside = outside_of(settings)
-        yield CustomerServices.build(store, program, renderer, username, SystemClock(), lambda: None, outside=outside)
+        yield CustomerServices.build(
+            store,
+            program,
+            renderer,
+            username,
+            SystemClock(),
+            lambda: None,
+            outside=outside,
+            team_locale=settings.team_locale,
+        )
     finally:
         await store.close()
 

@@ -32,7 +32,7 @@ async def stats_text(settings: Settings, rules: Program, view: str | None, chose
 
     store = await open_migrated_store(settings)
     try:
-        screens = Texts(Renderer(settings.templates_dir), rules, Links(""))
+        screens = Texts(Renderer(settings.templates_dir), rules, Links(""), settings.team_locale)
         if view is not None:
             return await stats_view(view, store, screens, chosen, at, command=COMMAND)
         counts = await counts_by_variant(store, chosen.since)

@@ -219,7 +219,16 @@ async def _assemble(
     renderer = Renderer(settings.templates_dir)
     webhooks = Webhooks(settings.webhook_targets)
     services = CustomerServices.build(
-        store, program, renderer, app.bot.username, clock, dispatcher.wake, alerts, webhooks, outside_of(settings)
+        store,
+        program,
+        renderer,
+        app.bot.username,
+        clock,
+        dispatcher.wake,
+        alerts,
+        webhooks,
+        outside_of(settings),
+        settings.team_locale,
     )
     FloodGuard(services, settings.telegram_user_updates_per_minute).install(app)
     await telegram.install(Routes(services), services.screens.command_menu(), program.program.default_locale)

@@ -86,7 +86,7 @@ class FriendConsents:
         await w.send(self._screens.to(friend, "friend_consent_declined"))
         await self._tell_team(w, referral, "friend_declined", friend, closed=closed)
 
-    async def _tell_team(self, w: Work, referral: Referral, template: str, friend: Customer, **context: object) -> None:
+    async def _tell_team(self, w: Work, referral: Referral, template: str, friend: Customer, **context: Any) -> None:
         """The alert redrawn with the friend's answer, and a line in its thread (a held referral has no alert)."""
         alerts = self._units.alerts
         if alerts is None or referral.status == Status.HELD:

@@ -130,7 +130,7 @@ class FriendPaths:
         await self._units.webhooks.status_changed(w, replace(typed, **changes), typed.status, "merge")
         await w.tx.log_event("referral.merged", w.now, subject=typed.id, into=kept.id)
 
-    async def _tell_team(self, w: Work, referral: Referral, template: str, **context: object) -> None:
+    async def _tell_team(self, w: Work, referral: Referral, template: str, **context: Any) -> None:
         alerts = self._units.alerts
         if alerts is None or referral.status == Status.HELD:  # a held referral has no alert yet
             return

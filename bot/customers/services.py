@@ -60,9 +60,10 @@ class CustomerServices:
         alerts: Alerts | None = None,
         webhooks: Webhooks | None = None,
         outside: Outside | None = None,
+        team_locale: str = "en",
     ) -> CustomerServices:
         outside = outside or Outside()
-        screens = Texts(renderer, program, Links(bot_username, outside.public_url))
+        screens = Texts(renderer, program, Links(bot_username, outside.public_url), team_locale)
         units = Units(store, program, screens, clock, wake, webhooks or Webhooks(), alerts)
         mailer = Mailer(units)
         units.mail_enabled, units.advocate_link_days = outside.mail, outside.advocate_link_days

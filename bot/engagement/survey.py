@@ -6,10 +6,9 @@ typed and listed for managers by `/referrals feedback`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import Any
 
 from bot.core.buttons import SurveySkip
-from bot.core.figures import NpsComment, SurveyAnswer
 from bot.core.models import ChatUser, Customer, Draft
 from bot.core.unit_of_work import Units, Work
 from bot.core.validation import storable
@@ -71,6 +70,6 @@ class SurveyService:
         return True
 
 
-async def latest_feedback(store: Store, limit: int = 15) -> dict[str, Sequence[SurveyAnswer | NpsComment]]:
+async def latest_feedback(store: Store, limit: int = 15) -> dict[str, Any]:
     """What managers read in `/referrals feedback`: the latest survey answers and NPS comments, newest first."""
     return {"answers": await store.survey_answers(limit), "comments": await store.nps_comments(limit)}

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     slack_alert_channel: str = ""
     slack_support_channel: str = ""  # detractors' NPS answers; SLACK_ALERT_CHANNEL when empty
     slack_manager_ids: str = ""
+    # The team side's language (en, es or fa): channel posts, and DMs to anyone whose own Slack language is not known.
+    team_locale: Literal["en", "es", "fa"] = "en"
 
     # The engine's own HTTP server (CRM API, metrics, health); port 0 picks a free port.
     http_host: str = "127.0.0.1"

@@ -37,10 +37,16 @@ class InviteCard:
 
 
 class Texts:
-    def __init__(self, renderer: Renderer, program: Program, links: Links) -> None:
+    def __init__(self, renderer: Renderer, program: Program, links: Links, team_locale: str = "en") -> None:
         self._render = renderer
         self._program = program
         self._links = links
+        self._team_locale = team_locale if team_locale in LOCALES else "en"
+
+    @property
+    def team_locale(self) -> str:
+        """The team side's language (TEAM_LOCALE): channel posts, and anyone whose own language is not known."""
+        return self._team_locale
 
     @property
     def program(self) -> Program:
@@ -74,13 +80,20 @@ class Texts:
         """A plain message from template `name` to a customer, in their language."""
         return self.text(customer, customer.telegram_id, customer.language, name, **context)
 
-    def team(self, name: str, **context: Any) -> str:
-        """Slack text for the team, with the program's own words at hand."""
-        return self._render.slack(name, **self._common("en"), **context)
+    def team(self, name: str, locale: str | None = None, **context: Any) -> str:
+        """Slack text for the team, with the program's own words at hand: in `locale` (a reader's own, for a DM or an
+        ephemeral answer), else in the team's (a channel post)."""
+        locale = locale or self._team_locale
+        return self._render.slack(name, locale, **self._common(locale), **context)
 
-    def team_first(self, names: Sequence[str], **context: Any) -> str:
+    def team_first(self, names: Sequence[str], locale: str | None = None, **context: Any) -> str:
         """Slack text from the first of `names` there is a template for (the business's own first)."""
-        return self._render.slack_first(names, **{**self._common("en"), **context})
+        locale = locale or self._team_locale
+        return self._render.slack_first(names, locale, **{**self._common(locale), **context})
+
+    def team_label(self, key: str, locale: str | None = None, **context: Any) -> str:
+        """A short label on the team side (a Slack button, a source's name), in `locale` or the team's."""
+        return self._render.label(locale or self._team_locale, key, **context)
 
     def label(self, locale: str, key: str, **context: Any) -> str:
         return self._render.label(locale, key, **context)

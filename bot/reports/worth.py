@@ -48,7 +48,7 @@ async def stats_view(
     """`view` is one of VIEWS: the breakdown by channel and by ask, or the money and break-even."""
     found = await sources(store, period)
     window = screens.program.attribution.window_days
-    context = {"found": found, "amount": screens.money, "window": window, "command": command}
+    context: dict[str, Any] = {"found": found, "amount": screens.money, "window": window, "command": command}
     if view == "sources":
         return screens.team("stats_sources", **context)
     return screens.team(

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from bot.core.models import Reward
 from bot.core.unit_of_work import Units, Work
@@ -37,7 +38,7 @@ async def take_code(w: Work, units: Units, reward: Reward) -> str | None:
     return code
 
 
-async def _warn(w: Work, units: Units, template: str, **context: object) -> None:
+async def _warn(w: Work, units: Units, template: str, **context: Any) -> None:
     if units.alerts is None:
         return
     text = units.screens.team(template, **context)
