@@ -17,6 +17,8 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, Template, TemplateNotFound
 from markupsafe import Markup
 
+from messages.numbers import FILTERS as NUMBER_FILTERS
+
 BUILT_IN = Path(__file__).parent
 LOCALES = ("en", "es", "fa")
 RTL_LOCALES = frozenset({"fa"})
@@ -66,6 +68,7 @@ class Renderer:
             keep_trailing_newline=False,
             auto_reload=False,  # templates are read once per start; checking the files on every message costs a stat
         )
+        self._env.filters.update(NUMBER_FILTERS)  # `|number`, `|percent`: in the template's locale; overlays share them
         self._plain = Environment(undefined=StrictUndefined, finalize=clean, autoescape=False)
         self._slack = self._env.overlay(autoescape=False, finalize=slack_escape)
         self._plain_files = self._env.overlay(autoescape=False)  # e-mail text parts: as typed, nothing to escape

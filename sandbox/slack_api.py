@@ -15,8 +15,17 @@ from aiohttp import web
 from sandbox.connections import client_port, listen_again, stop_listening
 from sandbox.slack_models import ApiCall, JSONDict, SlackError
 from sandbox.slack_people import SlackPeople
+from sandbox.slack_presence import SlackPresence
 
 _APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
+# The OAuth scope a method needs, as Slack checks it. An app installed without one gets `missing_scope`.
+SCOPE_NEEDED = {
+    "users.info": "users:read",
+    "users.getPresence": "users:read",
+    "chat.postMessage": "chat:write",
+    "chat.postEphemeral": "chat:write",
+}
+DEFAULT_SCOPES = frozenset({"chat:write", "commands", "users:read", "im:write", "files:write", "channels:history"})
 
 
 @dataclass(frozen=True)
@@ -42,7 +51,7 @@ async def _read_params(request: web.Request) -> JSONDict:
     return params
 
 
-class SlackEmulator(SlackPeople):
+class SlackEmulator(SlackPeople, SlackPresence):
     def __init__(
         self, bot_token: str = "xoxb-test", app_token: str = "xapp-test", signing_secret: str = "test-secret",
         team_id: str = "T0001", bot_user_id: str = "UBOT", *, bot_id: str = "B0001", app_id: str = "A0001",
@@ -50,6 +59,7 @@ class SlackEmulator(SlackPeople):
         super().__init__(team_id, bot_user_id, bot_id, app_id, signing_secret)
         self.bot_token, self.app_token = bot_token, app_token
         self.calls: list[ApiCall] = []
+        self.scopes: set[str] = set(DEFAULT_SCOPES)  # the bot token's scopes: take one away to see the bot without it
         self._runner: web.AppRunner | None = None
         self._port = 0
         self._failures: dict[str, list[SlackError]] = {}
@@ -61,6 +71,7 @@ class SlackEmulator(SlackPeople):
             "chat.update": self._chat_update, "chat.delete": self._chat_delete,
             "chat.postEphemeral": self._chat_post_ephemeral, "chat.getPermalink": self._chat_get_permalink,
             "conversations.open": self._conversations_open, "users.info": self._users_info,
+            "users.getPresence": self._users_get_presence,
             "conversations.info": self._conversations_info,
             "conversations.history": self._conversations_history,
             "views.open": self._views_open, "views.push": self._views_push, "views.update": self._views_update,
@@ -136,6 +147,7 @@ class SlackEmulator(SlackPeople):
             if method not in self._methods:
                 raise SlackError("unknown_method")
             self._authorize(method, request, params)
+            self._check_scope(method)
             self._inject_failure(method, params)
             status, body = 200, {"ok": True} | self._methods[method](params)
         except SlackError as error:
@@ -159,6 +171,12 @@ class SlackEmulator(SlackPeople):
             raise SlackError("not_allowed_token_type")
         if token != wanted:
             raise SlackError("invalid_auth")
+
+    def _check_scope(self, method: str) -> None:
+        needed = SCOPE_NEEDED.get(method)
+        if needed is not None and needed not in self.scopes:
+            provided = ",".join(sorted(self.scopes))
+            raise SlackError("missing_scope", extra={"needed": needed, "provided": provided})
 
     def _inject_failure(self, method: str, params: JSONDict) -> None:
         queued = self._failures.get(method)

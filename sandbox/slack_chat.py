@@ -142,7 +142,9 @@ class SlackChat(SlackWorkspace):
         user = self._users.get(str(params.get("user", "")))
         if user is None:
             raise SlackError("user_not_found")
-        return {"user": user}
+        # As in Slack, the person's language is there only when asked for.
+        shown = user if truthy(params.get("include_locale")) else {k: v for k, v in user.items() if k != "locale"}
+        return {"user": shown}
 
     def _files_get_upload_url(self, params: JSONDict) -> JSONDict:
         filename, length = params.get("filename"), str(params.get("length", ""))

@@ -114,7 +114,7 @@ class SlackViews(SlackChat):
         for block_id, answers in values.items():
             for action_id, value in answers.items():
                 assert (block_id, action_id) in inputs, f"the modal has no input {block_id}/{action_id}: {inputs}"
-                typed = {"type": inputs[(block_id, action_id)], "value": value}
+                typed = _answer(inputs[(block_id, action_id)], value)
                 state.setdefault(block_id, {})[action_id] = typed
         return view | {"state": {"values": state}}
 
@@ -133,6 +133,15 @@ class SlackViews(SlackChat):
         elif view_id in stack:
             del stack[stack.index(view_id) :]
         self._notify()
+
+
+def _answer(kind: str, value: str) -> JSONDict:
+    """An input's state as Slack sends it: a picked person as selected_user, a picked option as selected_option."""
+    if kind == "users_select":
+        return {"type": kind, "selected_user": value}
+    if kind == "static_select":
+        return {"type": kind, "selected_option": {"value": value, "text": {"type": "plain_text", "text": value}}}
+    return {"type": kind, "value": value}
 
 
 def _inputs(view: JSONDict) -> dict[tuple[str, str], str]:

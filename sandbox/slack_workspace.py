@@ -40,9 +40,11 @@ class SlackWorkspace:
 
     def add_user(
         self, user_id: str, name: str, *, real_name: str | None = None, email: str | None = None,
-        tz: str = "UTC", is_admin: bool = False,
+        tz: str = "UTC", is_admin: bool = False, locale: str = "en-US",
     ) -> JSONDict:  # fmt: skip
-        self._users[user_id] = self._profile(user_id, name, real_name or name, email, tz) | {"is_admin": is_admin}
+        """`locale` is the language the person set in Slack, which users.info shows only with include_locale."""
+        profile = self._profile(user_id, name, real_name or name, email, tz)
+        self._users[user_id] = profile | {"is_admin": is_admin, "locale": locale}
         return self._users[user_id]
 
     def add_channel(

@@ -26,10 +26,12 @@ from bot.core.models import (
 from bot.core.retention import Mark, Pruned, Table
 from storage.privacy_base import PrivacyTransaction
 from storage.reads import Reads
+from storage.routing_base import RoutingTransaction
+from storage.speed_base import SpeedReads
 from storage.team_base import TeamTransaction
 
 
-class Transaction(PrivacyTransaction, TeamTransaction, Protocol):
+class Transaction(PrivacyTransaction, TeamTransaction, RoutingTransaction, Protocol):
     """One unit of work's reads and writes; what concerns a person's privacy is in storage/privacy_base.py."""
 
     async def claim_inbound(self, inbound_id: str, at: datetime) -> bool:
@@ -198,7 +200,7 @@ class CommitCounts:
     commits: int = 0
 
 
-class Store(Reads, Protocol):
+class Store(Reads, SpeedReads, Protocol):
     commit_counts: CommitCounts
     # How many senders' Telegram updates a poller may run side by side. SQLite runs writes one at a time in the
     # order they come and lets those that queue share a commit, so side by side is both faster and in order.

@@ -18,7 +18,8 @@ from storage.rows import json_text, to_db
 if TYPE_CHECKING:
     from storage.sql_base import Executor
 
-# Team messages that may quote a person, and so are redacted in Slack when that person is forgotten.
+# Team messages that may quote a person, and so are redacted in Slack when that person is forgotten. The cards drawn
+# from the referral when sent (its alert, routing's DM cards) hold only ids: `forget` redraws those instead.
 QUOTES = frozenset({"notice", "thread", "dm"})
 # Event data keys that may hold free text about a person (a lost reason, an error quoting a message).
 _FREE_TEXT_KEYS = frozenset({"reason", "error", "text", "payload", "comment", "note", "phone", "name", "email"})

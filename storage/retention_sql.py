@@ -39,14 +39,19 @@ def _marks(count: int) -> str:
     return ", ".join("?" for _ in range(count))
 
 
+# Slack messages `forget` may have to reach however old: those that may quote a person (redacted), and routing's DM
+# cards (redrawn: their ts is found by their `offer` row).
+_REACHED = sorted(QUOTES | {"offer"})
+
+
 _TABLES: dict[Table, _Table] = {
     # Only sent rows have sent_at (a dead letter's is cleared). Slack messages that may quote a person stay, for
-    # `forget` to redact (storage/privacy_sql.py).
+    # `forget` to redact (storage/privacy_sql.py), and so do routing's DM cards, for it to redraw.
     "outbox": _Table(
         "outbox",
         "sent_at",
-        f"t.platform = 'slack' AND t.platform_message_id IS NOT NULL AND {{kind}} IN ({_marks(len(QUOTES))})",
-        sorted(QUOTES),
+        f"t.platform = 'slack' AND t.platform_message_id IS NOT NULL AND {{kind}} IN ({_marks(len(_REACHED))})",
+        _REACHED,
         " AND status = 'sent'",
         (
             ("outbox_subjects", "outbox_id"),  # whose names a message carries, for `forget`: they go with it

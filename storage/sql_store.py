@@ -20,6 +20,7 @@ from storage.retention_sql import RetentionSql
 from storage.rows import to_db
 from storage.site_sql import SiteSql
 from storage.source_sql import SourceScans
+from storage.speed_sql import SpeedScans
 from storage.sql_base import Executor
 from storage.sql_transaction import SqlTransaction
 from storage.tally_sql import recount_statements
@@ -55,6 +56,7 @@ class SqlStoreBase(
     KitSql,
     EmailSql,
     SiteSql,
+    SpeedScans,
 ):
     dialect: Dialect
 

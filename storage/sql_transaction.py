@@ -12,6 +12,7 @@ from storage.contact_sql import ContactSql
 from storage.crm_sql import CrmWrites
 from storage.engagement_sql import EngagementSql
 from storage.privacy_sql import PrivacySql
+from storage.routing_sql import RoutingSql
 from storage.rows import checked_columns, from_row, to_db, to_row
 from storage.sql_base import Executor, SqlBase
 from storage.tally_sql import TallySql
@@ -21,7 +22,7 @@ from storage.trigger_sql import TriggerSql
 __all__ = ["Executor", "SqlBase", "SqlTransaction"]
 
 
-class SqlTransaction(EngagementSql, TriggerSql, PrivacySql, TallySql, CrmWrites, ContactSql, TeamSql):
+class SqlTransaction(EngagementSql, TriggerSql, PrivacySql, TallySql, CrmWrites, ContactSql, TeamSql, RoutingSql):
     async def claim_inbound(self, inbound_id: str, at: datetime) -> bool:
         row = {"id": inbound_id, "processed_at": to_db(at)}
         return await self._insert("processed_inbound", row, "ON CONFLICT (id) DO NOTHING") == 1

@@ -27,7 +27,8 @@ async def test_a_rep_may_see_pending_and_help_but_not_the_managers_figures(
         "Sorry, `/referrals stats` is for managers. You can use `/referrals pending` and `/referrals help`."
     )
     pending = await ask(slack, RITA, "pending")
-    assert "*Waiting for the team* (1)" in pending and "• Ben (from Ana): *unclaimed* · 0 min" in pending
+    assert "*Waiting for the team* (1)" in pending
+    assert "• Ben (from Ana): *unclaimed* · waiting 0 min · ⚪ on time (0 min of 5 min)" in pending
     assert "`/referrals export" in await ask(slack, MAYA, "help")
 
 

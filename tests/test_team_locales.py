@@ -13,6 +13,7 @@ import pytest
 from jinja2 import Environment, FileSystemLoader, meta
 
 from messages import Renderer
+from messages.numbers import FILTERS as NUMBER_FILTERS
 from messages.renderer import BUILT_IN, LOCALES
 
 OTHER_LOCALES = [locale for locale in LOCALES if locale != "en"]
@@ -22,6 +23,7 @@ SIDES = {"slack": ("", ".mrkdwn"), "telegram": ("", ".html"), "email": ("email",
 SHARED = {"kit_items.html", "kit_words.html"}
 # Parsed the way messages/renderer.py reads them, so whitespace control and the like are judged alike.
 ENV = Environment(loader=FileSystemLoader(str(BUILT_IN)), trim_blocks=True, lstrip_blocks=True, autoescape=False)
+ENV.filters.update(NUMBER_FILTERS)  # `|number` and `|percent`, which the renderer gives every template
 
 
 def templates(locale: str, side: str) -> set[str]:

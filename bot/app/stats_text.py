@@ -11,12 +11,6 @@ from bot.reports.stats import Period
 COMMAND = "referral-bot stats"  # what the summary's lines point to for more
 
 
-def minutes(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:.0f} min" if value < 120 else f"{value / 60:.1f} h"
-
-
 async def stats_text(settings: Settings, rules: Program, view: str | None, chosen: Period, at: datetime) -> str:
     """The stats as `/referrals stats` words them; goals and break-even as they stood at `at`."""
     from bot.app.wiring import open_migrated_store
@@ -28,6 +22,7 @@ async def stats_text(settings: Settings, rules: Program, view: str | None, chose
     from bot.reports.stats import funnel
     from bot.reports.tallies import counts_by_variant
     from bot.reports.worth import stats_view, stats_worth
+    from bot.team.wording import median_time
     from messages import Renderer
 
     store = await open_migrated_store(settings)
@@ -40,11 +35,11 @@ async def stats_text(settings: Settings, rules: Program, view: str | None, chose
         return screens.team(
             "stats",
             f=await funnel(store, chosen, counts),
-            minutes=minutes,
+            minutes=median_time(screens),
             dead=await store.dead_letters(),
             nps=await nps_figures(store, chosen),
             variants=await variant_figures(store, chosen, [v.name for v in rules.variants], counts, members),
-            goals=await goal_progress(store, rules, at),
+            goals=await goal_progress(store, rules, at, screens.team_locale),
             **await stats_worth(store, screens, chosen, at, counts, members, command=COMMAND),
         )
     finally:

@@ -9,8 +9,11 @@ from contextlib import AsyncExitStack, contextmanager
 from datetime import timedelta
 from pathlib import Path
 
-from bot.app.startup_checks import check_database_writable, check_slack_channels
+from telegram.ext import Application
+
+from bot.app.startup_checks import check_database_writable
 from bot.app.wiring_outside import outside_of, outside_parts, outside_summary, stop_bounced
+from bot.app.wiring_team import team_parts
 from bot.core.clock import Clock, SystemClock
 from bot.core.engine import Engine, Part, collect_cycles_less_often
 from bot.core.errors import ConfigError, unreachable
@@ -28,23 +31,14 @@ from bot.program.kit_screens import KIT_FILE
 from bot.program.rules import Program
 from bot.program.settings import Settings, hide_password, run_problems, slack_problems
 from bot.reports.metrics import Health, Metrics
-from bot.team.alerts import HOME_PLATFORM, Alerts, Team
-from bot.team.sla import SlaScheduler
+from bot.team.alerts import Alerts, Team
 from bot.team.workflow import TeamService
 from handlers.http.crm_api import CrmApi
 from handlers.http.listen import Limits
 from handlers.http.metrics_routes import routes as metrics_routes
 from handlers.http.server import HttpServer
 from handlers.http.webhook_sender import WebhookSender
-from handlers.slack.channel import SlackChannel, build_slack_app
-from handlers.slack.commands import SlashCommands
-from handlers.slack.home import HomeSender, HomeTab
-from handlers.slack.managers import ManagersOnly
-from handlers.slack.replays import Replays
-from handlers.slack.reward_blocks import KINDS as REWARD_KINDS
-from handlers.slack.reward_blocks import RewardRoutes, RewardSender
-from handlers.slack.routes import SlackRoutes
-from handlers.slack.sender import SlackSender
+from handlers.slack.channel import SlackChannel
 from handlers.telegram import TelegramChannel, TelegramSender, build_application
 from handlers.telegram.channel import Webhook
 from handlers.telegram.flood import FloodGuard
@@ -198,18 +192,7 @@ async def _assemble(
     stack: AsyncExitStack,
     health: Health,
 ) -> list[Part]:
-    app = build_application(
-        settings.telegram_bot_token,
-        settings.telegram_api_url,
-        settings.telegram_file_base_url,
-        settings.telegram_rate_per_second,
-        settings.telegram_group_rate_per_minute,
-    )
-    telegram = await stack.enter_async_context(
-        TelegramChannel(
-            app, store, clock.now, settings.telegram_poll_timeout, Webhook.of(settings), store.updates_at_once
-        )
-    )
+    app, telegram = await _telegram(settings, store, clock, stack)
     senders: dict[str, Sender] = {"telegram": TelegramSender(app.bot)}
     senders[f"telegram/{KIT_FILE}"] = KitFileSender(app.bot, store, clock.now)  # uploads a kit file once
     dispatcher = Dispatcher(store, senders, clock, policy or dispatch_policy(settings))
@@ -217,18 +200,10 @@ async def _assemble(
     dispatcher.metrics = metrics = Metrics(store)  # this engine's own registry
     alerts = Alerts(team) if team else None
     renderer = Renderer(settings.templates_dir)
-    webhooks = Webhooks(settings.webhook_targets)
+    webhooks, outside = Webhooks(settings.webhook_targets), outside_of(settings)
+    wake, locale = dispatcher.wake, settings.team_locale
     services = CustomerServices.build(
-        store,
-        program,
-        renderer,
-        app.bot.username,
-        clock,
-        dispatcher.wake,
-        alerts,
-        webhooks,
-        outside_of(settings),
-        settings.team_locale,
+        store, program, renderer, app.bot.username, clock, wake, alerts, webhooks, outside, locale
     )
     FloodGuard(services, settings.telegram_user_updates_per_minute).install(app)
     await telegram.install(Routes(services), services.screens.command_menu(), program.program.default_locale)
@@ -236,14 +211,29 @@ async def _assemble(
     parts: list[Part] = [telegram, dispatcher, FollowUpSweep(units), FeedbackSweep(units), TriggerSweep(units)]
     parts.append(Pruner(store, clock, settings.retention_days, metrics.rows_pruned))
     if team is not None and alerts is not None:
-        slack = _slack(settings, store, clock, services, team, alerts, senders)
-        parts += [await stack.enter_async_context(slack), SlaScheduler(services.units, metrics=metrics)]
-        await check_slack_channels(team, slack.channel_info)
+        parts += await team_parts(settings, services, team, alerts, senders, stack, metrics)
     senders["webhook"] = await stack.enter_async_context(WebhookSender(settings.webhook_secret))
     server = _http_server(settings, services, alerts)
     server.add_routes(metrics_routes(metrics, health))
     parts.append(await stack.enter_async_context(server))
     return parts + await outside_parts(settings, program, store, clock, services, renderer, senders, stack)
+
+
+async def _telegram(
+    settings: Settings, store: Store, clock: Clock, stack: AsyncExitStack
+) -> tuple[Application, TelegramChannel]:  # type: ignore[type-arg]
+    """The customer side: python-telegram-bot's Application, and the channel that receives its updates."""
+    app = build_application(
+        settings.telegram_bot_token,
+        settings.telegram_api_url,
+        settings.telegram_file_base_url,
+        settings.telegram_rate_per_second,
+        settings.telegram_group_rate_per_minute,
+    )
+    channel = TelegramChannel(
+        app, store, clock.now, settings.telegram_poll_timeout, Webhook.of(settings), store.updates_at_once
+    )
+    return app, await stack.enter_async_context(channel)
 
 
 def _http_server(settings: Settings, services: CustomerServices, alerts: Alerts | None) -> HttpServer:
@@ -252,29 +242,3 @@ def _http_server(settings: Settings, services: CustomerServices, alerts: Alerts 
     team = TeamService(services.units, alerts) if alerts is not None else None
     server.add_routes(CrmApi(CrmService(services.units, team), settings.crm_api_token).routes())
     return server
-
-
-def _slack(
-    settings: Settings,
-    store: Store,
-    clock: Clock,
-    services: CustomerServices,
-    team: Team,
-    alerts: Alerts,
-    senders: dict[str, Sender],
-) -> SlackChannel:
-    """The team side: the Slack app with its routes and commands, and the outbox's Slack sender."""
-    slack_app = build_slack_app(settings.slack_bot_token, settings.slack_api_url, settings.slack_signing_secret)
-    slack_sender = SlackSender(slack_app.client, store, services.screens, clock, settings.slack_digest_threshold)
-    senders["slack"] = slack_sender
-    rewards = RewardSender(slack_app.client, store, services.screens)
-    senders.update({f"slack/{kind}": rewards for kind in REWARD_KINDS})
-    senders[HOME_PLATFORM] = HomeSender(slack_app.client, store, services.screens, team, clock)
-    HomeTab(services.units).install(slack_app)
-    SlackRoutes(TeamService(services.units, alerts), services.screens).install(slack_app)
-    managers = ManagersOnly(team, services.screens)  # the one manager check, in front of every manager-only listener
-    RewardRoutes(services.units, alerts).install(slack_app, managers)  # and the review queue's Approve / Reject
-    replays = Replays(store, clock)  # a signed slash command sent again runs once
-    SlashCommands(store, services.screens, clock, services.campaigns).install(slack_app, managers, replays)
-    host, port = settings.slack_http_host, settings.slack_http_port
-    return SlackChannel(slack_app, settings.slack_app_token, host, port, Limits.of(settings))

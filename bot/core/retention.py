@@ -3,7 +3,8 @@
 Pruned once older than the retention:
 - outbox rows that were sent. Unsent and leased rows are never touched, nor are dead letters (a message someone
   never got, counted by `/referrals stats` and the metrics until an operator deals with it), nor the team's Slack
-  messages that may quote a person (thread lines, DMs, notices): `forget` finds those there to redact them in Slack.
+  messages that may quote a person (thread lines, DMs, notices): `forget` finds those there to redact them in Slack,
+  nor routing's DM cards, which it redraws.
 - processed inbound ids and CRM Idempotency-Keys, but never before REPLAY_DAYS whatever the setting: Telegram
   redelivers an unconfirmed update for up to 24 hours, Slack retries within minutes, and a CRM retries a request
   with its key; within that window a repeat must still find its id taken.

@@ -15,6 +15,7 @@ from bot.core.models import FORGET_CHAT, ChatUser, Customer, Erased, Outgoing, S
 from bot.core.unit_of_work import Units, Work
 from bot.core.validation import username_contact
 from bot.team.alerts import Alerts
+from bot.team.routing import redraw_cards
 from messages import normalize_locale
 
 
@@ -73,6 +74,7 @@ async def erase(w: Work, customer: Customer, alerts: Alerts | None) -> Erased:
     if alerts is not None:  # Slack alerts that showed their name are redrawn without it
         for referral_id in dict.fromkeys([*made, *await _with_alerts(w, erased.friend_of)]):
             await alerts.refresh(w, referral_id)
+            await redraw_cards(w, referral_id)  # and so are routing's DM cards of the referral
     return erased
 
 
@@ -88,6 +90,7 @@ async def erase_friend(w: Work, contact: str, alerts: Alerts | None) -> Erased |
     if alerts is not None:  # the team's alert cards showed their name and contact
         for referral_id in await _with_alerts(w, erased.friend_of):
             await alerts.refresh(w, referral_id)
+            await redraw_cards(w, referral_id)
     return erased
 
 

@@ -17,6 +17,7 @@ from bot.program.business_hours import BusinessHours
 from bot.program.economics import Economics
 from bot.program.goals import Goals
 from bot.program.kit import PROGRAM_DIR, Kit
+from bot.program.routing import Routing
 from bot.program.sections import (
     DEFAULT_VARIANTS,
     Asks,
@@ -54,6 +55,12 @@ class Sla(_Frozen):
     claim_within_minutes: int = Field(default=5, ge=1, le=7 * 24 * 60)
     escalate_after_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60)
     contact_within_minutes: int = Field(default=60, ge=1, le=30 * 24 * 60)
+    # What the weekly summary and a closed card measure first contact against; none: claim plus contact time.
+    first_contact_target_minutes: int | None = Field(default=None, ge=1, le=37 * 24 * 60)
+
+    @property
+    def first_contact_target(self) -> int:
+        return self.first_contact_target_minutes or self.claim_within_minutes + self.contact_within_minutes
 
     @model_validator(mode="after")
     def _escalate_after_nudge(self) -> Sla:
@@ -109,6 +116,7 @@ class Program(_Frozen):
     attribution: Attribution = Attribution()
     limits: Limits = Limits()
     sla: Sla = Sla()
+    routing: Routing = Routing()  # who is offered each referral; `claim`: the channel's Claim button
     business_hours: Hours = Hours()
     asks: Asks = Asks()
     feedback: Feedback = Feedback()

@@ -21,7 +21,7 @@ from bot.core.links import Links
 from bot.core.models import Button, Customer, Outgoing, Referral, Reward
 from bot.program.ab_copy import invite_pitch
 from bot.program.rules import Program
-from messages import LOCALES, Renderer
+from messages import LOCALES, Renderer, numbers
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,13 @@ class Texts:
     def team_locale(self) -> str:
         """The team side's language (TEAM_LOCALE): channel posts, and anyone whose own language is not known."""
         return self._team_locale
+
+    def read_by(self, locale: str | None) -> Texts:
+        """The same texts with the team side in `locale` (None: the team's): for a card made for one reader, such as
+        routing's DM card, drawn by code that draws it for the channel too."""
+        if not locale or locale == self._team_locale:
+            return self
+        return Texts(self._render, self._program, self._links, locale)
 
     @property
     def program(self) -> Program:
@@ -109,11 +116,17 @@ class Texts:
         """One of the landing page's words (landing.toml), with the program's own at hand."""
         return self._render.string(locale, "landing", key, **{**self._common(locale), **context})
 
-    def money(self, amount: Decimal | None) -> str | None:
-        """A deal value as the team reads it: "1,200.00 EUR", in the program's currency."""
+    def money(self, amount: Decimal | None, locale: str | None = None) -> str | None:
+        """A deal value as the team reads it, in the program's currency: "1,200.00 EUR", "1.200,00 EUR" in Spanish;
+        in `locale` (a reader's own), else the team's."""
         if amount is None:
             return None
-        return f"{amount:,.2f} {self._program.program.currency}".rstrip()
+        return numbers.money(amount, self._program.program.currency, locale or self._team_locale)
+
+    def figure(self, value: float | Decimal, locale: str | None = None, places: int = 0, group: bool = True) -> str:
+        """A number as the team reads it ("1,234.5", "1.234,5", "۱٬۲۳۴٫۵"), for words put together outside a
+        template (a label's figures); in `locale`, else the team's."""
+        return numbers.number(value, locale or self._team_locale, places, group=group)
 
     def welcome(self, customer: Customer, returning: bool = False) -> Outgoing:
         locale, code = customer.language, customer.referral_code

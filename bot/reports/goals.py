@@ -15,12 +15,14 @@ from zoneinfo import ZoneInfo
 
 from bot.program.goals import Goal, GoalPeriod
 from bot.program.rules import Program
+from messages import numbers
 from storage.base import Store
 
 # Before a tenth of the period has gone (3 days of a month, 9 of a quarter) a projection is mostly noise: one early
 # conversion would read as "on pace for 30".
 PACE_AFTER = Decimal("0.1")
-# Written out: strftime's %B follows the process locale, and the team reads these in English.
+# Written out: strftime's %B follows the process locale. English here; the other languages name the month in their
+# templates (messages/<locale>/period_name.mrkdwn), from the span's month and year.
 MONTHS: tuple[str, ...] = ("January", "February", "March", "April", "May", "June")
 MONTHS += ("July", "August", "September", "October", "November", "December")
 _WHOLE, _CENT = Decimal(1), Decimal("0.01")
@@ -34,6 +36,9 @@ class Span:
     label: str  # "Q4 2026", "November 2026"
     start: datetime
     end: datetime
+    month: int = 0  # 1 to 12 for a month's span; 0 for a quarter's
+    quarter: int = 0  # 1 to 4 for a quarter's span; 0 for a month's
+    year: int = 0
 
 
 def span_of(period: GoalPeriod, now: datetime, zone: ZoneInfo) -> Span:
@@ -42,8 +47,10 @@ def span_of(period: GoalPeriod, now: datetime, zone: ZoneInfo) -> Span:
     first = (local.month - 1) // months * months + 1
     after = first + months  # 13 is next January
     start, end = date(local.year, first, 1), date(local.year + after // 13, (after - 1) % 12 + 1, 1)
-    label = f"Q{(first + 2) // 3} {local.year}" if period == "quarter" else f"{MONTHS[first - 1]} {local.year}"
-    return Span(label, datetime.combine(start, time(), zone), datetime.combine(end, time(), zone))
+    quarter, month = ((first + 2) // 3, 0) if period == "quarter" else (0, first)
+    label = f"Q{quarter} {local.year}" if quarter else f"{MONTHS[first - 1]} {local.year}"
+    bounds = datetime.combine(start, time(), zone), datetime.combine(end, time(), zone)
+    return Span(label, *bounds, month=month, quarter=quarter, year=local.year)
 
 
 @dataclass(frozen=True)
@@ -58,10 +65,12 @@ class GoalProgress:
     reached: bool
     days_left: int  # today included: 1 is the period's last day
     pace: str | None  # the projection to the period's end; None early in the period
+    name: str = ""  # the goal's own name, if it has one
+    span: Span | None = None  # its period, for a language that names the month itself
 
 
-async def goal_progress(store: Store, program: Program, now: datetime) -> list[GoalProgress]:
-    """Every goal of the program, measured in its period up to `now`."""
+async def goal_progress(store: Store, program: Program, now: datetime, locale: str = "en") -> list[GoalProgress]:
+    """Every goal of the program, measured in its period up to `now`; its amounts written in `locale`."""
     zone, now = ZoneInfo(program.business_hours.timezone), now.astimezone(UTC)
     counted: dict[tuple[str, GoalPeriod], tuple[int, Decimal]] = {}
     lines = []
@@ -76,7 +85,7 @@ async def goal_progress(store: Store, program: Program, now: datetime) -> list[G
                 counted[kind, goal.period] = await store.conversions_between(span.start, until)
         count, revenue = counted[kind, goal.period]
         done = revenue if goal.metric == "revenue" else Decimal(count)
-        lines.append(_progress(goal, span, now, done, program.program.currency))
+        lines.append(_progress(goal, span, now, done, program.program.currency, locale))
     return lines
 
 
@@ -96,7 +105,7 @@ def _length(start: datetime, end: datetime) -> Decimal:
     return Decimal((end.astimezone(UTC) - start.astimezone(UTC)) // _INSTANT)
 
 
-def _progress(goal: Goal, span: Span, now: datetime, done: Decimal, currency: str) -> GoalProgress:
+def _progress(goal: Goal, span: Span, now: datetime, done: Decimal, currency: str, locale: str) -> GoalProgress:
     gone = _length(span.start, now) / _length(span.start, span.end)
     reached = done >= goal.target
     percent = int((100 * done / goal.target).quantize(_WHOLE, ROUND_HALF_UP))
@@ -104,8 +113,8 @@ def _progress(goal: Goal, span: Span, now: datetime, done: Decimal, currency: st
 
     def amount(value: Decimal) -> str:
         if goal.metric == "revenue":
-            return f"{value.quantize(_CENT, ROUND_HALF_UP):,.2f} {currency}".rstrip()
-        return f"{value.quantize(_WHOLE, ROUND_HALF_UP):,}"
+            return numbers.money(value.quantize(_CENT, ROUND_HALF_UP), currency, locale)
+        return numbers.number(value.quantize(_WHOLE, ROUND_HALF_UP), locale)
 
     return GoalProgress(
         label=f"{goal.name} ({span.label})" if goal.name else span.label,
@@ -116,4 +125,6 @@ def _progress(goal: Goal, span: Span, now: datetime, done: Decimal, currency: st
         reached=reached,
         days_left=(span.end.date() - now.astimezone(span.start.tzinfo).date()).days,
         pace=amount(done / gone) if gone >= PACE_AFTER else None,
+        name=goal.name or "",
+        span=span,
     )

@@ -11,7 +11,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.program.rules import Program
-from bot.reports.goals import span_of
+from bot.reports.goals import Span, span_of
 from bot.reports.sources import Sources
 from storage.base import Store
 
@@ -55,6 +55,7 @@ class BreakEven:
     needed: int | None  # None: a conversion costs more in rewards than it is worth, so no number pays
     converted: int
     days_left: int  # today included
+    span: Span | None = None  # the month, for a language that names it itself
 
     @property
     def percent(self) -> int | None:
@@ -80,4 +81,4 @@ async def break_even(store: Store, program: Program, now: datetime) -> BreakEven
     margin = value - rewards
     needed = 0 if not economics.monthly_cost else math.ceil(economics.monthly_cost / margin) if margin > 0 else None
     days_left = (span.end.date() - now.astimezone(span.start.tzinfo).date()).days
-    return BreakEven(span.label, economics.monthly_cost, value, rewards, needed, converted, days_left)
+    return BreakEven(span.label, economics.monthly_cost, value, rewards, needed, converted, days_left, span)

@@ -5,6 +5,7 @@ whole of it in `stats sources` and `stats money`, which a manager asks for when 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from bot.core.figures import Counts
@@ -27,9 +28,11 @@ async def stats_worth(
     by_variant: dict[str, Counts],
     members: dict[str | None, int],
     command: str = SLACK,
+    locale: str | None = None,
 ) -> dict[str, Any]:
     """The main stats' context for these lines; `by_variant` (the funnel's counts) and `members` (customers per
-    variant) are read already, for the funnel and the A/B block: a million customers take a while to count."""
+    variant) are read already, for the funnel and the A/B block: a million customers take a while to count. Amounts
+    read in `locale`, the one who asked (the team's when None)."""
     found = await sources(store, period)
     return {
         "asked": found.asked,
@@ -37,20 +40,28 @@ async def stats_worth(
         "top_sources": top(found.channels),
         "worth": money(found),
         "break_even": await break_even(store, screens.program, now),
-        "amount": screens.money,
+        "amount": partial(screens.money, locale=locale),
         "command": command,
     }
 
 
 async def stats_view(
-    view: str, store: Store, screens: Texts, period: Period, now: datetime, command: str = SLACK
+    view: str,
+    store: Store,
+    screens: Texts,
+    period: Period,
+    now: datetime,
+    command: str = SLACK,
+    locale: str | None = None,
 ) -> str:
-    """`view` is one of VIEWS: the breakdown by channel and by ask, or the money and break-even."""
+    """`view` is one of VIEWS: the breakdown by channel and by ask, or the money and break-even; in `locale`, the
+    language of the one who asked (the team's when None)."""
     found = await sources(store, period)
     window = screens.program.attribution.window_days
-    context: dict[str, Any] = {"found": found, "amount": screens.money, "window": window, "command": command}
+    amount = partial(screens.money, locale=locale)
+    context: dict[str, Any] = {"found": found, "amount": amount, "window": window, "command": command}
     if view == "sources":
-        return screens.team("stats_sources", **context)
+        return screens.team("stats_sources", locale, **context)
     return screens.team(
-        "stats_money", worth=money(found), break_even=await break_even(store, screens.program, now), **context
+        "stats_money", locale, worth=money(found), break_even=await break_even(store, screens.program, now), **context
     )

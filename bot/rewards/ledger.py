@@ -149,17 +149,17 @@ class Rewards:
 
     # --- Slack: a manager reviews held rewards, a rep marks a manual reward done ---------------------------
 
-    def review_refusal(self, referral: Referral | None) -> str | None:
+    def review_refusal(self, referral: Referral | None, locale: str | None = None) -> str | None:
         """Why a manager's Approve / Reject cannot apply to this referral; None when it can. The review queue
         (bot/team/review.py) asks before it decides; only managers get that far (handlers/slack/managers.py)."""
         if self._units.alerts is None:  # no Slack team: nobody is a manager
-            return self._screens.team("reward_refused", reason="not_manager")
+            return self._screens.team("reward_refused", locale, reason="not_manager")
         if referral is None:
-            return self._screens.team("refused_missing")
+            return self._screens.team("refused_missing", locale)
         if referral.review is not None:
-            return self._screens.team("reward_refused", reason="reviewed", referral=referral)
+            return self._screens.team("reward_refused", locale, reason="reviewed", referral=referral)
         if not referral.flagged or referral.status == Status.REJECTED:
-            return self._screens.team("reward_refused", reason="not_held")
+            return self._screens.team("reward_refused", locale, reason="not_held")
         return None
 
     async def settle_review(self, w: Work, referral: Referral, decision: str, actor: str) -> int:
@@ -188,7 +188,9 @@ class Rewards:
                 return None
             reward = await w.tx.reward(reward_id)
             if reward is None or reward.fulfilled_at is not None or reward.status != "issued":
-                return self._screens.team("reward_refused", reason="done", reward=reward)
+                member = await w.tx.team_member(actor)  # told privately: in their language, where known
+                locale = member.locale if member is not None else None
+                return self._screens.team("reward_refused", locale, reason="done", reward=reward)
             await w.tx.update_reward(reward.id, fulfilled_at=w.now, fulfilled_by=actor, updated_at=w.now)
             await w.tx.log_event("reward.fulfilled", w.now, actor=f"slack:{actor}", subject=reward.id)
             update: dict[str, Any] = {"kind": "reward_task_update", "reward_id": reward.id, "ts": ts}

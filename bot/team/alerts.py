@@ -18,6 +18,7 @@ from typing import Any
 from bot.core.models import Customer, Referral, Status
 from bot.core.subjects import friend_of
 from bot.core.unit_of_work import Work
+from bot.program.texts import Texts
 from storage.base import Store
 
 
@@ -45,12 +46,15 @@ class AlertView:
     friend: Customer | None
     contact: str | None  # only when the friend agreed to be contacted
     now: datetime
+    team_since: datetime | None = None  # when the team got it, as its claim timers count (None: at its arrival)
+    offered_to: str | None = None  # the rep routing offered it to, while their offer waits (bot/team/routing.py)
 
-    @property
-    def friend_name(self) -> str:
-        if self.friend is not None and self.friend.display_name:  # a forgotten friend keeps no name
+    def friend_name(self, screens: Texts, locale: str | None = None) -> str:
+        """The friend as the card names them; a forgotten friend keeps no name, and is "a friend" in `locale`'s words
+        (the team's when None)."""
+        if self.friend is not None and self.friend.display_name:
             return self.friend.display_name
-        return self.referral.friend_name or "A friend"
+        return self.referral.friend_name or screens.team_label("slack_friend_unnamed", locale)
 
     @property
     def writable(self) -> bool:
@@ -165,7 +169,8 @@ class Alerts:
         await w.post("slack", self.team.support_chat, {"kind": "notice", "text": text}, key=key, about=about)
 
 
-async def load_alert(store: Store, referral_id: str, now: datetime) -> AlertView | None:
+async def load_alert(store: Store, referral_id: str, now: datetime, timed: bool = False) -> AlertView | None:
+    """`timed`: with when the team got it, for a card's waiting time (a digest line or a script needs none)."""
     async with store.reading() as tx:  # called for every alert the sender renders: keep it off the write lock
         referral = await tx.referral(referral_id)
         if referral is None:
@@ -174,7 +179,10 @@ async def load_alert(store: Store, referral_id: str, now: datetime) -> AlertView
         friend = await tx.customer(referral.friend_telegram_id) if referral.friend_telegram_id else None
         others = [r for r in await tx.referrals_by(referral.referrer_id) if r.id != referral.id]
         conversions = sum(1 for r in others if r.status == Status.CONVERTED)
+        offers = await tx.offers_of(referral_id)
+        offered_to = next((offer.rep for offer in offers if offer.status == "pending"), None)
     assert referrer is not None  # a referral's referrer is a foreign key
     contacts = ", ".join(c for c in (referral.friend_contact, referral.friend_phone) if c)  # a landing friend: both
     contact = contacts if referral.friend_consent_at and contacts else None
-    return AlertView(referral, referrer, conversions, friend, contact, now)
+    since = (await store.team_since([referral_id])).get(referral_id) if timed else None
+    return AlertView(referral, referrer, conversions, friend, contact, now, since, offered_to)

@@ -17,6 +17,7 @@ from bot.core.subjects import person
 from bot.core.unit_of_work import Units, Work
 from bot.rewards.ledger import Rewards
 from bot.team.alerts import Alerts, queue_home_refresh
+from bot.team.languages import reader_locale
 from bot.team.sla import schedule_claim_timers
 
 DECISIONS = {"approve": "approved", "reject": "rejected"}
@@ -31,8 +32,10 @@ async def hold(w: Work, units: Units, referral: Referral, referrer: Customer) ->
     await queue_home_refresh(w, alerts.team)  # the Home tab counts what waits
     if await w.tx.count_held(referrer.telegram_id) > 1:
         return  # the burst is under way: the managers were told with its first referral
-    text = units.screens.team("velocity_burst", referrer=referrer, limit=units.program.limits.velocity_per_hour)
-    for manager in sorted(alerts.team.managers):
+    limit = units.program.limits.velocity_per_hour
+    for manager in sorted(alerts.team.managers):  # a DM each, in that manager's language
+        locale = await reader_locale(w, units.screens, manager)
+        text = units.screens.team("velocity_burst", locale, referrer=referrer, limit=limit)
         await alerts.direct(w, manager, text, about=[person(referrer.telegram_id)])  # names the referrer
     await w.tx.log_event(BURST_EVENT, w.now, actor=f"tg:{referrer.telegram_id}", subject=referral.id)
 
@@ -61,23 +64,23 @@ class ReviewQueue:
             if w is None:
                 return Reviewed()
             referral = await w.tx.referral(referral_id)
-            refusal = self._rewards.review_refusal(referral)
+            locale = await reader_locale(w, self._screens, actor)  # told privately: in their language
+            refusal = self._rewards.review_refusal(referral, locale)
             if refusal is not None or referral is None:
                 return Reviewed(refused=refusal)
             if referral.status != Status.HELD:
                 await self._settle_on_card(w, referral, DECISIONS[action], actor)
                 return Reviewed()  # the card shows the decision
             await self._release(w, referral, DECISIONS[action], actor)
-            friend = await self._friend_name(w, referral)
-        channel = self._alerts.team.alert_channel
-        return Reviewed(
-            done=self._screens.team("review_decided", decision=DECISIONS[action], friend=friend, channel=channel)
-        )
+            friend = await self._friend_name(w, referral) or self._screens.team_label("slack_the_friend", locale)
+        channel, decision = self._alerts.team.alert_channel, DECISIONS[action]
+        done = self._screens.team("review_decided", locale, decision=decision, friend=friend, channel=channel)
+        return Reviewed(done=done)
 
     @staticmethod
-    async def _friend_name(w: Work, referral: Referral) -> str:
+    async def _friend_name(w: Work, referral: Referral) -> str | None:
         friend = await w.tx.customer(referral.friend_telegram_id) if referral.friend_telegram_id else None
-        return (friend.display_name if friend else None) or referral.friend_name or "the friend"
+        return (friend.display_name if friend else None) or referral.friend_name
 
     async def _release(self, w: Work, referral: Referral, decision: str, actor: str) -> None:
         """Out of the queue: approved, it reaches the team now; rejected, it is closed unseen."""

@@ -28,29 +28,34 @@ def first_name(view: AlertView) -> str | None:
     return words[0] if words else None
 
 
-def render_script(screens: Texts, view: AlertView) -> str:
+def render_script(screens: Texts, view: AlertView, locale: str | None = None) -> str:
+    """In `locale`, the language of the rep who reads it (the team's when None)."""
     referral, referrer = view.referral, view.referrer
+    locale = locale or screens.team_locale
     incentives = screens.program.incentives
     segment = referrer.segment
     return screens.team_first(
         script_names(segment),
-        friend=view.friend_name,
+        locale,
+        friend=view.friend_name(screens, locale),
         friend_first_name=first_name(view),
         referrer=referrer,
         segment=segment,
-        segment_label=screens.label("en", f"segment_{segment}"),
+        segment_label=screens.team_label(f"segment_{segment}", locale),
         source=referral.source,
-        source_label=screens.label("en", f"slack_source_{referral.source}"),
+        source_label=screens.team_label(f"slack_source_{referral.source}", locale),
         note=referral.friend_note,
         contact=view.contact,
         conversions=view.referrer_conversions,
         # What this friend is offered and what the referrer earns follow the referrer's segment, as the rewards do.
-        friend_incentive=incentives.for_side(segment, "friend").get("en"),
-        referrer_reward=incentives.for_side(segment, "referrer").get("en"),
+        friend_incentive=incentives.for_side(segment, "friend").get(locale),
+        referrer_reward=incentives.for_side(segment, "referrer").get(locale),
     )
 
 
-async def call_script(store: Store, screens: Texts, referral_id: str, now: datetime) -> str | None:
-    """The referral's call script as it reads now; None when the referral is gone."""
+async def call_script(
+    store: Store, screens: Texts, referral_id: str, now: datetime, locale: str | None = None
+) -> str | None:
+    """The referral's call script as it reads now, in `locale`; None when the referral is gone."""
     view = await load_alert(store, referral_id, now)
-    return render_script(screens, view) if view is not None else None
+    return render_script(screens, view, locale) if view is not None else None

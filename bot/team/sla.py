@@ -14,6 +14,8 @@ from datetime import timedelta
 from bot.core.models import Referral, Status, Timer
 from bot.core.unit_of_work import Units, Work
 from bot.reports.metrics import Metrics
+from bot.team.languages import reader_locale
+from bot.team.routing import start_routing
 
 log = logging.getLogger(__name__)
 # The status a referral must still have for each timer to fire.
@@ -22,8 +24,10 @@ WAITING_FOR = {"claim_nudge": Status.NEW, "escalate": Status.NEW, "contact_nudge
 
 async def schedule_claim_timers(w: Work, units: Units, referral_id: str) -> None:
     sla = units.program.sla
+    routed = await start_routing(w, units, referral_id)  # then an offer to one rep stands in for the claim nudge
     for kind, minutes in (("claim_nudge", sla.claim_within_minutes), ("escalate", sla.escalate_after_minutes)):
-        await w.tx.add_timer(referral_id, kind, units.hours.add(w.now, timedelta(minutes=minutes)), w.now)
+        if not (routed and kind == "claim_nudge"):
+            await w.tx.add_timer(referral_id, kind, units.hours.add(w.now, timedelta(minutes=minutes)), w.now)
 
 
 async def schedule_contact_timer(w: Work, units: Units, referral_id: str) -> None:
@@ -69,22 +73,32 @@ class SlaScheduler:
         waited = self._units.hours.elapsed(timer.created_at, w.now)  # since the team had it (arrival, approval, claim)
         minutes = max(1, round(waited.total_seconds() / 60))
         screens, name = self._units.screens, await self._friend_name(w, referral)
-        if timer.kind == "claim_nudge":
-            await alerts.thread(w, referral.id, screens.team("nudge_claim", friend=name, minutes=minutes))
+        if timer.kind == "claim_nudge":  # in the channel: the team's language
+            text = screens.team("nudge_claim", friend=name or screens.team_label("slack_a_friend"), minutes=minutes)
+            await alerts.thread(w, referral.id, text)
         elif timer.kind == "escalate":
-            text = screens.team("escalate", friend=name, minutes=minutes, channel=alerts.team.alert_channel)
-            for manager in sorted(alerts.team.managers):
+            for manager in sorted(alerts.team.managers):  # a DM each, in that manager's language
+                text = await self._dm(w, manager, "escalate", name, minutes, channel=alerts.team.alert_channel)
                 await alerts.direct(w, manager, text, referral.id)
         elif referral.assignee:
-            await alerts.direct(w, referral.assignee, screens.team("nudge_contact", friend=name, minutes=minutes))
+            text = await self._dm(w, referral.assignee, "nudge_contact", name, minutes)
+            await alerts.direct(w, referral.assignee, text)
         await w.tx.finish_timer(timer.id, "fired", w.now)
+        await alerts.refresh(w, referral.id)  # the card shows the wait as it is now
         await w.tx.log_event(f"sla.{timer.kind}", w.now, subject=referral.id, waited_minutes=minutes)
         return True
 
+    async def _dm(self, w: Work, user: str, template: str, name: str | None, minutes: int, **context: str) -> str:
+        """A nudge or escalation for one person of the team, in the language they read."""
+        screens = self._units.screens
+        locale = await reader_locale(w, screens, user)
+        friend = name or screens.team_label("slack_a_friend", locale)
+        return screens.team(template, locale, friend=friend, minutes=minutes, **context)
+
     @staticmethod
-    async def _friend_name(w: Work, referral: Referral) -> str:
+    async def _friend_name(w: Work, referral: Referral) -> str | None:
         if referral.friend_telegram_id is not None:
             friend = await w.tx.customer(referral.friend_telegram_id)
             if friend is not None:
                 return friend.display_name
-        return referral.friend_name or "a friend"
+        return referral.friend_name or None

@@ -20,6 +20,8 @@ from bot.engagement.ask_triggers import schedule_after_conversion
 from bot.engagement.nps import after_conversion
 from bot.rewards.ledger import Rewards
 from bot.team.alerts import Alerts
+from bot.team.languages import reader_locale
+from bot.team.routing import Offers
 from bot.team.scripts import call_script
 from bot.team.sla import schedule_contact_timer
 
@@ -60,6 +62,7 @@ class TeamService:
         self._alerts = alerts
         self._screens = units.screens
         self._reward_rules = Rewards(units)
+        self._offers = Offers(units, alerts)
         # What a status change causes, registered here and run in this order: the outbox rows each queues are
         # keyed by their place in the unit of work, so the order is part of what makes a replay harmless.
         self.effects: tuple[Effect, ...] = (
@@ -69,22 +72,28 @@ class TeamService:
             self._ask_at_the_right_moment,
             self._show_on_alert,
             self._show_script,
+            self._settle_route,  # last: the rows the others queue keep their places
         )
 
     async def act(self, inbound_id: str, referral_id: str, action: str, actor: str, **details: Any) -> Outcome:
         async with self._units.once(inbound_id) as w:
             if w is None:
                 return Outcome()
-            referral = await w.tx.referral(referral_id)
-            if referral is None:
-                return Outcome(self._screens.team("refused_missing"))
-            allowed, target = TRANSITIONS[action]
-            if referral.status not in allowed:
-                return Outcome(self._refusal(referral, action, actor))
-            overruled = self._overrules(referral, action, actor)
-            if overruled is not None:
-                return Outcome(self._refusal(referral, action, actor, overruled))
-            await self._apply(w, referral, target, actor, details)
+            return await self.act_in(w, referral_id, action, actor, **details)
+
+    async def act_in(self, w: Work, referral_id: str, action: str, actor: str, **details: Any) -> Outcome:
+        """The step inside a unit of work the caller holds (routing's Accept checks the offer in the same one)."""
+        referral = await w.tx.referral(referral_id)
+        locale = await reader_locale(w, self._screens, actor)  # a refusal is read by the one who acted
+        if referral is None:
+            return Outcome(self._screens.team("refused_missing", locale))
+        allowed, target = TRANSITIONS[action]
+        if referral.status not in allowed:
+            return Outcome(self._refusal(referral, action, actor, locale))
+        overruled = self._overrules(referral, action, actor)
+        if overruled is not None:
+            return Outcome(self._refusal(referral, action, actor, locale, overruled))
+        await self._apply(w, referral, target, actor, details)
         return Outcome()
 
     def _overrules(self, referral: Referral, action: str, actor: str) -> str | None:
@@ -99,9 +108,15 @@ class TeamService:
             return "approved"
         return None
 
-    def _refusal(self, referral: Referral, action: str, actor: str, reason: str | None = None) -> str:
+    def _refusal(self, referral: Referral, action: str, actor: str, locale: str, reason: str | None = None) -> str:
         return self._screens.team(
-            "refused", action=action, status=referral.status, assignee=referral.assignee, actor=actor, reason=reason
+            "refused",
+            locale,
+            action=action,
+            status=referral.status,
+            assignee=referral.assignee,
+            actor=actor,
+            reason=reason,
         )
 
     async def _apply(self, w: Work, referral: Referral, target: Status, actor: str, details: dict[str, Any]) -> None:
@@ -163,6 +178,10 @@ class TeamService:
         if change.target == Status.CLAIMED and not change.actor.startswith("crm:"):
             await self._alerts.script(w, change.before.id, change.actor)
 
+    async def _settle_route(self, w: Work, change: StatusChange) -> None:
+        """A routed referral taken or closed: its pending offer is accepted (the rep's claim) or withdrawn."""
+        await self._offers.close(w, change.before.id, change.actor, accepted=change.target == Status.CLAIMED)
+
     async def _rewards(self, w: Work, referral: Referral, target: Status) -> None:
         """Converted: both sides are thanked, then their earned rewards issued (unless held for review).
         Flagged: every reward of the referral not yet issued is revoked."""
@@ -192,9 +211,10 @@ class TeamService:
             )
         await self._reward_rules.converted(w, referral)
 
-    async def call_script(self, referral_id: str) -> str | None:
-        """The referral's call script for whoever asks (it changes nothing); None when the referral is gone."""
-        return await call_script(self._units.store, self._screens, referral_id, self._units.clock.now())
+    async def call_script(self, referral_id: str, locale: str | None = None) -> str | None:
+        """The referral's call script for whoever asks (it changes nothing), in their `locale`; None when the referral
+        is gone."""
+        return await call_script(self._units.store, self._screens, referral_id, self._units.clock.now(), locale)
 
     async def message_friend(self, inbound_id: str, referral_id: str, actor: str, text: str) -> Outcome:
         """A rep writes to the friend from Slack: through the bot in Telegram, or by e-mail to a friend who left only
@@ -206,10 +226,11 @@ class TeamService:
             friend = (
                 await w.tx.customer(referral.friend_telegram_id) if referral and referral.friend_telegram_id else None
             )
+            locale = await reader_locale(w, self._screens, actor)
             if referral is not None and referral.friend_declined_at is not None:  # they never agreed to be contacted
-                return Outcome(self._screens.team("refused_declined", friend=referral.friend_name or ""))
+                return Outcome(self._screens.team("refused_declined", locale, friend=referral.friend_name or ""))
             if referral is None or (friend is None and not await self._mail_friend(w, referral, text)):
-                return Outcome(self._screens.team("refused_no_telegram"))
+                return Outcome(self._screens.team("refused_no_telegram", locale))
             if friend is not None:
                 await w.send(self._screens.to(friend, "team_message", text=text))
             await self._alerts.thread(

@@ -22,7 +22,6 @@ from storage.base import Store
 log = logging.getLogger(__name__)
 
 Block = dict[str, Any]
-TEAM_LOCALE = "en"  # the team side's words, as its Slack templates are
 
 
 def _uploads(charts: Sequence[Chart], stem: str) -> list[dict[str, Any]]:
@@ -79,7 +78,8 @@ class HomeCharts:
         figures = await chart_figures(self._store, period, self._screens.program.program.currency)
         if figures == self._figures:
             return
-        charts = await draw_charts(figures, self._screens.renderer, TEAM_LOCALE)
+        # One drawing for every manager's Home tab, so in the team's language (TEAM_LOCALE), like a channel post.
+        charts = await draw_charts(figures, self._screens.renderer, self._screens.team_locale)
         uploaded = await self._client.files_upload_v2(file_uploads=_uploads(charts, f"dashboard-{now:%Y%m%d-%H}"))
         ids = [str(item["id"]) for item in uploaded["files"]]
         self._figures, self._blocks = figures, [image_block(c, i) for c, i in zip(charts, ids, strict=True)]

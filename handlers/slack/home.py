@@ -21,6 +21,7 @@ from bot.team.alerts import HOME_PLATFORM, Team, home_chat, home_payload, note_h
 from bot.team.dashboard import Dashboard, load_dashboard
 from handlers.slack.blocks import fit
 from handlers.slack.charts import HomeCharts
+from handlers.slack.readers import Readers, kept_locale
 from storage.base import Store
 
 Block = dict[str, Any]
@@ -30,28 +31,32 @@ def _section(text: str) -> Block:
     return {"type": "section", "text": {"type": "mrkdwn", "text": fit(text)}}
 
 
-def home_view(screens: Texts, team: Team, board: Dashboard | None, charts: Sequence[Block] = ()) -> dict[str, Any]:
-    """The Home tab: the dashboard for a manager (board given), with the charts' image blocks below the funnel;
-    otherwise what the app is for."""
+def home_view(
+    screens: Texts, team: Team, board: Dashboard | None, charts: Sequence[Block] = (), locale: str | None = None
+) -> dict[str, Any]:
+    """The Home tab, in `locale` (its one reader's): the dashboard for a manager (board given), with the charts'
+    image blocks below the funnel; otherwise what the app is for."""
     if board is None:
-        return {"type": "home", "blocks": [_section(screens.team("home_visitor", channel=team.alert_channel))]}
-    updated = screens.team("home_updated", now=board.now)
+        return {"type": "home", "blocks": [_section(screens.team("home_visitor", locale, channel=team.alert_channel))]}
+    updated = screens.team("home_updated", locale, now=board.now)
+    header = screens.team_label("slack_home_header", locale)
     blocks = [
-        {"type": "header", "text": {"type": "plain_text", "text": "Referral dashboard", "emoji": True}},
-        _section(screens.team("home_funnel", f=board.funnel)),
+        {"type": "header", "text": {"type": "plain_text", "text": header[:150], "emoji": True}},
+        _section(screens.team("home_funnel", locale, f=board.funnel)),
         *charts,
         {"type": "divider"},
     ]
     if board.goals:
-        blocks += [_section(screens.team("goals", goals=board.goals)), {"type": "divider"}]
+        blocks += [_section(screens.team("goals", locale, goals=board.goals)), {"type": "divider"}]
     blocks += [
-        _section(screens.team("home_pending", rows=board.pending, total=board.pending_total)),
+        _section(screens.team("home_pending", locale, rows=board.pending, total=board.pending_total)),
         {"type": "divider"},
     ]
     if board.held_total:  # the managers' review queue, only when something waits in it
-        blocks += [_section(screens.team("home_review", rows=board.held, total=board.held_total)), {"type": "divider"}]
+        held = screens.team("home_review", locale, rows=board.held, total=board.held_total)
+        blocks += [_section(held), {"type": "divider"}]
     blocks += [
-        _section(screens.team("top", rows=board.advocates)),
+        _section(screens.team("top", locale, rows=board.advocates)),
         {"type": "context", "elements": [{"type": "mrkdwn", "text": fit(updated, 2000)}]},
     ]
     return {"type": "home", "blocks": blocks}
@@ -60,8 +65,9 @@ def home_view(screens: Texts, team: Team, board: Dashboard | None, charts: Seque
 class HomeTab:
     """Listens for app_home_opened and queues the tab's publish."""
 
-    def __init__(self, units: Units) -> None:
+    def __init__(self, units: Units, readers: Readers | None = None) -> None:
         self._units = units
+        self._readers = readers
 
     def install(self, app: AsyncApp) -> None:
         app.event("app_home_opened")(self.opened)
@@ -70,6 +76,8 @@ class HomeTab:
         if event.get("tab", "home") != "home":
             return  # the Messages tab opened: nothing to show
         user = str(event["user"])
+        if self._readers is not None:  # their language, kept for the publish that renders the tab
+            await self._readers.own(user)
 
         # Slack retries an event with the same event_id: the inbound id makes the retry a no-op.
         async with self._units.once(f"slack:event:{body.get('event_id') or event.get('event_ts')}") as w:
@@ -92,9 +100,11 @@ class HomeSender:
         user = str(row.payload["user"])
         # Managers are read at send time, so someone no longer a manager stops seeing the figures.
         manager = self._team.is_manager(user)
-        board = await load_dashboard(self._store, self._clock.now(), self._screens.program) if manager else None
+        screens, locale = self._screens, await kept_locale(self._store, self._screens, user)
+        now = self._clock.now()
+        board = await load_dashboard(self._store, now, screens.program, screens, locale) if manager else None
         charts = await self._charts.blocks() if manager else []
-        view = home_view(self._screens, self._team, board, charts)
+        view = home_view(screens, self._team, board, charts, locale)
         try:
             published = await self._client.views_publish(user_id=user, view=view)
         except SlackApiError as error:

@@ -14,8 +14,9 @@ from slack_bolt.response import BoltResponse
 
 from bot.program.texts import Texts
 from bot.team.alerts import Team
+from handlers.slack.readers import Readers
 
-OPEN_TO_ALL = frozenset({"pending", "help"})  # the `/referrals` subcommands a rep may use too
+OPEN_TO_ALL = frozenset({"pending", "help", "away", "back"})  # the `/referrals` subcommands a rep may use too
 Next = Callable[[], Awaitable[BoltResponse]]
 
 
@@ -29,9 +30,13 @@ class ManagersOnly:
     """The manager check as listener middleware. Passing requests carry `context["manager"]`, so a listener open to
     all (the help text) can still tell a manager apart without asking again."""
 
-    def __init__(self, team: Team, screens: Texts) -> None:
+    def __init__(self, team: Team, screens: Texts, readers: Readers | None = None) -> None:
         self._team = team
         self._screens = screens
+        self._readers = readers  # a refusal is read by the one refused: in their language
+
+    async def _locale(self, user: str) -> str | None:
+        return await self._readers.locale(user) if self._readers is not None else None
 
     async def command(
         self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond, next_: Next
@@ -41,7 +46,8 @@ class ManagersOnly:
         if self._allowed(context) or name in OPEN_TO_ALL:
             return await next_()
         response = await ack()
-        await respond(text=self._screens.team("not_manager", command=name[:30]), response_type="ephemeral")
+        refusal = self._screens.team("not_manager", await self._locale(context.user_id or ""), command=name[:30])
+        await respond(text=refusal, response_type="ephemeral")
         return response
 
     async def review(
@@ -51,7 +57,18 @@ class ManagersOnly:
         if self._allowed(context):
             return await next_()
         response = await ack()
-        refusal = self._screens.team("reward_refused", reason="not_manager")
+        refusal = self._screens.team("reward_refused", await self._locale(context.user_id or ""), reason="not_manager")
+        await respond(text=refusal, response_type="ephemeral", replace_original=False)
+        return response
+
+    async def action(
+        self, ack: AsyncAck, context: AsyncBoltContext, respond: AsyncRespond, next_: Next
+    ) -> BoltResponse:
+        """Reassign on a routed referral's card."""
+        if self._allowed(context):
+            return await next_()
+        response = await ack()
+        refusal = self._screens.team("routing_refused", await self._locale(context.user_id or ""), reason="not_manager")
         await respond(text=refusal, response_type="ephemeral", replace_original=False)
         return response
 

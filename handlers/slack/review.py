@@ -16,6 +16,7 @@ from bot.program.texts import Texts
 from bot.team.dashboard import age
 from bot.team.review import ReviewQueue
 from handlers.slack.managers import ManagersOnly
+from handlers.slack.readers import Readers
 from handlers.slack.replays import action_id
 from storage.base import Store
 
@@ -34,30 +35,37 @@ def _button(label: str, action_id: str, value: str, style: str) -> Block:
     return {"type": "button", "text": text, "action_id": action_id, "value": value, "style": style}
 
 
-async def review_queue(store: Store, screens: Texts, now: datetime, note: str | None = None) -> tuple[str, list[Block]]:
-    """The queue as it is now, oldest first: fallback text and blocks, under a note on the last decision if any."""
+async def review_queue(
+    store: Store, screens: Texts, now: datetime, note: str | None = None, locale: str | None = None
+) -> tuple[str, list[Block]]:
+    """The queue as it is now, oldest first: fallback text and blocks, under a note on the last decision if any; in
+    `locale`, the language of the manager who reads it."""
     lines = await store.review_queue(QUEUE_SHOWN)
     total = await store.review_count() if len(lines) == QUEUE_SHOWN else len(lines)
-    header = screens.team("review_queue", total=total, shown=len(lines))
+    header = screens.team("review_queue", locale, total=total, shown=len(lines))
     blocks = [_section(note)] if note else []
     blocks.append(_section(header))
     for number, line in enumerate(lines):  # action ids must differ within one message
-        source = screens.label("en", f"slack_source_{line.source}")
-        blocks.append(
-            _section(screens.team("review_line", line=line, source_label=source, age=age(line.created_at, now)))
-        )
+        source = screens.team_label(f"slack_source_{line.source}", locale)
+        waited = age(line.created_at, now, screens, locale)
+        blocks.append(_section(screens.team("review_line", locale, line=line, source_label=source, age=waited)))
+        approve = screens.team_label("slack_queue_approve", locale)
+        reject = screens.team_label("slack_queue_reject", locale)
         buttons = [
-            _button(screens.label("en", "slack_queue_approve"), f"referral_approve_{number}", line.id, "primary"),
-            _button(screens.label("en", "slack_queue_reject"), f"referral_reject_{number}", line.id, "danger"),
+            _button(approve, f"referral_approve_{number}", line.id, "primary"),
+            _button(reject, f"referral_reject_{number}", line.id, "danger"),
         ]
         blocks.append({"type": "actions", "block_id": f"{QUEUE_BLOCK}{line.id}", "elements": buttons})
     return header[:3000], blocks
 
 
 class ReviewRoutes:
-    def __init__(self, queue: ReviewQueue, store: Store, screens: Texts, clock: Clock) -> None:
+    def __init__(
+        self, queue: ReviewQueue, store: Store, screens: Texts, clock: Clock, readers: Readers | None = None
+    ) -> None:
         self._queue = queue
         self._store, self._screens, self._clock = store, screens, clock
+        self._readers = readers
 
     def install(self, app: AsyncApp, managers: ManagersOnly) -> None:
         app.action(REVIEW_ACTIONS, middleware=[managers.review])(self.reviewed)
@@ -66,10 +74,13 @@ class ReviewRoutes:
         action = body["actions"][0]
         match = REVIEW_ACTIONS.match(action["action_id"])
         assert match is not None  # bolt routed it here by this pattern
-        outcome = await self._queue.decide(action_id(body), action["value"], match.group(1), body["user"]["id"])
+        user = body["user"]["id"]
+        locale = await self._readers.locale(user) if self._readers is not None else None  # kept for the domain too
+        outcome = await self._queue.decide(action_id(body), action["value"], match.group(1), user)
         await ack()
         if str(action.get("block_id", "")).startswith(QUEUE_BLOCK):  # from the list: redraw it as it is now
-            text, blocks = await review_queue(self._store, self._screens, self._clock.now(), outcome.done)
+            now = self._clock.now()
+            text, blocks = await review_queue(self._store, self._screens, now, outcome.done, locale)
             await respond(text=text, blocks=blocks, replace_original=True)
         if outcome.refused:
             await respond(text=outcome.refused, response_type="ephemeral", replace_original=False)

@@ -19,6 +19,7 @@ from bot.team.alerts import Alerts
 from bot.team.review import ReviewQueue
 from handlers.slack.api_errors import PERMANENT
 from handlers.slack.managers import ManagersOnly
+from handlers.slack.readers import Readers
 from handlers.slack.replays import action_id
 from handlers.slack.review import ReviewRoutes
 from storage.base import Store
@@ -44,8 +45,8 @@ def review(referral: Referral, screens: Texts) -> list[Block]:
         context = screens.team("reward_review_state", referral=referral)
         return [{"type": "context", "elements": [{"type": "mrkdwn", "text": context}]}]
     buttons = [
-        _button(screens.label("en", "slack_approve"), "referral_approve", referral.id, "primary"),
-        _button(screens.label("en", "slack_reject"), "referral_reject", referral.id, "danger"),
+        _button(screens.team_label("slack_approve"), "referral_approve", referral.id, "primary"),
+        _button(screens.team_label("slack_reject"), "referral_reject", referral.id, "danger"),
     ]
     return [
         {"type": "context", "elements": [{"type": "mrkdwn", "text": screens.team("reward_review_pending")}]},
@@ -89,7 +90,7 @@ class RewardSender:
             raise SendFailed(f"reward {reward_id} not found", permanent=True)
         blocks = [_section(self._screens.team("reward_task", reward=reward, customer=customer))]
         if reward.fulfilled_at is None and reward.status == "issued":
-            done = _button(self._screens.label("en", "slack_done"), "reward_done", reward.id, "primary")
+            done = _button(self._screens.team_label("slack_done"), "reward_done", reward.id, "primary")
             blocks.append({"type": "actions", "block_id": f"reward:{reward.id}", "elements": [done]})
         return self._screens.team("reward_task_fallback", reward=reward, customer=customer), blocks
 
@@ -98,9 +99,10 @@ class RewardRoutes:
     """Approve / Reject (managers only, see handlers/slack/managers.py) and Done. Applied before they are
     acknowledged, like every click."""
 
-    def __init__(self, units: Units, alerts: Alerts) -> None:
+    def __init__(self, units: Units, alerts: Alerts, readers: Readers | None = None) -> None:
         self._rewards = Rewards(units)
-        self._review = ReviewRoutes(ReviewQueue(units, alerts), units.store, units.screens, units.clock)
+        self._readers = readers
+        self._review = ReviewRoutes(ReviewQueue(units, alerts), units.store, units.screens, units.clock, readers)
 
     def install(self, app: AsyncApp, managers: ManagersOnly) -> None:
         self._review.install(app, managers)
@@ -108,6 +110,8 @@ class RewardRoutes:
 
     async def done(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         action, container = body["actions"][0], body["container"]
+        if self._readers is not None:  # their language, kept where the domain words a refusal
+            await self._readers.own(body["user"]["id"])
         refusal = await self._rewards.done(
             action_id(body), action["value"], body["user"]["id"], container["channel_id"], container["message_ts"]
         )

@@ -24,6 +24,9 @@ from bot.team.alerts import AlertView, load_alert
 from bot.team.scripts import call_script
 from handlers.slack import blocks
 from handlers.slack.api_errors import PERMANENT
+from handlers.slack.offers import KINDS as OFFER_KINDS
+from handlers.slack.offers import OfferCards
+from handlers.slack.readers import kept_locale
 from storage.base import Store
 
 log = logging.getLogger(__name__)
@@ -44,6 +47,7 @@ class SlackSender:
         self._screens = screens
         self._clock = clock
         self._threshold = digest_threshold
+        self._offers = OfferCards(client, store, screens, clock)  # routing's DM cards
 
     async def send(self, row: OutboxRow) -> str | None:
         try:
@@ -99,6 +103,8 @@ class SlackSender:
         kind = payload["kind"]
         if kind in ("alert", "alert_update"):
             return await self._alert(chat_id, payload["referral_id"], update=kind == "alert_update")
+        if kind in OFFER_KINDS:
+            return await self._offers.send(payload)
         if kind == "thread":
             thread_ts = await self._card_ts(chat_id, payload["referral_id"])
             reply = await self._client.chat_postMessage(channel=chat_id, text=payload["text"], thread_ts=thread_ts)
@@ -118,11 +124,12 @@ class SlackSender:
     async def _script(self, payload: dict[str, Any]) -> str | None:
         """The call script, for the rep who claimed only: ephemeral in the alert channel, or a direct message when
         Slack says they are not in it (they left since, or clicked in a public channel they never joined)."""
-        text = await call_script(self._store, self._screens, payload["referral_id"], self._clock.now())
+        user = payload["user"]
+        locale = await kept_locale(self._store, self._screens, user)  # shown to the one rep: in their language
+        text = await call_script(self._store, self._screens, payload["referral_id"], self._clock.now(), locale)
         if text is None:
             return None  # the referral was erased since: there is no call left to make
-        fallback, shown = blocks.fit(text), blocks.script(text, self._screens)
-        user = payload["user"]
+        fallback, shown = blocks.fit(text), blocks.script(text, self._screens, locale)
         try:
             reply = await self._client.chat_postEphemeral(
                 channel=payload["channel"], user=user, text=fallback, blocks=shown
@@ -136,10 +143,13 @@ class SlackSender:
 
     async def _redact(self, chat_id: str, payload: dict[str, Any]) -> str:
         """A message that quoted a person who asked to be forgotten: its text is replaced where the team sees it."""
-        if payload.get("user"):  # a direct message: its channel is the conversation with that rep
+        locale = None  # a channel's message: the team's language
+        if payload.get("user"):  # a direct message: its channel is the conversation with that rep, in their language
             chat_id = (await self._client.conversations_open(users=payload["user"]))["channel"]["id"]
+            locale = await kept_locale(self._store, self._screens, payload["user"])
+        text = self._screens.team("redacted", locale)
         try:
-            await self._client.chat_update(channel=chat_id, ts=payload["ts"], text=self._screens.team("redacted"))
+            await self._client.chat_update(channel=chat_id, ts=payload["ts"], text=text)
         except SlackApiError as error:
             if error.response.get("error") != "message_not_found":  # already deleted by someone: nothing to redact
                 raise
@@ -221,7 +231,7 @@ class SlackSender:
                 del wanted[referral_id]
 
     async def _view(self, referral_id: str) -> AlertView:
-        view = await load_alert(self._store, referral_id, self._clock.now())
+        view = await load_alert(self._store, referral_id, self._clock.now(), timed=True)
         if view is None:
             raise SendFailed(f"referral {referral_id} not found", permanent=True)
         return view
