@@ -40,6 +40,7 @@ async def test_migrate_creates_the_schema_once(tmp_path: Path) -> None:
     applied += ", 0019_kit_files"
     applied += ", 0020_ask_triggers"
     applied += ", 0021_one_friend_across_paths, 0022_outside_telegram"
+    applied += ", 0023_team_members, 0024_routing"
     assert first.returncode == 0 and out.decode().strip() == applied
     second = await referral_bot(tmp_path, env, "migrate")
     out, _ = await second.communicate()

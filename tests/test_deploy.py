@@ -26,6 +26,8 @@ SCOPES = {
     "files_upload_v2": {"files:write"},
     "views_open": set(),
     "views_publish": set(),
+    "users_info": {"users:read"},  # each person's language
+    "users_getPresence": {"users:read"},  # routing skips reps Slack shows away
 }
 
 

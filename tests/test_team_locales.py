@@ -112,5 +112,5 @@ def test_the_dashboards_waiting_list_starts_on_its_own_line(locale: str) -> None
     """When more wait than are listed, the header's last words and the first row are two lines, not one."""
     row = {"friend": "Luis", "referrer": "Ana", "status": "new", "assignee": None, "age": "5 min"}
     header, first = Renderer().slack("home_pending", locale, total=5, rows=[row]).split("\n")[:2]
-    assert "5" in header and "Luis" not in header
+    assert ("5" in header or "۵" in header) and "Luis" not in header  # Persian writes its own digits
     assert first.startswith("• Luis")
