@@ -4,10 +4,13 @@ the card's language. English reads as it always did (the English tests assert it
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime
 
 from bot.core.clock import FakeClock
 from bot.program.rules import Program
+from bot.reports.stats import EXPORT_COLUMNS
 from sandbox.slack_api import SlackEmulator
 from sandbox.slack_models import SlackMessage
 from sandbox.telegram_api import TelegramEmulator
@@ -85,3 +88,17 @@ async def test_a_forgotten_friend_is_a_friend_in_the_teams_language(
             what="the card redrawn without Ben's name",
         )
         assert "A friend" not in current(slack, alert).plain()
+
+
+async def test_a_spanish_managers_export_has_its_header_in_spanish_and_the_same_columns(
+    telegram: TelegramEmulator, slack: SlackEmulator, program: Program, operator: Operator
+) -> None:
+    slack.add_user(MAYA, "maya", real_name="Maya Manager", locale="es-ES")
+    async with team_bot(telegram, slack, program, FakeClock(MONDAY_10_MADRID), operator.database):
+        await refer_ben(telegram, slack)
+        answer = await ask(slack, MAYA, "export all")
+        assert answer == "Aquí tienes el registro de recomendaciones desde el principio: 1 evento."
+        (shared,) = slack.files(slack.dm_channel(MAYA))
+        header, row = list(csv.reader(io.StringIO(shared.content.decode())))
+        assert header[:5] == ["fecha_evento", "evento", "estado_anterior", "por", "id_recomendacion"]
+        assert len(header) == len(EXPORT_COLUMNS) and row[header.index("nombre_amistad")] == "Ben"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -138,12 +139,13 @@ EXPORT_COLUMNS = (
 )
 
 
-async def export_csv(store: Store, period: Period) -> str:
-    """Who referred whom and when, and every status change with who made it: one line per event."""
+async def export_csv(store: Store, period: Period, header: Sequence[str] = EXPORT_COLUMNS) -> str:
+    """Who referred whom and when, and every status change with who made it: one line per event. `header` names the
+    columns for a person (in their language); by default it is the keys scripts look columns up by."""
     rows = await store.export_lines(period.since)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
+    writer.writerow(header)
     writer.writerows([_cell(value) for value in _export_line(row)] for row in rows)
     return out.getvalue()
 

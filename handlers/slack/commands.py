@@ -157,9 +157,11 @@ class SlashCommands:
         return screens.team("charts_sent", locale, titles=[chart.title for chart in charts])
 
     async def _export(self, period: stats.Period, user: str, client: AsyncWebClient, locale: str) -> str:
-        """The CSV into the manager's DM. Its header row holds machine keys (event_at, referral_id, …) that scripts
-        and spreadsheets look columns up by, shared with `referral-bot export`: the same in every language."""
-        content = await stats.export_csv(self._store, period)
+        """The CSV into the manager's DM, its header row in their language. In English it is the keys (event_at,
+        referral_id, …) that `referral-bot export` writes and scripts look columns up by; the columns' order is the
+        same in every language."""
+        header = [self._screens.team_label(f"csv_{column}", locale) for column in stats.EXPORT_COLUMNS]
+        content = await stats.export_csv(self._store, period, header)
         opened = await client.conversations_open(users=user)
         filename = f"referrals-{period.label}-{self._clock.now():%Y%m%d}.csv"
         await client.files_upload_v2(
