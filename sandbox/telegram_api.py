@@ -13,7 +13,7 @@ from aiohttp import web
 from sandbox.connections import client_port, listen_again, stop_listening
 from sandbox.telegram_entities import ApiError, JSONDict, bad_request, check_inline_results, check_markup, message_text
 from sandbox.telegram_files import FileStore
-from sandbox.telegram_limits import OverallRate
+from sandbox.telegram_limits import ChatRates, OverallRate
 from sandbox.telegram_params import read_params
 from sandbox.telegram_people import SentMessage, TelegramWorld
 from sandbox.telegram_webhook import WEBHOOK_CONFLICT, WebhookSender
@@ -66,6 +66,7 @@ class TelegramEmulator(TelegramWorld):
         self._closing = False
         self._floods: list[_Flood] = []
         self._overall: OverallRate | None = None
+        self._per_chat: ChatRates | None = None  # off unless asked for: most tests send faster to one chat
         self._failures: dict[str, list[ApiError]] = {}
         self.files = FileStore()  # photos and documents the bot uploaded, by file_id
         self._commands: dict[str, Any] = {}
@@ -153,6 +154,10 @@ class TelegramEmulator(TelegramWorld):
         """From now on messages sent faster than this overall (all chats together) answer 429, like Telegram."""
         self._overall = OverallRate(per_second, burst)
 
+    def limit_chat_rate(self, per_second: float = 1.0, burst: int = 3) -> None:
+        """From now on messages sent faster than this to one chat answer 429 for that chat, like Telegram."""
+        self._per_chat = ChatRates(per_second, burst)
+
     def fail_next(
         self, method: str, error_code: int, description: str, retry_after: int | None = None, times: int = 1
     ) -> None:
@@ -187,8 +192,12 @@ class TelegramEmulator(TelegramWorld):
             method_matches = flood.methods is None or method.lower() in flood.methods
             if time.monotonic() < flood.until and method_matches and flood.chat_id in (None, params.get("chat_id")):
                 raise ApiError(429, f"Too Many Requests: retry after {flood.retry_after}", flood.retry_after)
+        if self._per_chat is not None:
+            self._per_chat.check(method, params.get("chat_id"))
         if self._overall is not None:
             self._overall.take(method)
+        if self._per_chat is not None:
+            self._per_chat.take(method, params.get("chat_id"))
 
     async def _get_updates(self, params: JSONDict) -> list[JSONDict]:
         if self.webhook.url:

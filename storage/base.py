@@ -29,9 +29,10 @@ from storage.reads import Reads
 from storage.routing_base import RoutingTransaction
 from storage.speed_base import SpeedReads
 from storage.team_base import TeamTransaction
+from storage.windows_base import WindowTransaction
 
 
-class Transaction(PrivacyTransaction, TeamTransaction, RoutingTransaction, Protocol):
+class Transaction(PrivacyTransaction, TeamTransaction, RoutingTransaction, WindowTransaction, Protocol):
     """One unit of work's reads and writes; what concerns a person's privacy is in storage/privacy_base.py."""
 
     async def claim_inbound(self, inbound_id: str, at: datetime) -> bool:
@@ -187,9 +188,11 @@ class Transaction(PrivacyTransaction, TeamTransaction, RoutingTransaction, Proto
         dedupe_key: str,
         at: datetime,
         about: Sequence[str] = (),
+        lane: int | None = None,
     ) -> bool:
         """Add an outbox row; False when a row with that dedupe key exists already. `about` are the subjects
-        (bot/core/subjects.py) whose names its text carries besides its recipient's, so forgetting finds it."""
+        (bot/core/subjects.py) whose names its text carries besides its recipient's, so forgetting finds it.
+        `lane` is its priority (bot/core/lanes.py); None takes its platform's usual one."""
 
 
 @dataclass
@@ -220,9 +223,12 @@ class Store(Reads, SpeedReads, Protocol):
         """The same queries on the read connection, for pure reads: no write lock, nothing to commit."""
 
     async def claim_due(
-        self, now: datetime, limit: int, lease: timedelta, platform: str | None = None
+        self, now: datetime, limit: int, lease: timedelta, platform: str | None = None, bulk: int | None = None
     ) -> Sequence[OutboxRow]:
-        """Lease up to `limit` due outbox rows so no other sender takes them until the lease ends."""
+        """Lease up to `limit` due outbox rows so no other sender takes them until the lease ends: the higher lanes
+        first, a chat's rows always in the order they were queued, and at most `bulk` rows of the bulk lane (None:
+        up to `limit`). A row ahead of a more urgent one in its chat goes with it, in that row's lane. A notification
+        held for its chat's window (`hold_notification`) holds up only the held rows after it."""
 
     async def mark_sent(self, sent: Mapping[str, str | None], at: datetime) -> None:
         """Record rows that went out (row id → the platform's message id), all in one commit, ahead of

@@ -22,16 +22,33 @@ from bot.core.models import OutboxRow, Timer
 from storage.availability import Availability
 from storage.base import CommitCounts
 from storage.migrations import CREATE_LEDGER, load_migrations
-from storage.outbox_sql import CLAIMABLE
+from storage.outbox_sql import CLAIMABLE_BULK, CLAIMABLE_URGENT, claim_in_lanes
 from storage.rows import from_row, to_db
+from storage.sql_base import Executor
 from storage.sql_store import SqlStoreBase
 from storage.sql_transaction import SqlTransaction
 
 MIGRATION_LOCK = 0x5245_4642  # any constant: only one instance migrates at a time
 _PLACEHOLDER = re.compile(r"'(?:[^']|'')*'|\?")  # string literals are matched first, so a `?` inside one stays
-# `? IS NULL` alone gives PostgreSQL no type to infer for the parameter; the claim's platform filter is text.
-_CLAIM = CLAIMABLE.replace("(? IS NULL OR", "(CAST(? AS TEXT) IS NULL OR") + " FOR UPDATE OF o SKIP LOCKED"
-assert _CLAIM != CLAIMABLE + " FOR UPDATE OF o SKIP LOCKED", "the outbox claim's platform filter changed"
+
+
+def _pg_claim(sql: str) -> str:
+    # `? IS NULL` alone gives PostgreSQL no type to infer for the parameter; the claim's platform filter is text.
+    claim = sql.replace("(? IS NULL OR", "(CAST(? AS TEXT) IS NULL OR") + " FOR UPDATE OF o SKIP LOCKED"
+    assert claim != sql + " FOR UPDATE OF o SKIP LOCKED", "the outbox claim's platform filter changed"
+    return claim
+
+
+_CLAIMS = (_pg_claim(CLAIMABLE_URGENT), _pg_claim(CLAIMABLE_BULK))
+
+
+async def _lease_rows(db: Executor, ids: list[str], until: str) -> None:
+    # A held notification is held no more once claimed (migration 0027): its retries keep its chat's order.
+    await db.execute(
+        "UPDATE outbox SET status = 'sending', lease_until = ?, attempts = attempts + 1, held = 0"
+        " WHERE id = ANY(CAST(? AS TEXT[]))",
+        (until, ids),
+    )
 
 
 @lru_cache(maxsize=2048)
@@ -162,24 +179,13 @@ class PostgresStore(SqlStoreBase):
         return True
 
     async def claim_due(
-        self, now: datetime, limit: int, lease: timedelta, platform: str | None = None
+        self, now: datetime, limit: int, lease: timedelta, platform: str | None = None, bulk: int | None = None
     ) -> Sequence[OutboxRow]:
         async with self._write() as db:
             # Claims for one platform take turns across instances: a chat's rows must go out in order, and a row
             # skipped because another instance is claiming it must not let the next row of its chat through.
             await db.fetch_all("SELECT pg_advisory_xact_lock(hashtext(?))", (f"outbox:{platform or '*'}",))
-            stamp = to_db(now)
-            rows = await db.fetch_all(_CLAIM, (stamp, stamp, stamp, stamp, platform, platform, limit))
-            if rows:
-                await db.execute(
-                    "UPDATE outbox SET status = 'sending', lease_until = ?, attempts = attempts + 1"
-                    " WHERE id = ANY(CAST(? AS TEXT[]))",
-                    (to_db(now + lease), [row["id"] for row in rows]),
-                )
-        return [
-            from_row(OutboxRow, {**row, "attempts": row["attempts"] + 1, "reclaimed": row["lease_until"] is not None})
-            for row in rows
-        ]
+            return await claim_in_lanes(db, _CLAIMS, _lease_rows, now, limit, lease, platform, bulk)
 
     async def claim_due_timers(self, now: datetime, limit: int, lease: timedelta) -> Sequence[Timer]:
         async with self._write() as db:

@@ -144,5 +144,8 @@ class PrivacySql(ErasureSql, ContactSql):
         await self._db.execute("DELETE FROM feedback_answers WHERE customer_id = ?", (telegram_id,))
         await self._db.execute("DELETE FROM drafts WHERE telegram_id = ?", (telegram_id,))
         await self._db.execute("DELETE FROM parked_updates WHERE sender = ?", (telegram_id,))  # as they came
+        await self._db.execute(  # when their last notifications went: nothing left to pace
+            "DELETE FROM notification_windows WHERE platform = 'telegram' AND chat_id = ?", (str(telegram_id),)
+        )
         await self._db.execute("DELETE FROM customers WHERE telegram_id = ?", (telegram_id,))
         return moved["referrals"]

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.core.ids import new_id
+from bot.core.lanes import lane_for
 from bot.core.models import Customer, Draft, Referral, Reward, Timer
 from storage.contact_sql import ContactSql
 from storage.crm_sql import CrmWrites
@@ -18,11 +19,14 @@ from storage.sql_base import Executor, SqlBase
 from storage.tally_sql import TallySql
 from storage.team_sql import TeamSql
 from storage.trigger_sql import TriggerSql
+from storage.windows_sql import WindowSql
 
 __all__ = ["Executor", "SqlBase", "SqlTransaction"]
 
 
-class SqlTransaction(EngagementSql, TriggerSql, PrivacySql, TallySql, CrmWrites, ContactSql, TeamSql, RoutingSql):
+class SqlTransaction(
+    EngagementSql, TriggerSql, PrivacySql, TallySql, CrmWrites, ContactSql, TeamSql, RoutingSql, WindowSql
+):
     async def claim_inbound(self, inbound_id: str, at: datetime) -> bool:
         row = {"id": inbound_id, "processed_at": to_db(at)}
         return await self._insert("processed_inbound", row, "ON CONFLICT (id) DO NOTHING") == 1
@@ -220,6 +224,7 @@ class SqlTransaction(EngagementSql, TriggerSql, PrivacySql, TallySql, CrmWrites,
         dedupe_key: str,
         at: datetime,
         about: Sequence[str] = (),
+        lane: int | None = None,
     ) -> bool:
         row = {
             "id": new_id(),
@@ -230,6 +235,7 @@ class SqlTransaction(EngagementSql, TriggerSql, PrivacySql, TallySql, CrmWrites,
             "status": "pending",
             "next_attempt_at": to_db(at),
             "created_at": to_db(at),
+            "lane": int(lane or lane_for(platform, chat_id)),
         }
         if await self._insert("outbox", row, "ON CONFLICT (dedupe_key) DO NOTHING") != 1:
             return False

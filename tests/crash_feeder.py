@@ -66,6 +66,7 @@ def environment(telegram: TelegramEmulator, slack: SlackEmulator, tmp_path: Path
         TELEGRAM_POLL_TIMEOUT="1",
         LOG_LEVEL="WARNING",
         HTTP_PORT="0",  # a free port: a restarted bot never waits for the last one's
+        NOTIFICATION_WINDOW_SECONDS="0",  # the census counts each friend's own thank-you, not merged ones
     )
     return {**env, **extra}
 

@@ -41,13 +41,16 @@ async def test_migrate_creates_the_schema_once(tmp_path: Path) -> None:
     applied += ", 0020_ask_triggers"
     applied += ", 0021_one_friend_across_paths, 0022_outside_telegram"
     applied += ", 0023_team_members, 0024_routing"
+    applied += ", 0025_outbox_lanes"
+    applied += ", 0026_notification_windows"
+    applied += ", 0027_outbox_held"
     assert first.returncode == 0 and out.decode().strip() == applied
     second = await referral_bot(tmp_path, env, "migrate")
     out, _ = await second.communicate()
     assert out.decode().strip() == "database is up to date"
     versions = Operator(tmp_path / "referrals.db").rows("SELECT version FROM schema_migrations")
     # 0008 is PostgreSQL's alone
-    assert versions == [{"version": n} for n in (*range(1, 8), *range(9, 23))]
+    assert versions == [{"version": n} for n in (*range(1, 8), *range(9, 28))]
 
 
 async def test_a_bad_program_file_stops_start_up_with_one_line(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from bot.core.clock import Clock, SystemClock
 from bot.core.engine import Engine, Part, collect_cycles_less_often
 from bot.core.errors import ConfigError, unreachable
 from bot.core.models import OutboxRow
+from bot.core.notifications import NotificationWindow
 from bot.core.pruner import Pruner
 from bot.customers.services import CustomerServices
 from bot.delivery.outbox import Dispatcher, DispatchPolicy, Sender
@@ -41,6 +42,7 @@ from handlers.http.webhook_sender import WebhookSender
 from handlers.slack.channel import SlackChannel
 from handlers.telegram import TelegramChannel, TelegramSender, build_application
 from handlers.telegram.channel import Webhook
+from handlers.telegram.coalescing import CoalescingSender
 from handlers.telegram.flood import FloodGuard
 from handlers.telegram.kit_sender import KitFileSender
 from handlers.telegram.routes import Routes
@@ -135,6 +137,8 @@ def dispatch_policy(settings: Settings) -> DispatchPolicy:
         lease=timedelta(seconds=settings.outbox_lease_seconds),
         concurrency=settings.outbox_concurrency,
         outage_backoff=settings.outbox_outage_backoff_seconds,
+        # Telegram's overall limit is paced by the outbox, by lane; PTB's limiter at the same rate stays as a net.
+        budgets=(("telegram", settings.telegram_rate_per_second),),
         rates=(
             ("telegram", ChatRate(settings.telegram_chat_rate_per_second, settings.telegram_chat_burst)),
             ("slack", ChatRate(settings.slack_channel_rate_per_second, 1)),
@@ -205,6 +209,10 @@ async def _assemble(
     services = CustomerServices.build(
         store, program, renderer, app.bot.username, clock, wake, alerts, webhooks, outside, locale
     )
+    window = NotificationWindow(timedelta(seconds=settings.notification_window_seconds), settings.telegram_chat_burst)
+    services.units.notification_window = window
+    if window.on:  # a chat's waiting notifications go merged (bot/core/notifications.py)
+        senders["telegram"] = CoalescingSender(app.bot, services.screens)
     FloodGuard(services, settings.telegram_user_updates_per_minute).install(app)
     await telegram.install(Routes(services), services.screens.command_menu(), program.program.default_locale)
     units = services.units

@@ -194,6 +194,7 @@ class OutboxRow:
     created_at: datetime
     dedupe_key: str = field(default="")
     reclaimed: bool = False  # an earlier sender's lease ran out: it may have delivered the row before it died
+    lane: int = 3  # its priority, 1 (a reply to someone waiting) to 4 (bulk): bot/core/lanes.py
 
 
 @dataclass(frozen=True)

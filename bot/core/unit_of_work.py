@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from bot.core.clock import Clock
 from bot.core.codes import new_code
+from bot.core.lanes import Lane, current_actor, lane_for
 from bot.core.models import ChatUser, Customer, Outgoing, Segment
+from bot.core.notifications import DEFAULT_WINDOW, FOLDED, NotificationWindow
 from bot.core.validation import profile_text
 from messages import normalize_locale
 from storage.base import Store, Transaction
@@ -37,23 +39,61 @@ class Work:
     inbound_id: str
     _sent: int = 0
     elsewhere: Elsewhere | None = None
+    window: NotificationWindow = DEFAULT_WINDOW
+    actor: int | None = None  # the private chat of the person whose Telegram update this is (bot/core/lanes.py)
+    bulk: bool = False  # queued by a sweep or an operator command for many people: the outbox's last lane
 
-    async def send(self, message: Outgoing, about: Sequence[str] = ()) -> None:
+    async def send(self, message: Outgoing, about: Sequence[str] = (), merge: dict[str, Any] | None = None) -> None:
         """Queue a Telegram message; `about` are the other people it names (bot/core/subjects.py). A customer not
-        on Telegram yet (an advocate imported with an e-mail address) gets the same words by e-mail instead."""
+        on Telegram yet (an advocate imported with an e-mail address) gets the same words by e-mail instead.
+        `merge` makes it a notification that may wait for its chat's window and merge with others of its kind
+        (bot/core/notifications.py)."""
         if message.chat_id < 0:
             if self.elsewhere is not None:
                 await self.elsewhere(self, message, about)
             return
-        await self.post("telegram", str(message.chat_id), message.to_payload(), about=about)
+        payload = message.to_payload()
+        if merge is not None and self.window.on:
+            payload["merge"] = merge
+        await self.post("telegram", str(message.chat_id), payload, about=about)
 
     async def post(
-        self, platform: str, chat_id: str, payload: dict[str, Any], key: str | None = None, about: Sequence[str] = ()
+        self,
+        platform: str,
+        chat_id: str,
+        payload: dict[str, Any],
+        key: str | None = None,
+        about: Sequence[str] = (),
+        lane: Lane | None = None,
     ) -> None:
         """Queue any outbox row; the key defaults to one unique to this event and row. `about` are the people whose
-        names it carries besides its recipient's: forgetting one of them erases it, whatever the name."""
+        names it carries besides its recipient's: forgetting one of them erases it, whatever the name. The lane
+        follows from who the row is for and why (bot/core/lanes.py) unless given."""
         self._sent += 1
-        await self.tx.enqueue(platform, chat_id, payload, key or f"{self.inbound_id}/{self._sent}", self.now, about)
+        key = key or f"{self.inbound_id}/{self._sent}"
+        lane = lane or lane_for(platform, chat_id, self.actor, self.bulk)
+        if "merge" in payload and await self._held(platform, chat_id, payload, key, about, lane):
+            return
+        await self.tx.enqueue(platform, chat_id, payload, key, self.now, about, lane=lane)
+
+    async def _held(
+        self, platform: str, chat_id: str, payload: dict[str, Any], key: str, about: Sequence[str], lane: Lane
+    ) -> bool:
+        """A notification the chat's window does not let through now: it waits for the window's slot, folded into
+        the row already waiting for it (a thank-you) or as a row of its own marked as one that may merge. False
+        when it may go at once, as written (bot/core/notifications.py)."""
+        merge, window = payload["merge"], self.window
+        slot, waiting = await self.tx.notification_slot(
+            platform, chat_id, merge["kind"], self.now, window.span, window.burst
+        )
+        if slot <= self.now:
+            return False
+        if merge["kind"] in FOLDED and waiting is not None and await self.tx.fold_notification(waiting, merge, about):
+            return True
+        payload["merge"] = {**merge, "waited": True}
+        if await self.tx.enqueue(platform, chat_id, payload, key, self.now, about, lane=lane):
+            await self.tx.hold_notification(platform, chat_id, merge["kind"], key, slot)
+        return True
 
 
 class Units:
@@ -79,13 +119,15 @@ class Units:
         self._wake = wake
         self.elsewhere: Elsewhere | None = None  # set by the services that write e-mail
         self.mail_enabled = False  # the wiring turns it on when SMTP_URL is set
+        self.notification_window = NotificationWindow()  # NOTIFICATION_WINDOW_SECONDS, TELEGRAM_CHAT_BURST
         self.advocate_link_days = 30  # ADVOCATE_LINK_DAYS: how long an e-mailed advocate's personal link works
 
     @asynccontextmanager
-    async def once(self, inbound_id: str) -> AsyncIterator[Work | None]:
+    async def once(self, inbound_id: str, bulk: bool = False) -> AsyncIterator[Work | None]:
         """One inbound event's unit of work: `async with units.once(inbound_id) as w:` gives a `Work`, or None for
         a replay, which must then do nothing. A normal exit (a `return` too) commits, an exception rolls back, and
-        the dispatcher is woken only once the work is committed, so it never looks for rows not yet visible."""
+        the dispatcher is woken only once the work is committed, so it never looks for rows not yet visible.
+        `bulk` for a sweep's or an operator command's work: its messages wait behind people's (bot/core/lanes.py)."""
         applied = False
         async with self.store.transaction() as tx:
             now = self.clock.now()
@@ -93,7 +135,10 @@ class Units:
                 log.info("replayed inbound %s ignored", inbound_id)
                 yield None
             else:
-                yield Work(tx, now, inbound_id, elsewhere=self.elsewhere)
+                yield Work(
+                    tx, now, inbound_id, elsewhere=self.elsewhere, window=self.notification_window,
+                    actor=current_actor(), bulk=bulk,
+                )  # fmt: skip
                 applied = True  # not reached when the body raised: the transaction rolls back instead
         if applied:
             self._wake()

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.core.models import Customer, Referral, Source, Status
+from bot.core.notifications import friend_joined
 from bot.core.subjects import person
 from bot.core.unit_of_work import Units, Work
 from bot.program.rules import Attribution
@@ -81,6 +82,7 @@ async def move_credit(
 async def thank(units: Units, w: Work, rewards: Rewards, referrer: Customer, friend: Customer, held: bool) -> None:
     """The referrer hears that their friend arrived, and what they earn for it."""
     screens = units.screens
+    reward = rewards.rule(referrer, "referrer").get(referrer.language)
     await w.send(
         screens.text(
             referrer,
@@ -89,7 +91,8 @@ async def thank(units: Units, w: Work, rewards: Rewards, referrer: Customer, fri
             "referrer_thanks",
             friend_name=friend.display_name,
             held=held,
-            referrer_reward=rewards.rule(referrer, "referrer").get(referrer.language),
+            referrer_reward=reward,
         ),
         about=[person(friend.telegram_id)],
+        merge=friend_joined(referrer, friend.display_name, held, reward),
     )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from bot.core.ids import new_id
 from bot.core.models import Customer, Referral, Source, Status
+from bot.core.notifications import friend_joined
 from bot.core.subjects import friend_of, person
 from bot.core.unit_of_work import Units, Work
 from bot.core.validation import Invalid, check_contact, check_name, check_note
@@ -206,7 +207,7 @@ class LandingService:
         screens = self._units.screens
         reward = self._rewards.rule(referrer, "referrer").get(referrer.language)
         thanks = screens.to(referrer, "referrer_thanks", friend_name=friend_name, held=held, referrer_reward=reward)
-        await w.send(thanks, about=[friend_of(referral_id)])
+        await w.send(thanks, about=[friend_of(referral_id)], merge=friend_joined(referrer, friend_name, held, reward))
 
 
 def _own_contact(referrer: Customer, friend: _Friend) -> str | None:

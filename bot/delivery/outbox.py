@@ -17,7 +17,9 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from bot.core.clock import Clock
+from bot.core.lanes import Lane
 from bot.core.models import OutboxRow
+from bot.delivery.lanes import HEADROOM, LaneBudget, bulk_cap
 from bot.delivery.rate_limits import ChatLimits
 from bot.delivery.sending import BatchSender, DispatchPolicy, Outages, Sender, SendFailed
 from bot.reports.metrics import Metrics
@@ -41,6 +43,9 @@ class Dispatcher:
         self._slots: dict[str, asyncio.Semaphore] = {}  # per platform; senders may be added after start
         self._in_flight: dict[str, set[str]] = {}  # per platform: rows being sent
         self._busy: dict[str, set[str]] = {}  # per platform: chats being sent to, one task each
+        self._bulk: dict[str, set[str]] = {}  # per platform: the rows in flight that are bulk (capped: see _loop)
+        weights = self._policy.lane_weights
+        self._budgets = {name: LaneBudget(rate * HEADROOM, weights) for name, rate in self._policy.budgets}
         self._unrecorded: dict[str, str | None] = {}  # sent, waiting for the next commit: row id → message id
         self._recorded: list[asyncio.Future[None]] = []
         self._recorder: asyncio.Task[None] | None = None
@@ -56,6 +61,8 @@ class Dispatcher:
     def stop(self) -> None:
         """Take no new rows; each chat ends after its current send and hands the rest back, then run() returns."""
         self._stopping = True
+        for budget in self._budgets.values():
+            budget.close()  # chats waiting for a send hand their rows back
         self.wake()
 
     async def run(self) -> None:
@@ -80,18 +87,24 @@ class Dispatcher:
     async def _loop(self, platform: str) -> None:
         """Claims keep coming while chats are being sent: a chat waiting out its own rate (a referrer with twenty
         thank-yous at one a second) never holds up a new friend's welcome. A chat with rows in flight is left out
-        of later claims by its leases, so its order holds."""
+        of later claims by its leases, so its order holds.
+
+        Bulk rows are claimed in batches (a bulk claim reads the open part of the outbox, so one per finished chat
+        would cost far more than the sends) and only up to a cap (bot/delivery/lanes.py), which leaves room for a
+        reply queued behind a campaign. Rows above bulk are claimed whenever there is room: that claim reads only
+        them."""
         wakeup = self._wakeups.setdefault(platform, asyncio.Event())
         in_flight = self._in_flight.setdefault(platform, set())
+        bulk = self._bulk.setdefault(platform, set())
+        cap = bulk_cap(self._policy.batch, self._policy.bulk_share, self._budgets.get(platform))
         chats: set[asyncio.Task[None]] = set()
         try:
             while not self._stopping:
                 claimed = 0
-                # Claim in bulk: a claim reads the open part of the outbox, so one per finished chat would cost
-                # far more than the sends themselves.
-                if (room := self._policy.batch - len(in_flight)) >= self._policy.batch // 4 or not in_flight:
+                if (room := self._policy.batch - len(in_flight)) > 0:
+                    bulk_room = cap - len(bulk) if cap - len(bulk) >= cap // 4 or not bulk else 0
                     try:
-                        claimed = await self._claim(platform, room, chats)
+                        claimed = await self._claim(platform, room, bulk_room, chats)
                     except Exception:  # the database busy or briefly gone: wait and carry on, never die
                         log.exception("outbox pass for %s failed; retrying", platform)
                 if not claimed and not self._stopping:
@@ -104,14 +117,16 @@ class Dispatcher:
             for chat in chats:
                 chat.cancel()
 
-    async def _claim(self, platform: str, room: int, chats: set[asyncio.Task[None]]) -> int:
-        rows = await self._store.claim_due(self._clock.now(), room, self._policy.lease, platform)
+    async def _claim(self, platform: str, room: int, bulk: int, chats: set[asyncio.Task[None]]) -> int:
+        rows = await self._store.claim_due(self._clock.now(), room, self._policy.lease, platform, bulk)
         in_flight, busy = self._in_flight[platform], self._busy.setdefault(platform, set())
         by_chat: dict[str, list[OutboxRow]] = defaultdict(list)
         for row in rows:
             if row.chat_id not in busy:
                 by_chat[row.chat_id].append(row)
                 in_flight.add(row.id)
+                if row.lane >= Lane.BULK:
+                    self._bulk[platform].add(row.id)
             elif row.id not in in_flight:  # a lease ran out while its chat is still being sent (a very slow send)
                 await self._store.release(row.id, self._clock.now())  # keep the chat's order: after the current one
         for chat_id, chat_rows in by_chat.items():
@@ -123,6 +138,7 @@ class Dispatcher:
 
     def _chat_done(self, platform: str, chat_id: str, row_ids: list[str], chat: asyncio.Task[None]) -> None:
         self._in_flight[platform].difference_update(row_ids)
+        self._bulk[platform].difference_update(row_ids)
         self._busy[platform].discard(chat_id)
         self._wakeups[platform].set()  # room for more, and that chat's later rows may now be claimed
         if not chat.cancelled() and chat.exception() is not None:
@@ -144,6 +160,10 @@ class Dispatcher:
             paused = self._limits.paused_until(row.platform)
             if paused is None:
                 await self._limits.wait_turn(row.platform, row.chat_id)
+                # Then the platform's overall turn, by lane; a row ahead of a more urgent one goes in that one's lane.
+                budget = self._budgets.get(row.platform)
+                if budget is not None and not await budget.take(min(r.lane for r in rows[index:])):
+                    continue  # stopping: handed back above
                 paused = self._limits.paused_until(row.platform)  # a 429 may have come while we waited
             merged, retry_at = (0, None) if paused else await self._merge(rows[index:])
             if merged:

@@ -1,8 +1,9 @@
 """How fast the outbox may talk to each platform: a leaky bucket per chat, and a pause for the
 whole platform when it answers 429 with a wait.
 
-The overall and per-group Telegram limits are left to python-telegram-bot's AIORateLimiter on
-the bot itself; these buckets add the per-chat limits that neither SDK enforces.
+The overall Telegram limit is paced by the outbox's lane budget (bot/delivery/lanes.py), the per-group one by
+python-telegram-bot's AIORateLimiter on the bot itself (which also backs the overall one); these buckets add the
+per-chat limits that neither SDK enforces.
 """
 
 from __future__ import annotations

@@ -54,6 +54,11 @@ class DispatchPolicy:
     idle_wait: float = 1.0
     claim_gap: float = 0.02
     concurrency: int = 1  # sends in flight per platform: each is one a crash could repeat
+    # Overall sends a second per platform, shared out by lane (bot/delivery/lanes.py); a platform not named has none.
+    budgets: tuple[tuple[str, float], ...] = (("telegram", 30.0),)
+    lane_weights: tuple[int, int, int, int] = (8, 4, 2, 1)
+    # Of `batch`, how many bulk rows may be claimed: the rest is room for a reply queued while a campaign waits.
+    bulk_share: float = 0.5
     rates: tuple[tuple[str, ChatRate], ...] = (
         ("telegram", ChatRate(1.0, 3)),
         ("slack", ChatRate(1.0, 1)),

@@ -44,7 +44,7 @@ class FollowUpSweep(Periodic):
 
     async def _settle(self, ask_id: str, customer_id: int, asked_at: datetime) -> str:
         """Remind, or close the ask without a reminder; either way it is never looked at again."""
-        async with self._units.once(f"follow_up:{ask_id}") as w:
+        async with self._units.once(f"follow_up:{ask_id}", bulk=True) as w:
             if w is None:
                 return "replay"
             customer = await w.tx.customer(customer_id)

@@ -99,7 +99,7 @@ class TriggerSweep(Periodic):
 
     async def _fire(self, ask: DueAsk) -> str:
         try:
-            async with self._units.once(f"trigger:{ask.id}") as w:
+            async with self._units.once(f"trigger:{ask.id}", bulk=True) as w:
                 return "replay" if w is None else await self._settle(w, ask)
         except _QuietNow:
             return "quiet_hours"

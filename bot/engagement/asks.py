@@ -257,7 +257,7 @@ class AskCampaigns:
             return await check(tx, self._units.program, customer, self._units.clock.now())
 
     async def _ask(self, campaign: str, customer_id: int) -> Verdict:
-        async with self._units.once(f"campaign:{campaign}:{customer_id}") as w:
+        async with self._units.once(f"campaign:{campaign}:{customer_id}", bulk=True) as w:
             if w is None:
                 return "eligible"  # a replay: asked the first time
             # Judged again inside the transaction: an ask from elsewhere may have just landed.

@@ -42,7 +42,8 @@ class FeedbackSweep(Periodic):
         )
         for customer_id in due:
             # Keyed by the pass, not only the customer: the question's own dedupe key keeps it to once.
-            async with self._units.once(f"nps:days:{customer_id}:{now.isoformat(timespec='microseconds')}") as w:
+            key = f"nps:days:{customer_id}:{now.isoformat(timespec='microseconds')}"
+            async with self._units.once(key, bulk=True) as w:  # a sweep's questions wait behind people's replies
                 if w is not None:
                     await self._ask(w, customer_id)
         return len(due)

@@ -153,7 +153,7 @@ class AdvocateImport:
         run, created, updated = new_id(), 0, 0
         for start in range(0, len(advocates), CHUNK):
             chunk = advocates[start : start + CHUNK]
-            async with self._units.once(f"import:{run}:{start}") as w:
+            async with self._units.once(f"import:{run}:{start}", bulk=True) as w:
                 new = [await self._upsert(w, advocate) for advocate in chunk] if w is not None else []
             created, updated = created + new.count(True), updated + new.count(False)
             if progress is not None:

@@ -78,6 +78,7 @@ class Settings(BaseSettings):
     telegram_group_rate_per_minute: float = Field(default=20.0, gt=0, le=100_000)
     slack_channel_rate_per_second: float = Field(default=1.0, gt=0, le=10_000)
     slack_digest_threshold: int = Field(default=60, ge=2, le=100_000)
+    notification_window_seconds: float = Field(default=60.0, ge=0, le=3600)  # 0: every notification on its own
     outbox_concurrency: int = Field(default=1, ge=1, le=1000)  # sends in flight per platform
     outbox_lease_seconds: int = Field(default=60, ge=5, le=3600)
     outbox_outage_backoff_seconds: float = Field(default=60.0, ge=1, le=3600)  # the longest wait to retry a platform

@@ -73,6 +73,10 @@ class Metrics:
             "referral_bot_send_latency_seconds", "From a message being queued to it being sent", ["platform"],
             registry=r, buckets=LATENCY_BUCKETS,
         )  # fmt: skip
+        self.lane_wait = Histogram(
+            "referral_bot_lane_wait_seconds", "From a message being queued to it being sent, by priority lane"
+            " (1 replies, 2 team, 3 notifications, 4 bulk)", ["platform", "lane"], registry=r, buckets=LATENCY_BUCKETS,
+        )  # fmt: skip
         self.api_call = Histogram(
             "referral_bot_send_api_seconds", "The platform API call that sent a message", ["platform"],
             registry=r, buckets=API_BUCKETS,
@@ -93,7 +97,9 @@ class Metrics:
     def sent(self, rows: Sequence[OutboxRow], now: datetime, api_seconds: float) -> None:
         """Rows that just went out in one API call."""
         for row in rows:
-            self.send_latency.labels(row.platform).observe(max(0.0, (now - row.created_at).total_seconds()))
+            waited = max(0.0, (now - row.created_at).total_seconds())
+            self.send_latency.labels(row.platform).observe(waited)
+            self.lane_wait.labels(row.platform, str(row.lane)).observe(waited)
         if rows:
             self.api_call.labels(rows[0].platform).observe(api_seconds)
 

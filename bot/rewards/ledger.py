@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.core.ids import new_id
 from bot.core.models import Customer, Referral, Reward, Status
+from bot.core.notifications import reward_notice
 from bot.core.unit_of_work import Units, Work
 from bot.program.sections import RewardRule
 from bot.rewards.coupons import take_code
@@ -101,7 +102,8 @@ class Rewards:
             await self._task(w, issued)
         person = await w.tx.customer(reward.customer_id)
         if announce and person is not None:
-            await w.send(self._screens.to(person, "reward_issued", reward=issued, money=money(issued)))
+            notice = self._screens.to(person, "reward_issued", reward=issued, money=money(issued))
+            await w.send(notice, merge=reward_notice(person))
 
     async def settle_owed(self, inbound_id: str, pool: str) -> int:
         """New codes arrived: rewards that waited for one get theirs, oldest first. Returns how many."""

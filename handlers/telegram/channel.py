@@ -39,7 +39,9 @@ POLL_BACKOFF_CAP_SECONDS = 8.0  # how late polling may notice that Telegram is b
 def build_application(
     token: str, api_url: str, file_url: str, per_second: float = 30.0, group_per_minute: float = 20.0
 ) -> Application:  # type: ignore[type-arg]
-    # PTB's limiter keeps the bot-wide and per-group limits; 429s are left to the outbox (max_retries=0),
+    # PTB's limiter keeps the per-group limit and backs the bot-wide one, which the outbox paces by priority lane
+    # just under it (bot/delivery/lanes.py), so this first-come-first-served queue never fills and never reorders
+    # the lanes. 429s are left to the outbox (max_retries=0),
     # which reschedules durably instead of sleeping inside a send. The overall limit is kept with bursts of a
     # sixth of a second's worth, not a whole second's: a full burst then steady sending at the limit leaves
     # Telegram's own bucket empty, and any jitter in arrival times is answered with 429.

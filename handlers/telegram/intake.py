@@ -23,6 +23,7 @@ from typing import Protocol
 from telegram import Update
 from telegram.ext import Application
 
+from bot.core.lanes import acting_for
 from bot.core.models import ParkedUpdate
 from handlers.telegram.batches import sender_of
 
@@ -104,7 +105,10 @@ class Intake:
                 await self._retry(head)
 
     async def _handle(self, update: Update) -> bool:
-        await self._app.process_update(update)
+        user = update.effective_user
+        # Whose update this is: the replies to their private chat go first in the outbox (bot/core/lanes.py).
+        with acting_for(user.id if user is not None else None):
+            await self._app.process_update(update)
         if update.update_id in self._failed:
             self._failed.discard(update.update_id)
             return False
