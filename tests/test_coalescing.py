@@ -187,3 +187,22 @@ async def test_the_referrer_s_own_answers_do_not_wait_behind_the_thank_yous(
         await telegram.send_command(telegram.user(ANA, "Ana"), "help")  # three thank-yous wait for the minute
         (answer,) = (await telegram.wait_for_messages(ANA, before + 1))[before:]
         assert "/refer" in answer.text and not answer.text.startswith("🎉")
+
+
+async def test_with_a_burst_of_one_the_referrer_hears_of_the_first_friend_at_once_and_of_the_rest_a_minute_later(
+    telegram: TelegramEmulator, program: Program, clock: FakeClock, operator: Operator
+) -> None:
+    """NOTIFICATION_BURST=1: a referrer whose link goes viral gets one message a minute."""
+    settings = settings_for(telegram, operator.database, notification_burst=1)
+    async with await build_engine(settings, program, clock):
+        code, _ = await start(telegram, ANA, "Ana")
+        await arrive(telegram, code, range(10))
+        await eventually(lambda: len(thank_yous(telegram)) == 1, timeout=10)
+        clock.advance(WINDOW - timedelta(seconds=1))
+        await telegram.wait_for_messages(FRIENDS + 9, 1)
+        assert len(thank_yous(telegram)) == 1
+        clock.advance(timedelta(seconds=1))
+        await eventually(lambda: len(thank_yous(telegram)) == 2, timeout=10)
+        assert MERGED.search(thank_yous(telegram)[1].text) is not None
+    named, counted = census(thank_yous(telegram))
+    assert len(named) + counted == 10 and len(set(named)) == len(named)

@@ -209,7 +209,7 @@ async def _assemble(
     services = CustomerServices.build(
         store, program, renderer, app.bot.username, clock, wake, alerts, webhooks, outside, locale
     )
-    window = NotificationWindow(timedelta(seconds=settings.notification_window_seconds), settings.telegram_chat_burst)
+    window = NotificationWindow(timedelta(seconds=settings.notification_window_seconds), settings.notification_burst)
     services.units.notification_window = window
     if window.on:  # a chat's waiting notifications go merged (bot/core/notifications.py)
         senders["telegram"] = CoalescingSender(app.bot, services.screens)

@@ -40,7 +40,7 @@ class NotificationWindow:
     coalescing off: every notification goes at once and on its own."""
 
     span: timedelta = timedelta(seconds=60)
-    burst: int = 3  # as many as a chat takes in a few seconds (Telegram's per-chat burst)
+    burst: int = 3  # NOTIFICATION_BURST: as many as a chat takes in a few seconds; the rest wait for the next slot
 
     @property
     def on(self) -> bool:

@@ -119,7 +119,7 @@ class Units:
         self._wake = wake
         self.elsewhere: Elsewhere | None = None  # set by the services that write e-mail
         self.mail_enabled = False  # the wiring turns it on when SMTP_URL is set
-        self.notification_window = NotificationWindow()  # NOTIFICATION_WINDOW_SECONDS, TELEGRAM_CHAT_BURST
+        self.notification_window = NotificationWindow()  # NOTIFICATION_WINDOW_SECONDS, NOTIFICATION_BURST
         self.advocate_link_days = 30  # ADVOCATE_LINK_DAYS: how long an e-mailed advocate's personal link works
 
     @asynccontextmanager

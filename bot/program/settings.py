@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     slack_channel_rate_per_second: float = Field(default=1.0, gt=0, le=10_000)
     slack_digest_threshold: int = Field(default=60, ge=2, le=100_000)
     notification_window_seconds: float = Field(default=60.0, ge=0, le=3600)  # 0: every notification on its own
+    # How many notifications of a kind a chat gets at once before the rest wait for the window's next slot (Telegram's
+    # own burst for a chat); 1 keeps a referrer whose link went viral to one message a minute.
+    notification_burst: int = Field(default=3, ge=1, le=100)
     outbox_concurrency: int = Field(default=1, ge=1, le=1000)  # sends in flight per platform
     outbox_lease_seconds: int = Field(default=60, ge=5, le=3600)
     outbox_outage_backoff_seconds: float = Field(default=60.0, ge=1, le=3600)  # the longest wait to retry a platform
