@@ -32,7 +32,7 @@ async def bot(
     telegram: TelegramEmulator, program: Program, clock: FakeClock, operator: Operator
 ) -> AsyncIterator[Engine]:
     """The bot at Telegram's own burst for a chat (3 at once): the window lets that many through, then merges."""
-    settings = settings_for(telegram, operator.database, telegram_chat_burst=3)
+    settings = settings_for(telegram, operator.database, telegram_chat_burst=3, notification_burst=3)
     async with await build_engine(settings, program, clock) as running:
         yield running
 

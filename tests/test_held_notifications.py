@@ -38,7 +38,9 @@ async def test_a_referrer_who_asks_for_help_is_answered_at_once_while_their_than
     telegram: TelegramEmulator, program: Program, clock: FakeClock, operator: Operator
 ) -> None:
     # Telegram's own limit in a chat (1 a second, 3 at once), so the answer is paced as in production.
-    settings = settings_for(telegram, operator.database, telegram_chat_rate_per_second=1.0, telegram_chat_burst=3)
+    settings = settings_for(
+        telegram, operator.database, telegram_chat_rate_per_second=1.0, telegram_chat_burst=3, notification_burst=3
+    )
     async with await build_engine(settings, program, clock):
         code, _ = await start(telegram, ANA, "Ana")
         for i in range(6):
