@@ -43,6 +43,7 @@ PRODUCTION = {  # the engine's own limits, as deployed (common.engine_environmen
     "TELEGRAM_RATE_PER_SECOND": str(TELEGRAM_RATE),
     "TELEGRAM_CHAT_RATE_PER_SECOND": str(CHAT_RATE),
     "TELEGRAM_CHAT_BURST": str(CHAT_BURST),
+    "NOTIFICATION_BURST": "3",  # the default
     "SLACK_CHANNEL_RATE_PER_SECOND": str(SLACK_RATE),
     "LOG_LEVEL": "ERROR",
 }

@@ -43,6 +43,7 @@ def _environment(w: World, url: str, hook_port: int, slack_port: int) -> dict[st
         # Per-chat limits as deployed: this benchmark counts arrivals, not how fast a chat is written to.
         "TELEGRAM_CHAT_RATE_PER_SECOND": "1",
         "TELEGRAM_CHAT_BURST": "3",
+        "NOTIFICATION_BURST": "3",
         "SLACK_CHANNEL_RATE_PER_SECOND": "1",
     }
 

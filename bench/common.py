@@ -159,6 +159,7 @@ def engine_environment(w: World, database_url: str, slack_port: int, http_port: 
         "TELEGRAM_FILE_URL": w.telegram.base_file_url,
         "TELEGRAM_CHAT_RATE_PER_SECOND": "1000",
         "TELEGRAM_CHAT_BURST": "100",
+        "NOTIFICATION_BURST": "100",
         "SLACK_BOT_TOKEN": "xoxb-bench",
         "SLACK_API_URL": w.slack.api_url,
         "SLACK_SIGNING_SECRET": "bench-secret",

@@ -63,6 +63,7 @@ def environment(
         SLACK_HTTP_PORT=str(ports[1]),
         TELEGRAM_CHAT_RATE_PER_SECOND="200",
         TELEGRAM_CHAT_BURST="20",
+        NOTIFICATION_BURST="20",  # each friend's thank-you on its own, as the story counts them
         SLACK_CHANNEL_RATE_PER_SECOND="200",
         OUTBOX_LEASE_SECONDS="5",  # a killed instance's sends are taken over after this long
         LOG_LEVEL="WARNING",
