@@ -25,15 +25,14 @@ import asyncio
 import sqlite3
 import sys
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench import crowd_figures as figures
 from bench.bulk_load import CUSTOMERS_SQL, NOW
-from bench.common import ALERTS, PROGRAM, RESULTS, World, engine_environment, free_port, world
+from bench.common import ALERTS, PROGRAM, RESULTS, EngineProcess, World, engine_process, world
 from bench.crowd_report import record, table
 from storage import SQLiteStore
 
@@ -96,30 +95,9 @@ async def customers(w: World, asks: int) -> None:
         w.telegram.user(int(str(row[0])), str(row[1]))
 
 
-@asynccontextmanager
-async def engine(w: World, program_file: Path) -> AsyncIterator[tuple[int, dict[str, str]]]:
-    """`referral-bot run` at production limits, started from this tree's directory (so `python -m bot` imports this
-    tree's code), ready (polling); yields its pid and environment, and stops it with SIGTERM at the end."""
-    slack_port, http_port = free_port(), free_port()
-    env = engine_environment(w, f"sqlite:///{w.database}", slack_port, http_port)
-    env |= PRODUCTION | {"PROGRAM_FILE": str(program_file)}
-    log_path = w.database.parent / "engine.log"
-    with log_path.open("wb") as log:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", env=env, cwd=ROOT, stdout=log, stderr=log
-        )
-        try:
-            w.slack.bot_endpoint = f"http://127.0.0.1:{slack_port}/slack/events"
-            deadline = time.monotonic() + 60
-            while not any(r.method == "getUpdates" for r in w.telegram.requests):
-                if process.returncode is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"referral-bot run did not start: {log_path.read_text()[-2000:]}")
-                await asyncio.sleep(0.05)
-            yield process.pid, env
-        finally:
-            if process.returncode is None:
-                process.terminate()
-                await asyncio.wait_for(process.wait(), timeout=60)
+def engine(w: World, program_file: Path) -> AbstractAsyncContextManager[EngineProcess]:
+    """`referral-bot run` at production limits (common.engine_process lifts the per-chat ones; these put them back)."""
+    return engine_process(w, PRODUCTION | {"PROGRAM_FILE": str(program_file)})
 
 
 async def campaign(env: dict[str, str]) -> float:
@@ -181,16 +159,16 @@ async def run(scale: Scale) -> dict[str, Any]:
         w.telegram.limit_chat_rate(CHAT_RATE, burst=CHAT_BURST)
         w.slack.limit_channel_rate(SLACK_RATE, burst=SLACK_BURST)
         loads = [load()]
-        async with engine(w, program_file) as (pid, env):
+        async with engine(w, program_file) as running:
             started = time.monotonic()
-            asking = await campaign(env)
+            asking = await campaign(running.env)
             burst_started = time.monotonic()
             updates: dict[int, int] = {}
             feeding = asyncio.create_task(arrivals(w, scale, updates))
             await until_settled(w, feeding, started + scale.deadline())
             ended = time.monotonic()
             arrived = await feeding
-            rss = peak_rss_mb(pid)
+            rss = peak_rss_mb(running.pid)
         loads.append(load())
         return {
             "scale": {"asks": scale.asks, "friends": scale.friends, "over_seconds": scale.seconds},

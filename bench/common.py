@@ -174,17 +174,25 @@ def engine_environment(w: World, database_url: str, slack_port: int, http_port: 
     }
 
 
+@dataclass(frozen=True)
+class EngineProcess:
+    pid: int
+    env: dict[str, str]
+    log: Path
+
+
 @asynccontextmanager
-async def engine_process(w: World) -> AsyncIterator[Path]:
-    """`referral-bot run` on the world's SQLite file, started and ready (polling), stopped with SIGTERM at the
-    end; yields its log file. The emulators stay in this process, as Telegram's and Slack's servers are not on
-    the bot's machine: their work does not compete with the engine's event loop."""
+async def engine_process(w: World, changes: dict[str, str] | None = None) -> AsyncIterator[EngineProcess]:
+    """`referral-bot run` on the world's SQLite file (with `changes` to its settings), started from this tree's
+    directory so `python -m bot` imports this tree's code, and ready (polling); stopped with SIGTERM at the end. The
+    emulators stay in this process, as Telegram's and Slack's servers are not on the bot's machine: their work does
+    not compete with the engine's event loop."""
     slack_port, http_port = free_port(), free_port()
     log_path = w.database.parent / "engine.log"
-    env = engine_environment(w, f"sqlite:///{w.database}", slack_port, http_port)
+    env = engine_environment(w, f"sqlite:///{w.database}", slack_port, http_port) | (changes or {})
     with log_path.open("wb") as log:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", env=env, stdout=log, stderr=log
+            sys.executable, "-m", "bot", "run", env=env, cwd=ROOT, stdout=log, stderr=log
         )
         try:
             w.slack.bot_endpoint = f"http://127.0.0.1:{slack_port}/slack/events"
@@ -193,7 +201,7 @@ async def engine_process(w: World) -> AsyncIterator[Path]:
                 if process.returncode is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"referral-bot run did not start: {log_path.read_text()[-2000:]}")
                 await asyncio.sleep(0.05)
-            yield log_path
+            yield EngineProcess(process.pid, env, log_path)
         finally:
             if process.returncode is None:
                 process.terminate()
